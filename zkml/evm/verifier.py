@@ -1,0 +1,222 @@
+"""The Solidity verifier: rendered from ``contracts/Groth16Verifier.sol.tmpl``,
+compiled with the pinned npm ``solc``, written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Union
+
+from zkml.errors import EvmError, InputFileError, ToolMissingError
+from zkml.evm.bn254 import G2_GENERATOR, g2_neg
+from zkml.evm.encoding import VerifyingKey, parse_verifying_key
+from zkml.evm.tools import contracts_dir, contracts_file, node_executable, require_node_package
+
+TEMPLATE_NAME = "Groth16Verifier.sol.tmpl"
+CONTRACT_NAME = "Groth16Verifier"
+COMPILE_TIMEOUT_S = 300
+
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+_TEMPLATE_COMMENT = "//%"
+_FOR = "//#for "
+_END = "//#end"
+
+
+def _refuse_unsafe_key(key: VerifyingKey) -> None:
+    """Keys that parse but must never guard anything on chain."""
+    for name in ("alpha", "beta", "gamma", "delta"):
+        if getattr(key, name) is None:
+            raise EvmError(
+                f"refusing to export a verifier: vk_{name} is the point at infinity, "
+                "so the key is degenerate and would accept forged proofs"
+            )
+    if key.delta == G2_GENERATOR:
+        raise EvmError(
+            "refusing to export a verifier: vk_delta_2 is the G2 generator, so the key has had "
+            "no phase-2 contribution and anyone can forge proofs for it; run a phase-2 setup "
+            "(or a dev setup with fresh randomness) first"
+        )
+    if key.gamma == key.delta:
+        raise EvmError(
+            "refusing to export a verifier: vk_gamma_2 equals vk_delta_2, so proofs can be "
+            "forged for any public input"
+        )
+    if key.n_public == 0:
+        raise EvmError("refusing to export a verifier: the circuit has no public inputs")
+
+
+def _substitute(text: str, values: Dict[str, str]) -> str:
+    def replace(match: "re.Match[str]") -> str:
+        name = match.group(1)
+        if name not in values:
+            raise EvmError(f"verifier template: unknown placeholder {{{{{name}}}}}")
+        return values[name]
+
+    return _PLACEHOLDER.sub(replace, text)
+
+
+def _expand_template(template: str, values: Dict[str, str], loops: Dict[str, List[Dict[str, str]]]) -> str:
+    out: List[str] = []
+    lines = iter(template.splitlines())
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith(_TEMPLATE_COMMENT):
+            continue
+        if stripped.startswith(_FOR):
+            loop = stripped[len(_FOR):].strip()
+            if loop not in loops:
+                raise EvmError(f"verifier template: unknown loop {loop!r}")
+            body = []
+            for inner in lines:
+                if inner.strip() == _END:
+                    break
+                body.append(inner)
+            else:
+                raise EvmError(f"verifier template: loop {loop!r} has no {_END}")
+            for item in loops[loop]:
+                out.extend(_substitute(inner, {**values, **item}) for inner in body)
+            continue
+        if stripped.startswith("//#"):
+            raise EvmError(f"verifier template: unexpected directive {stripped!r}")
+        out.append(_substitute(line, values))
+    return "\n".join(out) + "\n"
+
+
+def render_verifier(vk: dict) -> str:
+    """Solidity source of ``contract Groth16Verifier`` with ``vk`` embedded as constants.
+
+    ``vk`` is a snarkjs ``verification_key.json`` document. Raises
+    :class:`ProofFormatError` for a malformed key (bad shape, a value out of
+    range, a point off its curve or outside G2) and :class:`EvmError` for a key
+    that is well formed but unsafe to deploy (no phase-2 randomness, gamma =
+    delta, a point at infinity).
+    """
+    key = parse_verifying_key(vk)
+    _refuse_unsafe_key(key)
+    template = contracts_file(TEMPLATE_NAME).read_text(encoding="utf-8")
+
+    values: Dict[str, str] = {
+        "N_PUBLIC": str(key.n_public),
+        "ALPHA_X": str(key.alpha[0]),
+        "ALPHA_Y": str(key.alpha[1]),
+    }
+    # The contract holds -beta, -gamma, -delta (see the template for why),
+    # with each Fq2 coordinate split into its imaginary (c1) and real (c0) part.
+    for name, point in (("BETA", key.beta), ("GAMMA", key.gamma), ("DELTA", key.delta)):
+        (x_re, x_im), (y_re, y_im) = g2_neg(point)
+        values[f"NEG_{name}_X_IM"] = str(x_im)
+        values[f"NEG_{name}_X_RE"] = str(x_re)
+        values[f"NEG_{name}_Y_IM"] = str(y_im)
+        values[f"NEG_{name}_Y_RE"] = str(y_re)
+    loops = {
+        "IC": [
+            {"i": str(i), "x": str((p or (0, 0))[0]), "y": str((p or (0, 0))[1])}
+            for i, p in enumerate(key.ic)
+        ],
+        "INPUT": [{"ic": str(i + 1), "offset": hex(32 * i)} for i in range(key.n_public)],
+    }
+    return _expand_template(template, values, loops)
+
+
+def write_verifier(vk: dict, path: Union[str, os.PathLike]) -> Path:
+    """Render the verifier for ``vk`` and write it to ``path`` atomically.
+
+    The key is validated before anything touches the disk, and the file is
+    written to a temporary name in the same folder and then renamed over
+    ``path``: a reader sees the old file or the whole new one, never a part,
+    and a failure leaves no temporary file behind.
+    """
+    source = render_verifier(vk)
+    target = Path(path)
+    atomic_write_text(target, source)
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_text(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` so that no reader ever sees a partial file."""
+    try:
+        handle = tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+        )
+    except OSError as err:
+        raise InputFileError(f"cannot write {target}: {err.strerror or err}", target) from err
+    temp = Path(handle.name)
+    try:
+        with handle:
+            # NamedTemporaryFile creates the file private (0600); give it the
+            # permissions an ordinary open() would have.
+            os.chmod(handle.name, 0o666 & ~_umask())
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException as err:
+        try:
+            temp.unlink()
+        except FileNotFoundError:
+            pass
+        if isinstance(err, OSError):
+            raise InputFileError(f"cannot write {target}: {err.strerror or err}", target) from err
+        raise
+
+
+@dataclass(frozen=True)
+class CompiledContract:
+    """solc's output for one contract. Bytecodes are raw bytes (no 0x)."""
+
+    abi: list
+    bytecode: bytes
+    deployed_bytecode: bytes = b""
+    method_identifiers: Dict[str, str] = field(default_factory=dict)
+    compiler: Dict[str, object] = field(default_factory=dict)
+
+
+def compile_verifier(source: str, contract_name: str = CONTRACT_NAME) -> CompiledContract:
+    """Compile Solidity ``source`` with ``node contracts/compile.js`` (pinned solc).
+
+    Raises :class:`ToolMissingError` when node or the npm packages are missing
+    and :class:`EvmError` with solc's messages when the source does not compile.
+    """
+    node = node_executable()
+    script = contracts_file("compile.js")
+    require_node_package("solc")
+    try:
+        completed = subprocess.run(
+            [node, str(script), "--contract", contract_name, "-"],
+            input=source,
+            capture_output=True,
+            text=True,
+            cwd=contracts_dir(),
+            timeout=COMPILE_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired as err:
+        raise EvmError(f"solc did not finish within {COMPILE_TIMEOUT_S} s") from err
+    except OSError as err:
+        raise ToolMissingError(f"cannot run node: {err}") from err
+    if completed.returncode == 3:
+        raise ToolMissingError(completed.stderr.strip())
+    if completed.returncode != 0:
+        raise EvmError(f"solc failed to compile {contract_name}:\n{completed.stderr.strip()}")
+    try:
+        output = json.loads(completed.stdout)
+        return CompiledContract(
+            abi=output["abi"],
+            bytecode=bytes.fromhex(output["bytecode"].removeprefix("0x")),
+            deployed_bytecode=bytes.fromhex(output["deployedBytecode"].removeprefix("0x")),
+            method_identifiers=dict(output.get("methodIdentifiers", {})),
+            compiler=dict(output.get("compiler", {})),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise EvmError(f"compile.js printed something that is not its JSON result: {err}") from err

@@ -1,2 +1,18 @@
 //! zkml's native core: R1CS gadgets and witness generation, Groth16 over BN254,
 //! and the MSM/NTT the prover spends its time in.
+
+pub mod backend;
+pub mod error;
+pub mod gadgets;
+pub mod groth16;
+pub mod io;
+pub mod msm;
+pub mod ntt;
+pub mod pipeline;
+pub mod program;
+pub mod r1cs;
+pub mod snarkjs;
+pub mod synth;
+
+#[cfg(feature = "python")]
+mod python;

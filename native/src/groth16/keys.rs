@@ -1,0 +1,115 @@
+//! Key and proof types, named after the paper and arkworks, and the proving-key
+//! file format.
+//!
+//! Notation: u_i, v_i, w_i are the QAP polynomials of variable i (columns of A,
+//! B, C interpolated over the domain), Z the vanishing polynomial, tau the
+//! secret evaluation point.
+
+use ark_bn254::{G1Affine, G2Affine};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::Error;
+
+#[derive(Clone, Debug, PartialEq, CanonicalSerialize, CanonicalDeserialize)]
+pub struct VerifyingKey {
+    /// [alpha]_1
+    pub alpha_g1: G1Affine,
+    /// [beta]_2
+    pub beta_g2: G2Affine,
+    /// [gamma]_2
+    pub gamma_g2: G2Affine,
+    /// [delta]_2
+    pub delta_g2: G2Affine,
+    /// [(beta*u_i(tau) + alpha*v_i(tau) + w_i(tau)) / gamma]_1 for the constant
+    /// one and each public input (snarkjs calls these IC).
+    pub gamma_abc_g1: Vec<G1Affine>,
+}
+
+#[derive(Clone, Debug, PartialEq, CanonicalSerialize, CanonicalDeserialize)]
+pub struct ProvingKey {
+    pub vk: VerifyingKey,
+    /// [beta]_1
+    pub beta_g1: G1Affine,
+    /// [delta]_1
+    pub delta_g1: G1Affine,
+    /// [u_i(tau)]_1 for every variable i
+    pub a_query: Vec<G1Affine>,
+    /// [v_i(tau)]_1 for every variable i
+    pub b_g1_query: Vec<G1Affine>,
+    /// [v_i(tau)]_2 for every variable i
+    pub b_g2_query: Vec<G2Affine>,
+    /// [tau^i * Z(tau) / delta]_1 for i < n - 1
+    pub h_query: Vec<G1Affine>,
+    /// [(beta*u_i(tau) + alpha*v_i(tau) + w_i(tau)) / delta]_1 for every private i
+    pub l_query: Vec<G1Affine>,
+    /// QAP domain size n (a power of two)
+    pub domain_size: u64,
+}
+
+/// A proof: two G1 points and one G2 point (256 bytes uncompressed on the EVM).
+#[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
+pub struct Proof {
+    pub a: G1Affine,
+    pub b: G2Affine,
+    pub c: G1Affine,
+}
+
+const PK_MAGIC: &[u8; 8] = b"ZKMLPK\x00\x01";
+
+/// Header of a proving-key file: what it was made for.
+pub struct KeyHeader {
+    pub circuit_hash: [u8; 32],
+    pub r1cs_digest: [u8; 32],
+}
+
+/// Write `pk` atomically: a temporary file beside `path`, fsync, rename. A
+/// failure leaves no partial key behind.
+pub fn write_proving_key(path: &Path, header: &KeyHeader, pk: &ProvingKey) -> crate::error::Result<()> {
+    let mut body = Vec::with_capacity(pk.uncompressed_size());
+    pk.serialize_uncompressed(&mut body)
+        .map_err(|e| Error::Internal(format!("serialising the proving key: {e}")))?;
+    let body_hash: [u8; 32] = Sha256::digest(&body).into();
+    crate::io::write_atomic(path, |f| {
+        f.write_all(PK_MAGIC)?;
+        f.write_all(&header.circuit_hash)?;
+        f.write_all(&header.r1cs_digest)?;
+        f.write_all(&body_hash)?;
+        f.write_all(&body)
+    })
+}
+
+/// Read a proving key and check that it belongs to `expected`.
+pub fn read_proving_key(path: &Path, expected: &KeyHeader) -> crate::error::Result<ProvingKey> {
+    let data = std::fs::read(path).map_err(|e| Error::io(format!("cannot read proving key {}", path.display()), e))?;
+    let bad = |what: &str| Error::Format(format!("{} is not a valid zkml proving key: {what}", path.display()));
+    if data.len() < 8 + 96 || &data[..8] != PK_MAGIC {
+        return Err(bad("wrong magic bytes or truncated"));
+    }
+    let circuit_hash = &data[8..40];
+    let r1cs_digest = &data[40..72];
+    let body_hash = &data[72..104];
+    let body = &data[104..];
+    if circuit_hash != expected.circuit_hash {
+        return Err(Error::Mismatch(format!(
+            "proving key {} was made for circuit {}, not {}",
+            path.display(),
+            crate::program::hex(circuit_hash),
+            crate::program::hex(&expected.circuit_hash)
+        )));
+    }
+    if r1cs_digest != expected.r1cs_digest {
+        return Err(Error::Mismatch(format!(
+            "proving key {} was made for a different constraint system (another zkml version?); run setup again",
+            path.display()
+        )));
+    }
+    if Sha256::digest(body).as_slice() != body_hash {
+        return Err(bad("checksum mismatch (the file is corrupted)"));
+    }
+    // The checksum vouches for the bytes we wrote ourselves, so the (slow) curve
+    // and subgroup checks on every point are skipped.
+    ProvingKey::deserialize_uncompressed_unchecked(body).map_err(|e| bad(&e.to_string()))
+}

@@ -1,0 +1,228 @@
+//! Tests of the MSM against naive sums and arkworks, on the scalar and point
+//! shapes that take different paths through it.
+
+use super::*;
+use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::{AffineRepr, VariableBaseMSM};
+use ark_ff::{One, UniformRand};
+use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
+
+/// The reference: one scalar multiplication per term.
+fn naive<G: CurveGroup>(bases: &[G::Affine], scalars: &[G::ScalarField]) -> G {
+    bases.iter().zip(scalars).map(|(b, s)| *b * s).sum()
+}
+
+fn random_bases<G: CurveGroup>(n: usize, rng: &mut StdRng) -> Vec<G::Affine> {
+    let points: Vec<G> = (0..n).map(|_| G::rand(rng)).collect();
+    G::normalize_batch(&points)
+}
+
+/// Scalars of every kind the MSM treats differently, including the
+/// boundaries between its size bands and the sign flip at (r-1)/2.
+fn mixed_scalars(n: usize, rng: &mut StdRng) -> Vec<Fr> {
+    let half = Fr::from(Fr::MODULUS_MINUS_ONE_DIV_TWO);
+    (0..n)
+        .map(|_| match rng.gen_range(0..12) {
+            0 => Fr::zero(),
+            1 => Fr::one(),
+            2 => -Fr::one(),
+            3 => Fr::from(rng.gen::<u16>()),
+            4 => -Fr::from(rng.gen::<u16>()),
+            5 => Fr::from(rng.gen::<u64>() >> rng.gen_range(0..64)),
+            6 => -Fr::from(rng.gen::<u128>() >> rng.gen_range(0..128)),
+            7 => Fr::from(2u64).pow([rng.gen_range(0..254u64)]) - Fr::from(rng.gen_range(0..2u64)),
+            8 => half + Fr::from(rng.gen_range(0..3u64)) - Fr::one(),
+            9 => Fr::from(rng.gen_range(2..6u64)),
+            _ => Fr::rand(rng),
+        })
+        .collect()
+}
+
+fn check_against_naive<G: MsmCurve<ScalarField = Fr>>(n: usize, seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut bases = random_bases::<G>(n, &mut rng);
+    // Identity bases, a repeated base and its negation (doubling and
+    // cancellation inside buckets and in the sum of unit terms).
+    if n >= 3 {
+        bases[0] = G::Affine::zero();
+        bases[n - 1] = bases[1];
+    }
+    if n >= 17 {
+        for i in (2..n).step_by(5) {
+            bases[i] = if i % 2 == 0 {
+                bases[1]
+            } else {
+                (-bases[1].into_group()).into_affine()
+            };
+        }
+    }
+    let scalars = mixed_scalars(n, &mut rng);
+    assert_eq!(
+        msm::<G>(&bases, &scalars),
+        naive::<G>(&bases, &scalars),
+        "n = {n}"
+    );
+}
+
+#[test]
+fn msm_matches_naive_on_mixed_scalars_in_g1() {
+    for (seed, n) in [0, 1, 2, 3, 17, 1000, 5000].into_iter().enumerate() {
+        check_against_naive::<G1Projective>(n, seed as u64);
+    }
+}
+
+#[test]
+fn msm_matches_naive_on_mixed_scalars_in_g2() {
+    for (seed, n) in [0, 1, 2, 3, 17, 1000, 5000].into_iter().enumerate() {
+        check_against_naive::<G2Projective>(n, 100 + seed as u64);
+    }
+}
+
+#[test]
+fn msm_of_nothing_is_the_identity() {
+    assert!(msm::<G1Projective>(&[], &[]).is_zero());
+    let g = [G1Affine::generator(); 4];
+    assert!(msm::<G1Projective>(&g, &[Fr::zero(); 4]).is_zero());
+    assert!(msm::<G1Projective>(&[G1Affine::zero(); 2], &[Fr::one(), Fr::from(7u64)]).is_zero());
+}
+
+#[test]
+fn msm_handles_one_bucket_taking_every_point() {
+    // Every scalar equal: one bucket per window takes all points, so the
+    // queue overflows into the spill buckets.
+    let mut rng = StdRng::seed_from_u64(5);
+    for s in [
+        Fr::from(3u64),
+        -Fr::from(77u64),
+        Fr::from(1u64 << 40),
+        Fr::rand(&mut rng),
+    ] {
+        let bases = random_bases::<G1Projective>(3000, &mut rng);
+        let scalars = vec![s; bases.len()];
+        let sum: G1Projective = bases.iter().map(|b| b.into_group()).sum();
+        assert_eq!(msm::<G1Projective>(&bases, &scalars), sum * s);
+    }
+}
+
+#[test]
+fn msm_handles_one_base_repeated() {
+    // Same point everywhere: every batch addition would be a doubling.
+    let mut rng = StdRng::seed_from_u64(6);
+    let bases = vec![G1Affine::generator(); 2000];
+    let scalars = mixed_scalars(bases.len(), &mut rng);
+    let total: Fr = scalars.iter().sum();
+    assert_eq!(
+        msm::<G1Projective>(&bases, &scalars),
+        G1Affine::generator() * total
+    );
+}
+
+#[test]
+fn msm_matches_arkworks_on_large_inputs() {
+    // Large enough for multi-chunk windows and the parallel unit sum.
+    let mut rng = StdRng::seed_from_u64(7);
+    let n = 1 << 16;
+    let bases = random_bases::<G1Projective>(n, &mut rng);
+    let random: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+    let mixed = mixed_scalars(n, &mut rng);
+    for scalars in [random, mixed] {
+        let expected = G1Projective::msm(&bases, &scalars).expect("equal lengths");
+        assert_eq!(msm::<G1Projective>(&bases, &scalars), expected);
+        assert_eq!(
+            msm_without_size_split::<G1Projective>(&bases, &scalars),
+            expected
+        );
+    }
+}
+
+#[test]
+fn msm_result_does_not_depend_on_the_thread_count() {
+    // Thread counts change how windows are grouped and points chunked.
+    let mut rng = StdRng::seed_from_u64(10);
+    let n = 20_000;
+    let bases = random_bases::<G1Projective>(n, &mut rng);
+    let scalars = mixed_scalars(n, &mut rng);
+    let expected = G1Projective::msm(&bases, &scalars).expect("equal lengths");
+    for threads in [1, 3, 16] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        assert_eq!(
+            pool.install(|| msm::<G1Projective>(&bases, &scalars)),
+            expected,
+            "{threads} threads"
+        );
+    }
+}
+
+#[test]
+fn window_plans_cover_every_bit_window_and_point() {
+    for bits in [2, 3, 8, 16, 17, 64, 200, 253] {
+        for m in [1, 10, 1000, 1 << 16, 1 << 20] {
+            for threads in [1, 2, 16] {
+                let plan = WindowPlan::new(m, bits, threads);
+                let case = format!("bits {bits}, m {m}, threads {threads}");
+                assert_eq!(plan.widths.iter().sum::<usize>(), bits + 1, "{case}");
+                assert!(
+                    plan.widths
+                        .iter()
+                        .all(|&w| w >= 1 && 1 << (w - 1) <= plan.buckets),
+                    "{case}"
+                );
+                for (w, &offset) in plan.offsets.iter().enumerate() {
+                    assert_eq!(offset, plan.widths[..w].iter().sum::<usize>(), "{case}");
+                }
+                let covered: Vec<usize> = plan.groups.iter().flat_map(|g| g.clone()).collect();
+                assert_eq!(
+                    covered,
+                    (0..plan.widths.len()).collect::<Vec<_>>(),
+                    "{case}"
+                );
+                assert!(plan.chunks >= 1 && plan.chunks <= m.max(1), "{case}");
+                assert!(plan.batch <= MAX_BATCH, "{case}");
+            }
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "msm: 2 bases but 1 scalars")]
+fn msm_refuses_mismatched_lengths() {
+    let _ = msm::<G1Projective>(&[G1Affine::generator(); 2], &[Fr::one()]);
+}
+
+#[test]
+fn signed_digits_recompose_the_scalar() {
+    let mut rng = StdRng::seed_from_u64(8);
+    for _ in 0..200 {
+        let (k, _) = signed_magnitude(&Fr::rand(&mut rng));
+        let bits = k.num_bits() as usize;
+        for width in [2, 5, 13, 16] {
+            let mut offset = 0;
+            let mut sum = Fr::zero();
+            while offset < bits + 1 {
+                let d = signed_digit(k.as_ref(), offset, width);
+                assert!(d.unsigned_abs() <= 1 << (width - 1));
+                let d_abs = Fr::from(d.unsigned_abs()) * Fr::from(2u64).pow([offset as u64]);
+                sum += if d < 0 { -d_abs } else { d_abs };
+                offset += width;
+            }
+            assert_eq!(sum, Fr::from(k), "width {width}");
+        }
+    }
+}
+
+#[test]
+fn fixed_base_batch_matches_direct_multiplication() {
+    let mut rng = StdRng::seed_from_u64(9);
+    for n in [0, 1, 5, 1000] {
+        let scalars = mixed_scalars(n, &mut rng);
+        let g1 = G1Projective::rand(&mut rng);
+        let expected: Vec<G1Affine> = scalars.iter().map(|s| (g1 * s).into_affine()).collect();
+        assert_eq!(fixed_base_batch(g1, &scalars), expected, "G1, n = {n}");
+        let g2 = G2Projective::rand(&mut rng);
+        let expected: Vec<G2Affine> = scalars.iter().map(|s| (g2 * s).into_affine()).collect();
+        assert_eq!(fixed_base_batch(g2, &scalars), expected, "G2, n = {n}");
+    }
+}

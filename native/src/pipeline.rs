@@ -1,0 +1,211 @@
+//! The operations the Python package calls, on bytes and paths: circuit
+//! statistics, setup, prove, verify. Everything here returns `Result`; the
+//! Python layer (`python.rs`) turns errors into `zkml.errors` classes.
+
+use std::path::Path;
+use std::time::Instant;
+
+use ark_bn254::Fr;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use crate::backend::{Backend, Cpu};
+use crate::error::{Error, Result};
+use crate::groth16::keys::{read_proving_key, write_proving_key, KeyHeader};
+use crate::groth16::{create_proof, generate_parameters, r1cs_to_qap::domain_for, verify_proof};
+use crate::program::Circuit;
+use crate::snarkjs;
+use crate::synth::{synthesize, Synthesis};
+
+#[derive(Debug, Clone)]
+pub struct CircuitInfo {
+    pub circuit_hash: String,
+    pub constraints: usize,
+    pub variables: usize,
+    pub public_inputs: usize,
+    pub domain_size: usize,
+    pub nonzeros: usize,
+    /// Constraint count per gadget region (instruction), in program order.
+    pub by_region: Vec<(String, usize)>,
+}
+
+pub fn circuit_info(program: &[u8]) -> Result<CircuitInfo> {
+    let circuit = Circuit::from_json(program)?;
+    let s = synthesize(&circuit, None)?;
+    let r = &s.r1cs;
+    Ok(CircuitInfo {
+        circuit_hash: circuit.hash_hex(),
+        constraints: r.num_constraints(),
+        variables: r.num_variables,
+        public_inputs: r.num_public,
+        domain_size: domain_for(r)?.size,
+        nonzeros: r.a.num_nonzeros() + r.b.num_nonzeros() + r.c.num_nonzeros(),
+        by_region: r.constraints_by_label(),
+    })
+}
+
+/// Witness only: the outputs and public signals for `inputs`, after checking
+/// that the witness satisfies every constraint.
+pub fn evaluate(program: &[u8], inputs: &[Vec<i64>]) -> Result<(Vec<Vec<i64>>, Vec<Fr>)> {
+    let circuit = Circuit::from_json(program)?;
+    let s = synthesize(&circuit, Some(inputs))?;
+    check_satisfied(&s)?;
+    Ok((s.outputs.clone(), s.public_inputs().to_vec()))
+}
+
+fn check_satisfied(s: &Synthesis) -> Result<()> {
+    match s.r1cs.first_unsatisfied(&s.assignment) {
+        Some(row) => Err(Error::Unsatisfied { row, label: s.r1cs.label_of(row).to_string() }),
+        None => Ok(()),
+    }
+}
+
+fn rng(seed: Option<u64>) -> ChaCha20Rng {
+    match seed {
+        Some(s) => ChaCha20Rng::seed_from_u64(s),
+        None => ChaCha20Rng::from_entropy(),
+    }
+}
+
+/// Circuit-specific setup with local randomness; writes the proving key to
+/// `pk_path` and returns the verifying key as snarkjs JSON. `seed` makes it
+/// reproducible and is for tests only.
+pub fn setup(program: &[u8], pk_path: &Path, seed: Option<u64>) -> Result<String> {
+    let circuit = Circuit::from_json(program)?;
+    let s = synthesize(&circuit, None)?;
+    let pk = generate_parameters(&s.r1cs, &mut rng(seed))?;
+    let header = KeyHeader { circuit_hash: circuit.hash, r1cs_digest: s.r1cs.digest() };
+    write_proving_key(pk_path, &header, &pk)?;
+    Ok(snarkjs::vk_to_json(&pk.vk).to_string())
+}
+
+pub struct ProveOutput {
+    pub proof_json: String,
+    pub public: Vec<String>,
+    pub outputs: Vec<Vec<i64>>,
+    /// (stage, seconds): synthesize, load_key, qap, msm
+    pub timings: Vec<(&'static str, f64)>,
+    pub backend: &'static str,
+}
+
+pub fn prove(program: &[u8], pk_path: &Path, inputs: &[Vec<i64>], seed: Option<u64>) -> Result<ProveOutput> {
+    let backend = Cpu;
+    let t = Instant::now();
+    let circuit = Circuit::from_json(program)?;
+    let s = synthesize(&circuit, Some(inputs))?;
+    let t_synth = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let header = KeyHeader { circuit_hash: circuit.hash, r1cs_digest: s.r1cs.digest() };
+    let pk = read_proving_key(pk_path, &header)?;
+    let t_load = t.elapsed().as_secs_f64();
+
+    let (proof, timings) = create_proof(&pk, &s.r1cs, &s.assignment, &backend, &mut rng(seed))?;
+    let public = s.public_inputs();
+    Ok(ProveOutput {
+        proof_json: snarkjs::proof_to_json(&proof).to_string(),
+        public: public.iter().map(|x| snarkjs::public_to_json(&[*x])[0].as_str().unwrap().to_string()).collect(),
+        outputs: s.outputs,
+        timings: vec![("synthesize", t_synth), ("load_key", t_load), ("qap", timings.qap), ("msm", timings.msm)],
+        backend: backend.name(),
+    })
+}
+
+fn parse_json(text: &str, what: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| Error::Format(format!("{what} is not valid JSON: {e}")))
+}
+
+/// Ok(true) for a valid proof, Ok(false) for an invalid one, Err for malformed
+/// input (bad points, a public input >= r, the wrong number of inputs).
+pub fn verify(vk_json: &str, proof_json: &str, public_json: &str) -> Result<bool> {
+    let vk = snarkjs::vk_from_json(&parse_json(vk_json, "the verification key")?)?;
+    let proof = snarkjs::proof_from_json(&parse_json(proof_json, "the proof")?)?;
+    let public = snarkjs::public_from_json(&parse_json(public_json, "the public inputs")?)?;
+    verify_proof(&vk, &proof, &public)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::tests::tiny_program_json;
+
+    fn tmp(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("zkml-pipeline-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d.join("pk.bin")
+    }
+
+    #[test]
+    fn setup_prove_verify_round_trip_and_rejections() {
+        let prog = tiny_program_json();
+        let pk = tmp("roundtrip");
+        let vk = setup(prog.as_bytes(), &pk, Some(1)).unwrap();
+        let out = prove(prog.as_bytes(), &pk, &[vec![4, -3, 5]], Some(2)).unwrap();
+        assert_eq!(out.outputs, vec![vec![6, 0]]);
+        let public = serde_json::to_string(&out.public).unwrap();
+        assert!(verify(&vk, &out.proof_json, &public).unwrap());
+
+        // Another input's public signals do not verify with this proof.
+        let other = prove(prog.as_bytes(), &pk, &[vec![4, -3, 6]], Some(3)).unwrap();
+        let other_public = serde_json::to_string(&other.public).unwrap();
+        assert!(!verify(&vk, &out.proof_json, &other_public).unwrap());
+
+        // A swapped proof element fails.
+        let mut p: serde_json::Value = serde_json::from_str(&out.proof_json).unwrap();
+        let q: serde_json::Value = serde_json::from_str(&other.proof_json).unwrap();
+        p["pi_c"] = q["pi_c"].clone();
+        assert!(!verify(&vk, &p.to_string(), &public).unwrap());
+
+        // The wrong number of public inputs is an error, not a verdict.
+        assert!(verify(&vk, &out.proof_json, "[\"1\"]").is_err());
+        std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_key_for_another_circuit_is_refused() {
+        let prog = tiny_program_json();
+        let pk = tmp("mismatch");
+        setup(prog.as_bytes(), &pk, Some(1)).unwrap();
+        let other = prog.replace("\"bias\":[2,-2]", "\"bias\":[3,-2]");
+        let err = prove(other.as_bytes(), &pk, &[vec![4, -3, 5]], None).err().unwrap();
+        assert!(matches!(err, Error::Mismatch(_)), "{err}");
+        std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn the_prover_refuses_an_unsatisfying_witness() {
+        let circuit = Circuit::from_json(tiny_program_json().as_bytes()).unwrap();
+        let s = synthesize(&circuit, Some(&[vec![4, -3, 5]])).unwrap();
+        let pk = generate_parameters(&s.r1cs, &mut rng(Some(5))).unwrap();
+        let mut z = s.assignment.clone();
+        z[s.r1cs.num_public] += Fr::from(1u64);
+        let err = create_proof(&pk, &s.r1cs, &z, &Cpu, &mut rng(Some(6))).err().unwrap();
+        assert!(matches!(err, Error::Unsatisfied { ref label, .. } if label == "public inputs"), "{err}");
+    }
+
+    #[test]
+    fn a_proof_of_a_false_output_does_not_verify() {
+        // Claim output element 0 is 7 instead of 6: patch the witness all the way
+        // (output value, the relu input, and the packed public signal), prove
+        // without the prover's own check, and let the verifier judge.
+        use crate::groth16::prover::create_proof_unchecked;
+        let circuit = Circuit::from_json(tiny_program_json().as_bytes()).unwrap();
+        let s = synthesize(&circuit, Some(&[vec![4, -3, 5]])).unwrap();
+        let pk = generate_parameters(&s.r1cs, &mut rng(Some(7))).unwrap();
+        let mut z = s.assignment.clone();
+        let out_col = s.r1cs.num_public;
+        z[out_col] += Fr::from(1u64); // output 0 is the lowest packed field: +1 means 6 -> 7
+        for (i, v) in z.iter_mut().enumerate().skip(out_col + 1) {
+            if *v == Fr::from(6u64) && i > out_col {
+                *v = Fr::from(7u64);
+            }
+        }
+        assert!(s.r1cs.first_unsatisfied(&z).is_some());
+        let proof = create_proof_unchecked(&pk, &s.r1cs, &z, &mut rng(Some(8))).unwrap();
+        let public = &z[1..=s.r1cs.num_public];
+        assert!(!verify_proof(&pk.vk, &proof, public).unwrap());
+        // The honest statement with the same key does verify.
+        let honest = create_proof(&pk, &s.r1cs, &s.assignment, &Cpu, &mut rng(Some(9))).unwrap().0;
+        assert!(verify_proof(&pk.vk, &honest, s.public_inputs()).unwrap());
+    }
+}

@@ -1,0 +1,146 @@
+//! The `zkml._native` extension module. Thin: argument conversion, releasing
+//! the GIL around the heavy work, and turning every error, panics included,
+//! into the matching `zkml.errors` class.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::error::Error;
+use crate::pipeline;
+
+fn error_class(e: &Error) -> &'static str {
+    match e {
+        Error::Program(_) => "ModelError",
+        Error::OutOfRange(_) => "QuantizationError",
+        Error::InputShape(_) => "InputShapeError",
+        Error::Format(_) => "ProofFormatError",
+        Error::Mismatch(_) => "CircuitMismatchError",
+        Error::Unsatisfied { .. } => "WitnessError",
+        Error::Io { .. } => "InputFileError",
+        Error::Internal(_) => "InternalError",
+    }
+}
+
+fn raise(py: Python<'_>, class: &str, message: String) -> PyErr {
+    match py.import("zkml.errors").and_then(|m| m.getattr(class)) {
+        Ok(cls) => match cls.call1((message.clone(),)) {
+            Ok(inst) => PyErr::from_value(inst),
+            Err(e) => e,
+        },
+        Err(_) => PyRuntimeError::new_err(message),
+    }
+}
+
+thread_local! {
+    /// What the panic hook saw last on this thread (message and location).
+    static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keep panics off stderr (the CLI promises one-line errors) but remember them,
+/// location included, for the InternalError that reports them.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(info.to_string()));
+    }));
+}
+
+/// Run `f` without the GIL, converting errors and panics into Python exceptions.
+fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> crate::error::Result<T> + Send) -> PyResult<T> {
+    let outcome = py.allow_threads(|| catch_unwind(AssertUnwindSafe(f)));
+    match outcome {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(raise(py, error_class(&e), e.to_string())),
+        Err(panic) => {
+            let msg = LAST_PANIC
+                .with(|p| p.borrow_mut().take())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(raise(py, "InternalError", format!("native code {msg}")))
+        }
+    }
+}
+
+#[pyfunction]
+fn circuit_info<'py>(py: Python<'py>, program: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    let program = program.to_vec();
+    let info = run(py, || pipeline::circuit_info(&program))?;
+    let d = PyDict::new(py);
+    d.set_item("circuit_hash", info.circuit_hash)?;
+    d.set_item("constraints", info.constraints)?;
+    d.set_item("variables", info.variables)?;
+    d.set_item("public_inputs", info.public_inputs)?;
+    d.set_item("domain_size", info.domain_size)?;
+    d.set_item("nonzeros", info.nonzeros)?;
+    d.set_item("constraints_by_instruction", info.by_region)?;
+    Ok(d)
+}
+
+#[pyfunction]
+fn evaluate(py: Python<'_>, program: &[u8], inputs: Vec<Vec<i64>>) -> PyResult<(Vec<Vec<i64>>, Vec<String>)> {
+    let program = program.to_vec();
+    let (outputs, public) = run(py, || pipeline::evaluate(&program, &inputs))?;
+    let public = crate::snarkjs::public_to_json(&public)
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|v| v.as_str().expect("string").to_string())
+        .collect();
+    Ok((outputs, public))
+}
+
+#[pyfunction]
+#[pyo3(signature = (program, pk_path, seed=None))]
+fn setup(py: Python<'_>, program: &[u8], pk_path: PathBuf, seed: Option<u64>) -> PyResult<String> {
+    let program = program.to_vec();
+    run(py, || pipeline::setup(&program, &pk_path, seed))
+}
+
+#[pyfunction]
+#[pyo3(signature = (program, pk_path, inputs, seed=None))]
+fn prove<'py>(
+    py: Python<'py>,
+    program: &[u8],
+    pk_path: PathBuf,
+    inputs: Vec<Vec<i64>>,
+    seed: Option<u64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let program = program.to_vec();
+    let out = run(py, || pipeline::prove(&program, &pk_path, &inputs, seed))?;
+    let d = PyDict::new(py);
+    d.set_item("proof", out.proof_json)?;
+    d.set_item("public", out.public)?;
+    d.set_item("outputs", out.outputs)?;
+    d.set_item("timings", out.timings)?;
+    d.set_item("backend", out.backend)?;
+    Ok(d)
+}
+
+#[pyfunction]
+fn verify(py: Python<'_>, vk_json: &str, proof_json: &str, public_json: &str) -> PyResult<bool> {
+    let (vk, proof, public) = (vk_json.to_string(), proof_json.to_string(), public_json.to_string());
+    run(py, || pipeline::verify(&vk, &proof, &public))
+}
+
+/// Test hook: a panic inside native code must surface as zkml.errors.InternalError.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
+    run(py, || -> crate::error::Result<()> { panic!("deliberate test panic") })
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    install_panic_hook();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(circuit_info, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(setup, m)?)?;
+    m.add_function(wrap_pyfunction!(prove, m)?)?;
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    Ok(())
+}

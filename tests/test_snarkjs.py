@@ -8,49 +8,20 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from evm_fixtures import R, groth16_instance, tampered, write_instance
 from pairing_check import check_with_py_ecc, verify_with_py_ecc
+from snarkjs_cli import snarkjs, snarkjs_verify, write_instance_files
 from zkml.evm import contracts_dir, snarkjs_calldata
 
 N = 3
-SNARKJS_TIMEOUT_S = 120
 
 if not (contracts_dir() / "node_modules" / "snarkjs").is_dir() or shutil.which("node") is None:
     # Not a skip: these checks are part of what "tests pass" means. `make test`
     # installs node's packages; a bare pytest run without them must fail loudly.
     raise RuntimeError("these tests need node and `npm ci` in contracts/ (`make test` does both)")
-
-
-def _snarkjs(*args: str) -> subprocess.CompletedProcess:
-    cli = contracts_dir() / "node_modules" / "snarkjs" / "build" / "cli.cjs"
-    return subprocess.run(
-        ["node", str(cli), *args],
-        cwd=contracts_dir(),
-        capture_output=True,
-        text=True,
-        timeout=SNARKJS_TIMEOUT_S,
-    )
-
-
-def _write(folder: Path, vk: dict, proof: dict, public: list) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, document in (("verification_key.json", vk), ("proof.json", proof), ("public.json", public)):
-        (folder / name).write_text(json.dumps(document))
-    return folder
-
-
-def _snarkjs_verify(folder: Path) -> bool:
-    done = _snarkjs(
-        "groth16", "verify",
-        str(folder / "verification_key.json"), str(folder / "public.json"), str(folder / "proof.json"),
-    )
-    assert done.returncode in (0, 1), done.stderr
-    return done.returncode == 0
 
 
 @pytest.fixture(scope="session")
@@ -59,22 +30,22 @@ def instance():
 
 
 def test_snarkjs_accepts_a_fixture_and_py_ecc_agrees(tmp_path, instance):
-    folder = _write(tmp_path, instance["vk"], instance["proof"], instance["public"])
-    assert _snarkjs_verify(folder)
+    folder = write_instance_files(tmp_path, instance["vk"], instance["proof"], instance["public"])
+    assert snarkjs_verify(folder)
     assert check_with_py_ecc(instance["vk"], instance["proof"], instance["public"]) is None
 
 
 def test_snarkjs_rejects_a_tampered_proof_and_py_ecc_agrees(tmp_path, instance):
     proof = tampered(instance["proof"], ("pi_c",), groth16_instance(N, seed=1)["proof"]["pi_c"])
-    folder = _write(tmp_path, instance["vk"], proof, instance["public"])
-    assert not _snarkjs_verify(folder)
+    folder = write_instance_files(tmp_path, instance["vk"], proof, instance["public"])
+    assert not snarkjs_verify(folder)
     assert check_with_py_ecc(instance["vk"], proof, instance["public"]) == "the pairing equation does not hold"
 
 
 def test_snarkjs_rejects_a_changed_public_input_and_py_ecc_agrees(tmp_path, instance):
     public = [str((int(instance["public"][0]) + 1) % R)] + instance["public"][1:]
-    folder = _write(tmp_path, instance["vk"], instance["proof"], public)
-    assert not _snarkjs_verify(folder)
+    folder = write_instance_files(tmp_path, instance["vk"], instance["proof"], public)
+    assert not snarkjs_verify(folder)
     assert not verify_with_py_ecc(instance["vk"], instance["proof"], public)
 
 
@@ -89,6 +60,6 @@ def test_py_ecc_rejects_what_a_verifier_must_reject(instance):
 
 def test_our_calldata_text_is_what_snarkjs_prints(tmp_path, instance):
     write_instance(tmp_path, N)
-    done = _snarkjs("zkey", "export", "soliditycalldata", str(tmp_path / "public.json"), str(tmp_path / "proof.json"))
+    done = snarkjs("zkey", "export", "soliditycalldata", str(tmp_path / "public.json"), str(tmp_path / "proof.json"))
     assert done.returncode == 0, done.stderr
     assert snarkjs_calldata(instance["proof"], instance["public"]) == done.stdout.strip()

@@ -1,7 +1,17 @@
-"""zkml: prove that an ONNX model ran correctly (Groth16 over BN254)."""
+"""zkml: prove that an ONNX model ran correctly (Groth16 over BN254).
 
-from zkml.errors import *  # noqa: F401,F403
-from zkml.errors import __all__ as _error_names
+    import zkml
+    zkml.compile("model.onnx", "build", calibration="calibration.json")
+    zkml.setup("build", dev=True)
+    zkml.prove("build", "input.json", "out")
+    assert zkml.verify("build", "out")
+    zkml.export_verifier("build", "Verifier.sol")
+"""
 
 __version__ = "0.1.0"
-__all__ = list(_error_names) + ["__version__"]
+
+from zkml.api import compile, export_verifier, prove, setup, verify  # noqa: E402,A004
+from zkml.errors import *  # noqa: E402,F401,F403
+from zkml.errors import __all__ as _error_names  # noqa: E402
+
+__all__ = ["compile", "setup", "prove", "verify", "export_verifier", "__version__", *_error_names]

@@ -1,0 +1,51 @@
+# The README's two commands: `make demo` and `make test`. Both install what
+# they need: a virtualenv with pinned Python packages, the npm packages of
+# contracts/ (solc, snarkjs), and the native extension built in release mode.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(abspath $(BIN)):$(PATH)
+
+PY_DEPS   := $(VENV)/.deps-installed
+NPM_DEPS  := contracts/node_modules/.installed
+NATIVE_SRC := $(shell find native/src -name '*.rs') native/Cargo.toml Cargo.toml Cargo.lock pyproject.toml
+NATIVE    := $(VENV)/.native-built
+
+.PHONY: demo test test-rust test-python bench install clean
+
+demo: install
+	$(BIN)/zkml demo
+
+test: install test-rust test-python
+
+test-rust:
+	cargo test --release --locked
+
+test-python: install
+	$(BIN)/python -m pytest
+
+install: $(PY_DEPS) $(NPM_DEPS) $(NATIVE)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(PY_DEPS): requirements-dev.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	touch $@
+
+$(NPM_DEPS): contracts/package.json contracts/package-lock.json
+	cd contracts && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(NATIVE): $(PY_DEPS) $(NATIVE_SRC)
+	$(BIN)/maturin develop --release --locked --quiet
+	touch $@
+
+bench: install
+	cargo bench --locked --bench msm_ntt
+
+clean:
+	rm -rf $(VENV) target contracts/node_modules build zkml/_native*.so

@@ -1,0 +1,171 @@
+"""The command line as a user meets it: help texts, exit codes, one-line
+errors, and no partial artifact after a failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from onnx import TensorProto, helper
+
+from conftest import DIGITS, read
+from onnx_models import const, save_model, value
+
+
+def zkml(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RUST_BACKTRACE": "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "zkml.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env
+    )
+
+
+def assert_one_line_error(r: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    for f in fragments:
+        assert f in lines[0], lines[0]
+
+
+def listing(d: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir())} if d.exists() else {}
+
+
+@pytest.mark.parametrize("command", ["compile", "setup", "prove", "verify", "export-verifier", "demo"])
+def test_every_command_has_help_with_an_example(command):
+    r = zkml(command, "--help")
+    assert r.returncode == 0 and "Example" in r.stdout and "zkml " in r.stdout
+
+
+def test_top_level_help_lists_the_path():
+    r = zkml("--help")
+    assert r.returncode == 0
+    for cmd in ["compile", "setup", "prove", "verify", "export-verifier", "demo"]:
+        assert cmd in r.stdout
+
+
+def test_full_path_through_the_cli(tmp_path):
+    build, out = tmp_path / "build", tmp_path / "out"
+    r = zkml("compile", DIGITS / "model.onnx", "-o", build, "--calibration", DIGITS / "calibration.json")
+    assert r.returncode == 0, r.stderr
+    assert "constraints" in r.stdout and (build / "settings.json").exists()
+    r = zkml("setup", build, "--dev")
+    assert r.returncode == 0, r.stderr
+    assert "not for production" in r.stdout.lower()
+    r = zkml("prove", build, DIGITS / "input.json", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "output logits [1, 10]" in r.stdout and "argmax: 7" in r.stdout
+    assert "synthesize" in r.stdout and "msm" in r.stdout
+    r = zkml("verify", build, out)
+    assert (r.returncode, r.stdout.strip()) == (0, "valid")
+
+    public = read(out / "public.json")
+    public[0] = str(int(public[0]) + 1)
+    (out / "public.json").write_text(json.dumps(public))
+    r = zkml("verify", build, out)
+    assert (r.returncode, r.stdout.strip()) == (1, "invalid")
+
+    (out / "proof.json").write_text("{ not json")
+    assert_one_line_error(zkml("verify", build, out), "proof")
+
+    sol = tmp_path / "Verifier.sol"
+    r = zkml("export-verifier", build, "-o", sol)
+    assert r.returncode == 0 and "contract Groth16Verifier" in sol.read_text()
+
+
+def test_setup_without_dev_is_an_error_that_points_at_dev(digits_build, tmp_path):
+    build = tmp_path / "b"
+    shutil.copytree(digits_build, build)
+    before = listing(build)
+    assert_one_line_error(zkml("setup", build), "--dev")
+    assert listing(build) == before
+
+
+def test_missing_model_file(tmp_path):
+    assert_one_line_error(zkml("compile", tmp_path / "nope.onnx", "-o", tmp_path / "b"), "nope.onnx")
+    assert not (tmp_path / "b").exists()
+
+
+def test_malformed_onnx_file(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07 definitely not a protobuf model \xff\xff")
+    assert_one_line_error(zkml("compile", bad, "-o", tmp_path / "b"), "bad.onnx")
+    assert not (tmp_path / "b").exists()
+
+
+def test_unsupported_op_names_node_op_and_opset(tmp_path):
+    model = save_model(
+        tmp_path / "sig.onnx",
+        [
+            helper.make_node("Gemm", ["x", "w"], ["h"], name="dense"),
+            helper.make_node("Sigmoid", ["h"], ["y"], name="squash"),
+        ],
+        [value("x", [1, 3], TensorProto.FLOAT)],
+        [value("y", [1, 2], TensorProto.FLOAT)],
+        [const("w", [[1, 2], [3, 4], [5, 6]], dtype="float32")],
+        opset=17,
+    )
+    build = tmp_path / "b"
+    build.mkdir()
+    (build / "keep.txt").write_text("user file")
+    assert_one_line_error(zkml("compile", model, "-o", build), "squash", "Sigmoid", "opset 17")
+    assert listing(build) == {"keep.txt": b"user file"}
+
+
+def test_failed_compile_keeps_the_previous_build_intact(digits_build, tmp_path):
+    build = tmp_path / "b"
+    shutil.copytree(digits_build, build)
+    before = listing(build)
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"garbage")
+    assert_one_line_error(zkml("compile", bad, "-o", build))
+    assert listing(build) == before
+
+
+def test_input_of_the_wrong_shape(digits_build, tmp_path):
+    bad = tmp_path / "in.json"
+    bad.write_text(json.dumps({"input_data": [[0.5] * 63]}))
+    assert_one_line_error(zkml("prove", digits_build, bad, "-o", tmp_path / "out"), "input", "63")
+    assert not (tmp_path / "out").exists()
+
+
+def test_input_value_outside_the_quantized_range(digits_build, tmp_path):
+    doc = read(DIGITS / "input.json")
+    doc["input_data"][0][3] = -5000.0
+    bad = tmp_path / "in.json"
+    bad.write_text(json.dumps(doc))
+    out = tmp_path / "out"
+    out.mkdir()
+    assert_one_line_error(zkml("prove", digits_build, bad, "-o", out), "out of range")
+    assert listing(out) == {}
+
+
+def test_malformed_input_json(digits_build, tmp_path):
+    bad = tmp_path / "in.json"
+    bad.write_text("[1, 2")
+    assert_one_line_error(zkml("prove", digits_build, bad, "-o", tmp_path / "out"), "in.json")
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_build_directory(tmp_path):
+    assert_one_line_error(zkml("prove", tmp_path / "nobuild", DIGITS / "input.json", "-o", tmp_path / "o"), "nobuild")
+    assert_one_line_error(zkml("verify", tmp_path / "nobuild", tmp_path / "o"), "nobuild")
+    assert not (tmp_path / "o").exists()
+
+
+def test_export_verifier_without_keys_writes_nothing(tmp_path):
+    build = tmp_path / "b"
+    assert zkml("compile", DIGITS / "model.onnx", "-o", build).returncode == 0
+    sol = tmp_path / "V.sol"
+    assert_one_line_error(zkml("export-verifier", build, "-o", sol), "verification key")
+    assert not sol.exists()
+
+
+def test_bad_bits_option(tmp_path):
+    assert_one_line_error(zkml("compile", DIGITS / "model.onnx", "-o", tmp_path / "b", "--bits", "2"), "bits")
+    assert not (tmp_path / "b").exists()

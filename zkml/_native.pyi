@@ -1,0 +1,46 @@
+"""Type stub of the native extension (Rust, native/src/python.rs).
+
+Every function raises a `zkml.errors` class on failure; a panic in the native
+code arrives as `zkml.errors.InternalError`. The GIL is released while they run.
+"""
+
+from os import PathLike
+from typing import TypedDict
+
+__version__: str
+
+class CircuitInfo(TypedDict):
+    circuit_hash: str
+    constraints: int
+    variables: int
+    public_inputs: int
+    domain_size: int
+    nonzeros: int
+    constraints_by_instruction: list[tuple[str, int]]
+
+class ProveOutput(TypedDict):
+    proof: str
+    public: list[str]
+    outputs: list[list[int]]
+    timings: list[tuple[str, float]]
+    backend: str
+
+def circuit_info(program: bytes) -> CircuitInfo:
+    """Synthesise the circuit of a quantized program (circuit.json bytes) and count it."""
+
+def evaluate(program: bytes, inputs: list[list[int]]) -> tuple[list[list[int]], list[str]]:
+    """Witness only: (quantized outputs, public signals) after checking every constraint."""
+
+def setup(program: bytes, pk_path: str | PathLike[str], seed: int | None = None) -> str:
+    """Local (development) Groth16 setup: writes the proving key atomically, returns the
+    verification key as snarkjs JSON. `seed` is for tests only."""
+
+def prove(
+    program: bytes, pk_path: str | PathLike[str], inputs: list[list[int]], seed: int | None = None
+) -> ProveOutput:
+    """Prove one inference on quantized inputs (one flat list per model input)."""
+
+def verify(vk_json: str, proof_json: str, public_json: str) -> bool:
+    """Groth16 verification of snarkjs-format JSON; raises ProofFormatError on malformed input."""
+
+def _panic_for_tests() -> None: ...

@@ -1,0 +1,335 @@
+"""The Python API. The CLI (`zkml.cli`) is a thin layer over these functions.
+
+    import zkml
+    zkml.compile("model.onnx", "build", calibration="calibration.json")
+    zkml.setup("build", dev=True)
+    result = zkml.prove("build", "input.json", "out")
+    assert zkml.verify("build", "out")
+    zkml.export_verifier("build", "Verifier.sol")
+
+Every failure is a :class:`zkml.ZkmlError`; no command leaves a partial file.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from zkml import __version__, _native, artifacts
+from zkml import program as prog
+from zkml.artifacts import Staging, check_hash, read_bytes, read_json, require_dir
+from zkml.errors import CircuitMismatchError, InputFileError, ZkmlError
+
+DEV_SETUP_NOTE = (
+    "development setup: the toxic randomness (tau, alpha, beta, gamma, delta) was generated "
+    "on this machine and discarded; anyone who kept it could forge proofs. Not for production."
+)
+
+@dataclass
+class CompileResult:
+    build_dir: Path
+    settings: dict
+
+    @property
+    def circuit_hash(self) -> str:
+        return self.settings["circuit_hash"]
+
+
+@dataclass
+class SetupResult:
+    build_dir: Path
+    proving_key: Path
+    verification_key: Path
+    seconds: float
+    note: str = DEV_SETUP_NOTE
+
+
+@dataclass
+class ProveResult:
+    out_dir: Path
+    outputs: dict[str, np.ndarray]
+    """Dequantized model outputs, by ONNX output name."""
+    quantized_outputs: dict[str, np.ndarray]
+    public: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+    backend: str = "cpu"
+
+
+# --- loading a build ---------------------------------------------------------------
+
+
+@dataclass
+class Build:
+    """A compiled circuit directory: the program bytes, the program and settings."""
+
+    dir: Path
+    data: bytes
+    program: dict
+    settings: dict
+
+    @property
+    def circuit_hash(self) -> str:
+        return self.settings["circuit_hash"]
+
+
+def load_build(build_dir: "str | Path") -> Build:
+    d = require_dir(Path(build_dir), "build directory", "run `zkml compile MODEL.onnx -o BUILD` first")
+    data = read_bytes(d / artifacts.CIRCUIT, "circuit")
+    settings = read_json(d / artifacts.SETTINGS, "settings")
+    try:
+        program = prog.loads(data)
+    except ZkmlError as e:
+        raise InputFileError(f"{d / artifacts.CIRCUIT}: {e}", d / artifacts.CIRCUIT) from None
+    actual = prog.circuit_hash(data)
+    if not isinstance(settings, dict) or settings.get("circuit_hash") != actual:
+        raise CircuitMismatchError(
+            f"{d / artifacts.SETTINGS} does not describe {d / artifacts.CIRCUIT} (circuit hash differs); "
+            "recompile the model"
+        )
+    if settings.get("format_version") != artifacts.FORMAT_VERSION:
+        raise CircuitMismatchError(
+            f"{d} was written by another zkml format version ({settings.get('format_version')}); recompile"
+        )
+    return Build(d, data, program, settings)
+
+
+# --- compile -----------------------------------------------------------------------
+
+
+def compile(  # noqa: A001 - the API verb
+    model: "str | Path",
+    build_dir: "str | Path",
+    calibration: "str | Path | None" = None,
+    bits: int = 16,
+) -> CompileResult:
+    """Quantize an ONNX model and compile it into a circuit in `build_dir`.
+
+    Writes `circuit.json` (the quantized program, whose SHA-256 is the circuit
+    hash) and `settings.json` (constraint counts, scales, error report).
+    """
+    from zkml.frontend import load_model
+    from zkml.inputs import load_calibration
+    from zkml.quantize import quantize
+
+    model = Path(model)
+    started = time.perf_counter()
+    graph = load_model(model)
+    samples = load_calibration(calibration, graph) if calibration is not None else None
+    program, report = quantize(graph, samples, bits=bits)
+    prog.validate(program)
+    data = prog.dumps(program)
+    info = _native.circuit_info(data)
+    report["measured_error_vs_onnxruntime"] = _measured_error_vs_onnxruntime(model, program, samples)
+
+    settings = {
+        "zkml_version": __version__,
+        "format_version": artifacts.FORMAT_VERSION,
+        "circuit_hash": info["circuit_hash"],
+        "model": str(model),
+        "bits": bits,
+        "constraints": info["constraints"],
+        "variables": info["variables"],
+        "public_inputs": info["public_inputs"],
+        "qap_domain_size": info["domain_size"],
+        "matrix_nonzeros": info["nonzeros"],
+        "constraints_by_instruction": dict(info["constraints_by_instruction"]),
+        "inputs": [_io_settings(program, e) for e in program["inputs"]],
+        "outputs": [_io_settings(program, e) for e in program["outputs"]],
+        "tensors": [
+            {"name": t["name"], "shape": t["shape"], "scale": t["scale"], "bits": t["bits"]}
+            for t in program["tensors"]
+        ],
+        "quantization": report,
+        "compile_seconds": round(time.perf_counter() - started, 3),
+    }
+    build = Path(build_dir)
+    with Staging(build) as stage:
+        previous = build / artifacts.SETTINGS
+        if previous.exists():
+            try:
+                stale = json.loads(previous.read_text()).get("circuit_hash") != settings["circuit_hash"]
+            except (OSError, ValueError, AttributeError):
+                stale = True
+            if stale:  # keys of another circuit must not survive next to this one
+                stage.remove_on_commit(artifacts.PROVING_KEY)
+                stage.remove_on_commit(artifacts.VERIFICATION_KEY)
+        stage.write_bytes(artifacts.CIRCUIT, data)
+        stage.write_json(artifacts.SETTINGS, settings)
+    return CompileResult(build, settings)
+
+
+def _io_settings(program: dict, entry: dict) -> dict:
+    t = program["tensors"][entry["tensor"]]
+    return {"name": entry["name"], "shape": t["shape"], "scale": t["scale"], "bits": t["bits"]}
+
+
+def _measured_error_vs_onnxruntime(model: Path, program: dict, samples) -> dict | None:
+    """Max |quantized - float| per output over the calibration samples, the
+    float side computed by onnxruntime (None without onnxruntime or samples)."""
+    if samples is None:
+        return None
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    from zkml import reference
+
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    n = samples[0].shape[0]
+    float_outs: list[list[np.ndarray]] = [[] for _ in program["outputs"]]
+    for k in range(n):
+        feed = {name: s[k].astype(np.float32) for name, s in zip(names, samples)}
+        for j, value in enumerate(session.run([o["name"] for o in program["outputs"]], feed)):
+            float_outs[j].append(np.asarray(value, dtype=np.float64).reshape(-1))
+    q_in = prog.quantize_inputs(program, samples)
+    q_out = reference.evaluate(program, q_in)
+    result = {}
+    for j, entry in enumerate(program["outputs"]):
+        deq = prog.dequantize(program, entry["tensor"], q_out[j]).reshape(n, -1)
+        ref = np.stack(float_outs[j]).reshape(n, -1)
+        result[entry["name"]] = float(np.max(np.abs(deq - ref)))
+    return {"samples": int(n), "max_abs_error": result}
+
+
+# --- setup -------------------------------------------------------------------------
+
+
+def setup(build_dir: "str | Path", dev: bool = False, seed: int | None = None) -> SetupResult:
+    """Make the Groth16 keys for a compiled circuit.
+
+    Only the local development setup exists so far (`dev=True`): its
+    randomness is generated here and discarded, so it is not for production.
+    `seed` makes the keys reproducible and is for tests only.
+    """
+    if not dev:
+        raise ZkmlError(
+            "importing a public powers-of-tau ceremony is not supported yet; "
+            "use the local development setup (`zkml setup BUILD --dev`), which is not for production"
+        )
+    build = load_build(build_dir)
+    started = time.perf_counter()
+    with Staging(build.dir) as stage:
+        vk_text = _native.setup(build.data, str(stage.path(artifacts.PROVING_KEY)), seed)
+        vk = json.loads(vk_text)
+        vk["circuit_hash"] = build.circuit_hash
+        vk["zkml_setup"] = {"kind": "local-dev", "note": DEV_SETUP_NOTE}
+        stage.write_json(artifacts.VERIFICATION_KEY, vk)
+    return SetupResult(
+        build.dir,
+        build.dir / artifacts.PROVING_KEY,
+        build.dir / artifacts.VERIFICATION_KEY,
+        time.perf_counter() - started,
+    )
+
+
+# --- prove -------------------------------------------------------------------------
+
+
+def prove(
+    build_dir: "str | Path",
+    inputs: "str | Path | dict | Sequence[np.ndarray]",
+    out_dir: "str | Path",
+    seed: int | None = None,
+) -> ProveResult:
+    """Prove one inference. `inputs` is an input.json path, its parsed dict, or
+    one float array per model input. Writes proof.json, public.json and
+    output.json (the dequantized outputs) to `out_dir`."""
+    from zkml.inputs import load_inputs, parse_inputs
+
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    build = load_build(build_dir)
+    pk = build.dir / artifacts.PROVING_KEY
+    if not pk.exists():
+        raise InputFileError(f"no proving key in {build.dir}: run `zkml setup {build.dir} --dev` first", pk)
+    if isinstance(inputs, (str, Path)):
+        floats = load_inputs(inputs, build.program)
+    elif isinstance(inputs, dict):
+        floats = parse_inputs(inputs, build.program)
+    else:
+        floats = [np.asarray(x, dtype=np.float64) for x in inputs]
+    quantized = prog.quantize_inputs(build.program, floats)
+    timings["quantize_input"] = time.perf_counter() - t
+
+    out = _native.prove(build.data, str(pk), [q.reshape(-1).tolist() for q in quantized], seed)
+    timings.update(dict(out["timings"]))
+
+    # The public signals are what a verifier sees: decode the outputs from them,
+    # not from the prover's side channel, and insist the two agree.
+    q_outputs = prog.unpack_outputs(build.program, out["public"])
+    for q, native_out in zip(q_outputs, out["outputs"]):
+        if q.reshape(-1).tolist() != list(native_out):
+            raise ZkmlError("internal error: public signals disagree with the witness outputs")
+    outputs = {
+        e["name"]: prog.dequantize(build.program, e["tensor"], q) for e, q in zip(build.program["outputs"], q_outputs)
+    }
+    proof = json.loads(out["proof"])
+    proof["circuit_hash"] = build.circuit_hash
+    with Staging(out_dir) as stage:
+        stage.write_json(artifacts.PROOF, proof)
+        stage.write_json(artifacts.PUBLIC, out["public"])
+        stage.write_json(
+            artifacts.OUTPUT,
+            {
+                "circuit_hash": build.circuit_hash,
+                "outputs": {k: v.tolist() for k, v in outputs.items()},
+                "quantized": {e["name"]: q.tolist() for e, q in zip(build.program["outputs"], q_outputs)},
+            },
+        )
+    return ProveResult(
+        Path(out_dir),
+        outputs,
+        {e["name"]: q for e, q in zip(build.program["outputs"], q_outputs)},
+        out["public"],
+        timings,
+        out["backend"],
+    )
+
+
+# --- verify ------------------------------------------------------------------------
+
+
+def verify(build_dir: "str | Path", out_dir: "str | Path") -> bool:
+    """True if OUT/proof.json proves OUT/public.json for this build's key.
+
+    A malformed file (a bad point, a public signal >= r, the wrong number of
+    signals) or a proof labelled with another circuit raises instead.
+    """
+    d = require_dir(Path(build_dir), "build directory", "run `zkml compile` first")
+    out = require_dir(Path(out_dir), "proof directory", "run `zkml prove` first")
+    vk = read_json(d / artifacts.VERIFICATION_KEY, "verification key")
+    proof = read_json(out / artifacts.PROOF, "proof")
+    public = read_json(out / artifacts.PUBLIC, "public inputs")
+    if not isinstance(vk, dict) or not isinstance(proof, dict):
+        raise InputFileError("the verification key and the proof must be JSON objects")
+    expected = vk.get("circuit_hash")
+    if expected is not None:
+        check_hash(proof.get("circuit_hash"), expected, f"proof {out / artifacts.PROOF}")
+    return bool(_native.verify(json.dumps(vk), json.dumps(proof), json.dumps(public)))
+
+
+# --- Solidity ----------------------------------------------------------------------
+
+
+def export_verifier(build_dir: "str | Path", output: "str | Path") -> Path:
+    """Write a Solidity verifier with this build's verifying key embedded."""
+    from zkml.evm import write_verifier
+
+    d = require_dir(Path(build_dir), "build directory", "run `zkml compile` and `zkml setup` first")
+    vk = read_json(d / artifacts.VERIFICATION_KEY, "verification key")
+    output = Path(output)
+    write_verifier(vk, output)
+    return output
+
+
+def summary_of(settings: dict[str, Any]) -> str:
+    return (
+        f"{settings['constraints']:,} constraints, {settings['variables']:,} variables, "
+        f"{settings['public_inputs']} public inputs (QAP domain 2^{int(settings['qap_domain_size']).bit_length() - 1})"
+    )

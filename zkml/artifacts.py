@@ -1,0 +1,127 @@
+"""Artifact files: where each lives, how it is written, and how it is checked.
+
+Every command writes its files through a :class:`Staging`: each file goes to a
+hidden temporary name first and is renamed into place only when the whole
+command has succeeded, so a failure leaves no partial artifact behind (and a
+directory the command created is removed again).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from zkml.errors import CircuitMismatchError, InputFileError
+
+FORMAT_VERSION = 1
+
+CIRCUIT = "circuit.json"
+SETTINGS = "settings.json"
+PROVING_KEY = "proving_key.bin"
+VERIFICATION_KEY = "verification_key.json"
+PROOF = "proof.json"
+PUBLIC = "public.json"
+OUTPUT = "output.json"
+
+
+def dumps_json(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2) + "\n").encode()
+
+
+class Staging:
+    """Collects the files of one command and commits them together.
+
+    Use as a context manager; on an exception every staged file is removed and
+    so is the target directory if this staging created it.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]):
+        self.dir = Path(directory)
+        self._created_dir = False
+        self._staged: dict[Path, Path] = {}
+        self._removals: list[Path] = []
+
+    def __enter__(self) -> "Staging":
+        if self.dir.exists() and not self.dir.is_dir():
+            raise InputFileError(f"{self.dir} exists and is not a directory", self.dir)
+        if not self.dir.exists():
+            try:
+                self.dir.mkdir(parents=True)
+            except OSError as e:
+                raise InputFileError(f"cannot create directory {self.dir}: {e.strerror}", self.dir) from e
+            self._created_dir = True
+        return self
+
+    def path(self, name: str) -> Path:
+        """A temporary path for `name` that a writer (e.g. native code) may fill."""
+        final = self.dir / name
+        tmp = self.dir / f".{name}.staging-{os.getpid()}"
+        self._staged[final] = tmp
+        return tmp
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        tmp = self.path(name)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def write_json(self, name: str, obj: Any) -> None:
+        self.write_bytes(name, dumps_json(obj))
+
+    def remove_on_commit(self, name: str) -> None:
+        """Delete a stale file of a previous run when this one commits."""
+        self._removals.append(self.dir / name)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            for final, tmp in self._staged.items():
+                os.replace(tmp, final)
+            for stale in self._removals:
+                if stale not in self._staged:
+                    stale.unlink(missing_ok=True)
+            return
+        for tmp in self._staged.values():
+            tmp.unlink(missing_ok=True)
+        if self._created_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def read_json(path: Path, what: str) -> Any:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise InputFileError(f"{what} not found: {path}", path) from None
+    except OSError as e:
+        raise InputFileError(f"cannot read {what} {path}: {e.strerror}", path) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputFileError(f"{what} {path} is not valid JSON: {e.msg} (line {e.lineno})", path) from None
+
+
+def read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(f"{what} not found: {path}", path) from None
+    except OSError as e:
+        raise InputFileError(f"cannot read {what} {path}: {e.strerror}", path) from None
+
+
+def require_dir(path: Path, what: str, hint: str) -> Path:
+    if not path.is_dir():
+        raise InputFileError(f"{what} {path} does not exist ({hint})", path)
+    return path
+
+
+def check_hash(found: object, expected: str, what: str) -> None:
+    """Artifacts carry the circuit hash; mixing circuits is a clear error."""
+    if found is not None and found != expected:
+        raise CircuitMismatchError(
+            f"{what} belongs to circuit {str(found)[:16]}…, but this build is circuit {expected[:16]}… "
+            "(artifacts of different models or compilations cannot be mixed)"
+        )

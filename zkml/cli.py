@@ -1,0 +1,230 @@
+"""The `zkml` command line: a thin layer over `zkml.api`.
+
+Exit status: 0 success; 1 `verify` found the proof invalid; 2 any error (one
+line on stderr, no partial files left behind).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+import numpy as np
+
+from zkml import __version__
+from zkml.errors import ZkmlError
+
+EXIT_INVALID = 1
+EXIT_ERROR = 2
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def handle_errors(fn):
+    """Turn every error into one line on stderr and exit status 2.
+    Set ZKML_DEBUG=1 to see the traceback of an unexpected one."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ZkmlError as e:
+            _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        except KeyboardInterrupt:
+            _fail("interrupted")
+        except Exception as e:  # a bug: still one line, traceback on request
+            if os.environ.get("ZKML_DEBUG"):
+                raise
+            _fail(f"internal error ({type(e).__name__}): {e} (set ZKML_DEBUG=1 for a traceback)")
+
+    return wrapper
+
+
+# click's own usage errors (a missing argument, an unknown option) exit 2 too.
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="zkml")
+def main() -> None:
+    """Prove that an ONNX model ran correctly, and check it natively or on-chain.
+
+    \b
+    The path of one model:
+      zkml compile model.onnx -o build --calibration calibration.json
+      zkml setup build --dev
+      zkml prove build input.json -o out
+      zkml verify build out
+      zkml export-verifier build -o Verifier.sol
+    Or all of it on the bundled digits model, on-chain check included:
+      zkml demo
+
+    Proofs are Groth16 over BN254 in snarkjs's JSON format.
+    """
+
+
+@main.command("compile")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "build", required=True, type=click.Path(path_type=Path), help="Build directory to write.")
+@click.option(
+    "--calibration",
+    type=click.Path(path_type=Path),
+    help="Sample inputs (input.json shape; each input may hold several samples) used to choose the scales.",
+)
+@click.option("--bits", default=16, show_default=True, type=int, help="Signed bit width of every quantized value.")
+@handle_errors
+def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int) -> None:
+    """Quantize MODEL.onnx into an arithmetic circuit.
+
+    Writes BUILD/circuit.json (the quantized program; its SHA-256 is the
+    circuit hash) and BUILD/settings.json (constraints, variables, public
+    inputs, scales, error bounds).
+
+    \b
+    Example:
+      zkml compile circuits/digits_mlp/model.onnx -o build \\
+          --calibration circuits/digits_mlp/calibration.json
+    """
+    from zkml import api
+
+    result = api.compile(model, build, calibration=calibration, bits=bits)
+    s = result.settings
+    click.echo(f"compiled {model} -> {build}/")
+    click.echo(f"  circuit {s['circuit_hash'][:16]}…: {api.summary_of(s)}")
+    for io in s["inputs"]:
+        click.echo(f"  input  {io['name']} {io['shape']}: {io['bits']}-bit, scale 2^-{io['scale']}")
+    for io in s["outputs"]:
+        click.echo(f"  output {io['name']} {io['shape']}: {io['bits']}-bit, scale 2^-{io['scale']}")
+    measured = s["quantization"].get("measured_error_vs_onnxruntime")
+    if measured:
+        errs = ", ".join(f"{k} {v:.3g}" for k, v in measured["max_abs_error"].items())
+        click.echo(f"  max |error| vs onnxruntime over {measured['samples']} calibration samples: {errs}")
+
+
+@main.command("setup")
+@click.argument("build", type=click.Path(path_type=Path))
+@click.option("--dev", is_flag=True, help="Local development setup: randomness made here and discarded. Not for production.")
+@handle_errors
+def setup_cmd(build: Path, dev: bool) -> None:
+    """Make the Groth16 proving and verification keys for BUILD.
+
+    Writes BUILD/proving_key.bin and BUILD/verification_key.json (snarkjs
+    format). Only the local development setup exists so far, so --dev is
+    required: its randomness is generated on this machine and discarded,
+    and it is not for production.
+
+    \b
+    Example:
+      zkml setup build --dev
+    """
+    from zkml import api
+
+    result = api.setup(build, dev=dev)
+    click.echo(f"wrote {result.proving_key} and {result.verification_key} in {result.seconds:.2f} s")
+    click.echo(f"WARNING: {result.note}")
+
+
+@main.command("prove")
+@click.argument("build", type=click.Path(path_type=Path))
+@click.argument("input_json", metavar="INPUT.json", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), help="Directory for the proof.")
+@handle_errors
+def prove_cmd(build: Path, input_json: Path, out: Path) -> None:
+    """Prove one inference of BUILD's model on INPUT.json.
+
+    INPUT.json is ezkl's shape {"input_data": [[...flattened...]]} or
+    {"<onnx input name>": [...]}. Writes OUT/proof.json and OUT/public.json
+    (snarkjs format) and OUT/output.json; prints the model's outputs and the
+    time of each stage.
+
+    \b
+    Example:
+      zkml prove build circuits/digits_mlp/input.json -o out
+    """
+    from zkml import api
+
+    result = api.prove(build, input_json, out)
+    for name, value in result.outputs.items():
+        flat = np.asarray(value).reshape(-1)
+        shown = np.array2string(flat, precision=4, separator=", ", max_line_width=10_000)
+        click.echo(f"output {name} {list(np.shape(value))}: {shown}")
+        if flat.size > 1:
+            click.echo(f"  argmax: {int(np.argmax(flat))}")
+    click.echo(f"wrote {out}/proof.json and {out}/public.json ({len(result.public)} public signals)")
+    stages = " · ".join(f"{k} {v:.3f} s" for k, v in result.timings.items())
+    click.echo(f"timings ({result.backend}): {stages}")
+
+
+@main.command("verify")
+@click.argument("build", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@handle_errors
+def verify_cmd(build: Path, out: Path) -> None:
+    """Check OUT/proof.json against OUT/public.json with BUILD's verification key.
+
+    Prints "valid" and exits 0, or prints "invalid" and exits 1. A malformed
+    file exits 2.
+
+    \b
+    Example:
+      zkml verify build out
+    """
+    from zkml import api
+
+    if api.verify(build, out):
+        click.echo("valid")
+    else:
+        click.echo("invalid")
+        sys.exit(EXIT_INVALID)
+
+
+@main.command("export-verifier")
+@click.argument("build", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Solidity file to write.")
+@handle_errors
+def export_verifier_cmd(build: Path, output: Path) -> None:
+    """Write a Solidity Groth16 verifier with BUILD's verification key embedded.
+
+    The contract has verifyProof(uint256[8] proof, uint256[N] input) and the
+    snarkjs-style overload verifyProof(uint[2], uint[2][2], uint[2], uint[N]).
+
+    \b
+    Example:
+      zkml export-verifier build -o Verifier.sol
+    """
+    from zkml import api
+
+    path = api.export_verifier(build, output)
+    click.echo(f"wrote {path}")
+
+
+@main.command("demo")
+@click.option(
+    "--workdir",
+    default=Path("build/demo"),
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where the demo writes its build and proof.",
+)
+@handle_errors
+def demo_cmd(workdir: Path) -> None:
+    """Run the whole path on the bundled digits model, on-chain check included.
+
+    compile -> setup (dev) -> prove -> verify -> export the Solidity verifier
+    -> compile it with solc -> deploy it in an in-process EVM -> verifyProof.
+
+    \b
+    Example:
+      zkml demo
+    """
+    from zkml.demo import run_demo
+
+    run_demo(workdir, echo=click.echo)
+
+
+if __name__ == "__main__":
+    main()

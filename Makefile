@@ -44,8 +44,10 @@ $(NATIVE): $(PY_DEPS) $(NATIVE_SRC)
 	$(BIN)/maturin develop --release --locked --quiet
 	touch $@
 
-bench: install
+# Side-by-side against arkworks (MSM, NTT, the Groth16 prover); see bench/RESULTS.md.
+bench:
 	cargo bench --locked --bench msm_ntt
+	cargo bench --locked --bench prover
 
 clean:
 	rm -rf $(VENV) target contracts/node_modules build zkml/_native*.so

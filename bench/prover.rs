@@ -111,7 +111,7 @@ fn main() {
         }
         let (program, input) = mlp(dims, &mut rng);
         let circuit = Circuit::from_json(program.as_bytes()).expect("valid bench program");
-        let s = synthesize(&circuit, Some(&[input.clone()])).expect("input fits");
+        let s = synthesize(&circuit, Some(std::slice::from_ref(&input))).expect("input fits");
         let mut crng = ChaCha20Rng::seed_from_u64(1);
         let pk = generate_parameters(&s.r1cs, &mut crng).expect("setup");
         let replay = Replay { r1cs: &s.r1cs, z: &s.assignment };
@@ -122,7 +122,7 @@ fn main() {
         for rep in 0..=reps {
             // Ours, from the program: synthesis (R1CS + witness) then proof.
             let t = Instant::now();
-            let s2 = synthesize(&circuit, Some(&[input.clone()])).unwrap();
+            let s2 = synthesize(&circuit, Some(std::slice::from_ref(&input))).unwrap();
             let (proof, _) = create_proof(&pk, &s2.r1cs, &s2.assignment, &Cpu, &mut crng).unwrap();
             let ours_t = t.elapsed();
             assert!(verify_proof(&pk.vk, &proof, &public).unwrap());

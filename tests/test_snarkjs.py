@@ -6,7 +6,6 @@ and the two independent verifiers (snarkjs, tests/pairing_check.py) must agree.
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import pytest

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -90,17 +91,51 @@ class Staging:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def read_json(path: Path, what: str) -> Any:
+def read_json(path: "str | os.PathLike[str]", what: str) -> Any:
+    path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputFileError(f"{what} not found: {path}", path) from None
-    except OSError as e:
-        raise InputFileError(f"cannot read {what} {path}: {e.strerror}", path) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputFileError(f"cannot read {what} {path}: {getattr(e, 'strerror', None) or e}", path) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputFileError(f"{what} {path} is not valid JSON: {e.msg} (line {e.lineno})", path) from None
+        raise InputFileError(
+            f"{what} {path} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}", path
+        ) from None
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(target: "str | os.PathLike[str]", data: bytes) -> None:
+    """Write one file so that no reader ever sees a partial one: a temporary
+    file in the same directory, fsync, rename. A failure leaves nothing behind."""
+    target = Path(target)
+    try:
+        handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False)
+    except OSError as err:
+        raise InputFileError(f"cannot write {target}: {err.strerror or err}", target) from err
+    temp = Path(handle.name)
+    try:
+        with handle:
+            # NamedTemporaryFile creates the file private (0600); give it the
+            # permissions an ordinary open() would have.
+            os.chmod(handle.name, 0o666 & ~_umask())
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException as err:
+        temp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise InputFileError(f"cannot write {target}: {err.strerror or err}", target) from err
+        raise
 
 
 def read_bytes(path: Path, what: str) -> bytes:

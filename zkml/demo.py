@@ -93,7 +93,7 @@ def run_demo(workdir: "str | Path", model_dir: "str | Path" = DEFAULT_MODEL_DIR,
     seconds["on-chain"] = time.perf_counter() - t
     echo(
         f"  on-chain {seconds['on-chain']:6.2f} s  {verifier_path} compiled with solc, deployed in an in-process EVM "
-        f"(pyrevm): verifyProof -> {str(ok).lower()}, gas {gas:,}"
+        f"(pyrevm): verifyProof -> {str(ok).lower()}, gas {gas:,} (whole transaction)"
     )
     if not ok:
         raise ZkmlError("the Solidity verifier rejected the demo's proof")

@@ -22,12 +22,11 @@ anything that knows the input names and shapes.
 
 from __future__ import annotations
 
-import json
 from math import prod
-from pathlib import Path
 
 import numpy as np
 
+from zkml.artifacts import read_json
 from zkml.errors import InputFileError, InputShapeError
 
 EZKL_KEY = "input_data"
@@ -41,29 +40,14 @@ def input_specs(model) -> list[tuple[str, tuple[int, ...]]]:
     return [(name, tuple(model.shape(name))) for name in model.inputs]
 
 
-def read_json(path) -> object:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(f"file not found: {path}", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"cannot read {path}: {exc}", path) from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} "
-                             f"column {exc.colno}", path) from exc
-
-
 def load_inputs(path, model) -> list[np.ndarray]:
     """One float64 array per model input, shaped like the input."""
-    return parse_inputs(read_json(path), model, source=str(path))
+    return parse_inputs(read_json(path, "input file"), model, source=str(path))
 
 
 def load_calibration(path, model) -> list[np.ndarray]:
     """One float64 array ``[samples, *shape]`` per model input."""
-    return parse_calibration(read_json(path), model, source=str(path))
+    return parse_calibration(read_json(path, "calibration file"), model, source=str(path))
 
 
 def parse_inputs(doc, model, source: str = "input") -> list[np.ndarray]:

@@ -104,7 +104,7 @@ pub fn prove(program: &[u8], pk_path: &Path, inputs: &[Vec<i64>], seed: Option<u
     let public = s.public_inputs();
     Ok(ProveOutput {
         proof_json: snarkjs::proof_to_json(&proof).to_string(),
-        public: public.iter().map(|x| snarkjs::public_to_json(&[*x])[0].as_str().unwrap().to_string()).collect(),
+        public: public.iter().map(snarkjs::dec).collect(),
         outputs: s.outputs,
         timings: vec![("synthesize", t_synth), ("load_key", t_load), ("qap", timings.qap), ("msm", timings.msm)],
         backend: backend.name(),

@@ -84,13 +84,7 @@ fn circuit_info<'py>(py: Python<'py>, program: &[u8]) -> PyResult<Bound<'py, PyD
 fn evaluate(py: Python<'_>, program: &[u8], inputs: Vec<Vec<i64>>) -> PyResult<(Vec<Vec<i64>>, Vec<String>)> {
     let program = program.to_vec();
     let (outputs, public) = run(py, || pipeline::evaluate(&program, &inputs))?;
-    let public = crate::snarkjs::public_to_json(&public)
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|v| v.as_str().expect("string").to_string())
-        .collect();
-    Ok((outputs, public))
+    Ok((outputs, public.iter().map(crate::snarkjs::dec).collect()))
 }
 
 #[pyfunction]

@@ -59,7 +59,7 @@ impl Lc {
             self.0.retain(|(_, c)| !c.is_zero());
             return self;
         }
-        self.0.sort_by(|x, y| x.0.cmp(&y.0));
+        self.0.sort_by_key(|t| t.0);
         let mut out: Vec<(Var, Fr)> = Vec::with_capacity(self.0.len());
         for (v, c) in self.0 {
             match out.last_mut() {

@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::groth16::{Proof, VerifyingKey};
 
-fn dec<F: PrimeField>(x: &F) -> String {
+/// A field element as the canonical decimal string snarkjs uses.
+pub fn dec<F: PrimeField>(x: &F) -> String {
     BigUint::from_bytes_le(&x.into_bigint().to_bytes_le()).to_string()
 }
 

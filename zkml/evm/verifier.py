@@ -8,12 +8,12 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Union
 
-from zkml.errors import EvmError, InputFileError, ToolMissingError
+from zkml.artifacts import write_atomic
+from zkml.errors import EvmError, ToolMissingError
 from zkml.evm.bn254 import G2_GENERATOR, g2_neg
 from zkml.evm.encoding import VerifyingKey, parse_verifying_key
 from zkml.evm.tools import contracts_dir, contracts_file, node_executable, require_node_package
@@ -134,42 +134,10 @@ def write_verifier(vk: dict, path: Union[str, os.PathLike]) -> Path:
     """
     source = render_verifier(vk)
     target = Path(path)
-    atomic_write_text(target, source)
+    write_atomic(target, source.encode())
     return target
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` so that no reader ever sees a partial file."""
-    try:
-        handle = tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
-        )
-    except OSError as err:
-        raise InputFileError(f"cannot write {target}: {err.strerror or err}", target) from err
-    temp = Path(handle.name)
-    try:
-        with handle:
-            # NamedTemporaryFile creates the file private (0600); give it the
-            # permissions an ordinary open() would have.
-            os.chmod(handle.name, 0o666 & ~_umask())
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException as err:
-        try:
-            temp.unlink()
-        except FileNotFoundError:
-            pass
-        if isinstance(err, OSError):
-            raise InputFileError(f"cannot write {target}: {err.strerror or err}", target) from err
-        raise
 
 
 @dataclass(frozen=True)

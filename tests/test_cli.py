@@ -145,6 +145,11 @@ def test_input_value_outside_the_quantized_range(digits_build, tmp_path):
     assert listing(out) == {}
 
 
+def test_missing_input_json(digits_build, tmp_path):
+    assert_one_line_error(zkml("prove", digits_build, tmp_path / "absent.json", "-o", tmp_path / "out"), "absent.json")
+    assert not (tmp_path / "out").exists()
+
+
 def test_malformed_input_json(digits_build, tmp_path):
     bad = tmp_path / "in.json"
     bad.write_text("[1, 2")

@@ -65,14 +65,7 @@ impl<P: SWCurveConfig> MsmCurve for Projective<P> {
 /// If `bases.len() != scalars.len()`: a mismatch means the caller paired the
 /// wrong vectors, and silently truncating would produce a wrong proof.
 pub fn msm<G: MsmCurve>(bases: &[G::Affine], scalars: &[G::ScalarField]) -> G {
-    assert_eq!(
-        bases.len(),
-        scalars.len(),
-        "msm: {} bases but {} scalars",
-        bases.len(),
-        scalars.len()
-    );
-    G::msm_same_length(bases, scalars, true)
+    msm_checked(bases, scalars, true)
 }
 
 /// [`msm`] without sorting the scalars by size: every non-zero scalar goes
@@ -80,6 +73,10 @@ pub fn msm<G: MsmCurve>(bases: &[G::Affine], scalars: &[G::ScalarField]) -> G {
 /// split is worth; same result as [`msm`].
 #[doc(hidden)]
 pub fn msm_without_size_split<G: MsmCurve>(bases: &[G::Affine], scalars: &[G::ScalarField]) -> G {
+    msm_checked(bases, scalars, false)
+}
+
+fn msm_checked<G: MsmCurve>(bases: &[G::Affine], scalars: &[G::ScalarField], split_by_size: bool) -> G {
     assert_eq!(
         bases.len(),
         scalars.len(),
@@ -87,7 +84,7 @@ pub fn msm_without_size_split<G: MsmCurve>(bases: &[G::Affine], scalars: &[G::Sc
         bases.len(),
         scalars.len()
     );
-    G::msm_same_length(bases, scalars, false)
+    G::msm_same_length(bases, scalars, split_by_size)
 }
 
 // ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 PY_DEPS   := $(VENV)/.deps-installed
 NPM_DEPS  := contracts/node_modules/.installed
-NATIVE_SRC := $(shell find native/src -name '*.rs') native/Cargo.toml Cargo.toml Cargo.lock pyproject.toml
+NATIVE_SRC := $(shell find native/src -name '*.rs') $(wildcard native/cuda/*) native/Cargo.toml Cargo.toml Cargo.lock pyproject.toml
 NATIVE    := $(VENV)/.native-built
 
 .PHONY: demo test test-rust test-python bench install clean
@@ -20,8 +20,10 @@ demo: install
 
 test: install test-rust test-python
 
-test-rust:
-	cargo test --release --locked
+# ZKML_REQUIRE_NVRTC: the CUDA kernels must compile through NVRTC (from the
+# nvidia-cuda-nvrtc wheel in .venv) even though CI has no GPU.
+test-rust: install
+	ZKML_REQUIRE_NVRTC=1 cargo test --release --locked
 
 test-python: install
 	$(BIN)/python -m pytest
@@ -44,10 +46,12 @@ $(NATIVE): $(PY_DEPS) $(NATIVE_SRC)
 	$(BIN)/maturin develop --release --locked --quiet
 	touch $@
 
-# Side-by-side against arkworks (MSM, NTT, the Groth16 prover); see bench/RESULTS.md.
+# Side-by-side against arkworks (MSM, NTT, the Groth16 prover) and, on a machine
+# with an NVIDIA GPU, the CUDA MSM against the CPU MSM; see bench/RESULTS.md.
 bench:
 	cargo bench --locked --bench msm_ntt
 	cargo bench --locked --bench prover
+	cargo bench --locked --bench gpu_msm
 
 clean:
 	rm -rf $(VENV) target contracts/node_modules build zkml/_native*.so

@@ -24,6 +24,7 @@ class ProveOutput(TypedDict):
     outputs: list[list[int]]
     timings: list[tuple[str, float]]
     backend: str
+    device: str
 
 def circuit_info(program: bytes) -> CircuitInfo:
     """Synthesise the circuit of a quantized program (circuit.json bytes) and count it."""
@@ -36,11 +37,29 @@ def setup(program: bytes, pk_path: str | PathLike[str], seed: int | None = None)
     verification key as snarkjs JSON. `seed` is for tests only."""
 
 def prove(
-    program: bytes, pk_path: str | PathLike[str], inputs: list[list[int]], seed: int | None = None
+    program: bytes,
+    pk_path: str | PathLike[str],
+    inputs: list[list[int]],
+    seed: int | None = None,
+    device: str = "auto",
 ) -> ProveOutput:
-    """Prove one inference on quantized inputs (one flat list per model input)."""
+    """Prove one inference on quantized inputs (one flat list per model input).
+    `device`: "auto", "cpu" or "cuda" (DeviceError without a usable GPU)."""
 
 def verify(vk_json: str, proof_json: str, public_json: str) -> bool:
     """Groth16 verification of snarkjs-format JSON; raises ProofFormatError on malformed input."""
 
 def _panic_for_tests() -> None: ...
+def set_nvrtc_search_dirs(dirs: list[str | PathLike[str]]) -> None:
+    """Folders to look for libnvrtc in before the system's."""
+
+def describe_device(device: str) -> str:
+    """What `device` ("auto", "cpu", "cuda") resolves to, as prove reports it."""
+
+def cuda_msm_check(log2_sizes: list[int], seed: int) -> list[str]:
+    """GPU G1/G2 MSMs against the CPU at 2^k points; DeviceError on a mismatch."""
+
+def cuda_compile_check(arch: str) -> int:
+    """Compile the CUDA kernels to PTX for `arch` with NVRTC (no GPU needed); PTX bytes."""
+
+def _cuda_inject_failure_for_tests() -> None: ...

@@ -23,7 +23,7 @@ import numpy as np
 from zkml import __version__, _native, artifacts
 from zkml import program as prog
 from zkml.artifacts import Staging, check_hash, read_bytes, read_json, require_dir
-from zkml.errors import CircuitMismatchError, InputFileError, ZkmlError
+from zkml.errors import CircuitMismatchError, DeviceError, InputFileError, ZkmlError
 
 DEV_SETUP_NOTE = (
     "development setup: the toxic randomness (tau, alpha, beta, gamma, delta) was generated "
@@ -58,6 +58,8 @@ class ProveResult:
     public: list[str]
     timings: dict[str, float] = field(default_factory=dict)
     backend: str = "cpu"
+    device: str = ""
+    """The device that proved and why it was chosen, e.g. "cuda (NVIDIA H100 ...)"."""
 
 
 # --- loading a build ---------------------------------------------------------------
@@ -236,10 +238,21 @@ def prove(
     inputs: "str | Path | dict | Sequence[np.ndarray]",
     out_dir: "str | Path",
     seed: int | None = None,
+    device: str = "auto",
 ) -> ProveResult:
     """Prove one inference. `inputs` is an input.json path, its parsed dict, or
     one float array per model input. Writes proof.json, public.json and
-    output.json (the dequantized outputs) to `out_dir`."""
+    output.json (the dequantized outputs) to `out_dir`.
+
+    `device` is "auto" (a usable NVIDIA GPU for the MSMs, else the CPU; the
+    result's `device` says which and why), "cpu" or "cuda" (DeviceError when
+    no GPU can be used)."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise DeviceError(f"unknown device {device!r}: use auto, cpu or cuda")
+    if device != "cpu":
+        from zkml import device as _device
+
+        _device.configure()
     from zkml.inputs import load_inputs, parse_inputs
 
     timings: dict[str, float] = {}
@@ -257,7 +270,7 @@ def prove(
     quantized = prog.quantize_inputs(build.program, floats)
     timings["quantize_input"] = time.perf_counter() - t
 
-    out = _native.prove(build.data, str(pk), [q.reshape(-1).tolist() for q in quantized], seed)
+    out = _native.prove(build.data, str(pk), [q.reshape(-1).tolist() for q in quantized], seed, device)
     timings.update(dict(out["timings"]))
 
     # The public signals are what a verifier sees: decode the outputs from them,
@@ -289,6 +302,7 @@ def prove(
         out["public"],
         timings,
         out["backend"],
+        out["device"],
     )
 
 

@@ -132,8 +132,16 @@ def setup_cmd(build: Path, dev: bool) -> None:
 @click.argument("build", type=click.Path(path_type=Path))
 @click.argument("input_json", metavar="INPUT.json", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), help="Directory for the proof.")
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where the MSMs run: auto uses an NVIDIA GPU when one works (and says which), "
+    "cuda insists on one (exit 2 without), cpu never uses one.",
+)
 @handle_errors
-def prove_cmd(build: Path, input_json: Path, out: Path) -> None:
+def prove_cmd(build: Path, input_json: Path, out: Path, device: str) -> None:
     """Prove one inference of BUILD's model on INPUT.json.
 
     INPUT.json is ezkl's shape {"input_data": [[...flattened...]]} or
@@ -144,10 +152,11 @@ def prove_cmd(build: Path, input_json: Path, out: Path) -> None:
     \b
     Example:
       zkml prove build circuits/digits_mlp/input.json -o out
+      zkml prove build circuits/digits_mlp/input.json -o out --device cuda
     """
     from zkml import api
 
-    result = api.prove(build, input_json, out)
+    result = api.prove(build, input_json, out, device=device)
     for name, value in result.outputs.items():
         flat = np.asarray(value).reshape(-1)
         shown = np.array2string(flat, precision=4, separator=", ", max_line_width=10_000)
@@ -156,6 +165,7 @@ def prove_cmd(build: Path, input_json: Path, out: Path) -> None:
             click.echo(f"  argmax: {int(np.argmax(flat))}")
     click.echo(f"wrote {out}/proof.json and {out}/public.json ({len(result.public)} public signals)")
     stages = " · ".join(f"{k} {v:.3f} s" for k, v in result.timings.items())
+    click.echo(f"device: {result.device}")
     click.echo(f"timings ({result.backend}): {stages}")
 
 

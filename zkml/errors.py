@@ -68,6 +68,11 @@ class ToolMissingError(ZkmlError):
     """An external tool (node, solc package, snarkjs) is not installed."""
 
 
+class DeviceError(ZkmlError):
+    """The GPU was asked for and cannot be used, or failed (out of memory, lost
+    context, a kernel that did not compile or failed its self-check)."""
+
+
 class InternalError(ZkmlError):
     """A bug in zkml (for example a panic in the native code). Please report it."""
 
@@ -84,5 +89,6 @@ __all__ = [
     "ProofFormatError",
     "EvmError",
     "ToolMissingError",
+    "DeviceError",
     "InternalError",
 ]

@@ -30,6 +30,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The GPU (or its driver or compiler) failed or is unusable.
+    #[error("device error: {0}")]
+    Device(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

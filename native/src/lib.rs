@@ -2,6 +2,7 @@
 //! and the MSM/NTT the prover spends its time in.
 
 pub mod backend;
+pub mod cuda;
 pub mod error;
 pub mod gadgets;
 pub mod groth16;

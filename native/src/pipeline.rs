@@ -9,7 +9,9 @@ use ark_bn254::Fr;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-use crate::backend::{Backend, Cpu};
+use crate::backend;
+#[cfg(test)]
+use crate::backend::Cpu;
 use crate::error::{Error, Result};
 use crate::groth16::keys::{read_proving_key, write_proving_key, KeyHeader};
 use crate::groth16::{create_proof, generate_parameters, r1cs_to_qap::domain_for, verify_proof};
@@ -86,10 +88,14 @@ pub struct ProveOutput {
     /// (stage, seconds): synthesize, load_key, qap, msm
     pub timings: Vec<(&'static str, f64)>,
     pub backend: &'static str,
+    /// Which device proved, and why (see [`backend::select`]).
+    pub device: String,
 }
 
-pub fn prove(program: &[u8], pk_path: &Path, inputs: &[Vec<i64>], seed: Option<u64>) -> Result<ProveOutput> {
-    let backend = Cpu;
+/// `device`: "auto", "cpu" or "cuda" (see [`backend::select`]).
+pub fn prove(program: &[u8], pk_path: &Path, inputs: &[Vec<i64>], seed: Option<u64>, device: &str) -> Result<ProveOutput> {
+    let selected = backend::select(device)?;
+    let backend = selected.backend.as_ref();
     let t = Instant::now();
     let circuit = Circuit::from_json(program)?;
     let s = synthesize(&circuit, Some(inputs))?;
@@ -100,7 +106,7 @@ pub fn prove(program: &[u8], pk_path: &Path, inputs: &[Vec<i64>], seed: Option<u
     let pk = read_proving_key(pk_path, &header)?;
     let t_load = t.elapsed().as_secs_f64();
 
-    let (proof, timings) = create_proof(&pk, &s.r1cs, &s.assignment, &backend, &mut rng(seed))?;
+    let (proof, timings) = create_proof(&pk, &s.r1cs, &s.assignment, backend, &mut rng(seed))?;
     let public = s.public_inputs();
     Ok(ProveOutput {
         proof_json: snarkjs::proof_to_json(&proof).to_string(),
@@ -108,6 +114,7 @@ pub fn prove(program: &[u8], pk_path: &Path, inputs: &[Vec<i64>], seed: Option<u
         outputs: s.outputs,
         timings: vec![("synthesize", t_synth), ("load_key", t_load), ("qap", timings.qap), ("msm", timings.msm)],
         backend: backend.name(),
+        device: selected.description,
     })
 }
 
@@ -140,13 +147,13 @@ mod tests {
         let prog = tiny_program_json();
         let pk = tmp("roundtrip");
         let vk = setup(prog.as_bytes(), &pk, Some(1)).unwrap();
-        let out = prove(prog.as_bytes(), &pk, &[vec![4, -3, 5]], Some(2)).unwrap();
+        let out = prove(prog.as_bytes(), &pk, &[vec![4, -3, 5]], Some(2), "cpu").unwrap();
         assert_eq!(out.outputs, vec![vec![6, 0]]);
         let public = serde_json::to_string(&out.public).unwrap();
         assert!(verify(&vk, &out.proof_json, &public).unwrap());
 
         // Another input's public signals do not verify with this proof.
-        let other = prove(prog.as_bytes(), &pk, &[vec![4, -3, 6]], Some(3)).unwrap();
+        let other = prove(prog.as_bytes(), &pk, &[vec![4, -3, 6]], Some(3), "cpu").unwrap();
         let other_public = serde_json::to_string(&other.public).unwrap();
         assert!(!verify(&vk, &out.proof_json, &other_public).unwrap());
 
@@ -167,7 +174,7 @@ mod tests {
         let pk = tmp("mismatch");
         setup(prog.as_bytes(), &pk, Some(1)).unwrap();
         let other = prog.replace("\"bias\":[2,-2]", "\"bias\":[3,-2]");
-        let err = prove(other.as_bytes(), &pk, &[vec![4, -3, 5]], None).err().unwrap();
+        let err = prove(other.as_bytes(), &pk, &[vec![4, -3, 5]], None, "cpu").err().unwrap();
         assert!(matches!(err, Error::Mismatch(_)), "{err}");
         std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
     }

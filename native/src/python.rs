@@ -21,6 +21,7 @@ fn error_class(e: &Error) -> &'static str {
         Error::Mismatch(_) => "CircuitMismatchError",
         Error::Unsatisfied { .. } => "WitnessError",
         Error::Io { .. } => "InputFileError",
+        Error::Device(_) => "DeviceError",
         Error::Internal(_) => "InternalError",
     }
 }
@@ -95,23 +96,62 @@ fn setup(py: Python<'_>, program: &[u8], pk_path: PathBuf, seed: Option<u64>) ->
 }
 
 #[pyfunction]
-#[pyo3(signature = (program, pk_path, inputs, seed=None))]
+#[pyo3(signature = (program, pk_path, inputs, seed=None, device="auto"))]
 fn prove<'py>(
     py: Python<'py>,
     program: &[u8],
     pk_path: PathBuf,
     inputs: Vec<Vec<i64>>,
     seed: Option<u64>,
+    device: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let program = program.to_vec();
-    let out = run(py, || pipeline::prove(&program, &pk_path, &inputs, seed))?;
+    let device = device.to_string();
+    let out = run(py, || pipeline::prove(&program, &pk_path, &inputs, seed, &device))?;
     let d = PyDict::new(py);
     d.set_item("proof", out.proof_json)?;
     d.set_item("public", out.public)?;
     d.set_item("outputs", out.outputs)?;
     d.set_item("timings", out.timings)?;
     d.set_item("backend", out.backend)?;
+    d.set_item("device", out.device)?;
     Ok(d)
+}
+
+/// Folders where NVRTC may live (the Python package passes the
+/// `nvidia-cuda-nvrtc` wheel's library folders).
+#[pyfunction]
+fn set_nvrtc_search_dirs(dirs: Vec<PathBuf>) {
+    crate::cuda::nvrtc::set_search_dirs(dirs);
+}
+
+/// Which device `device` resolves to, as the prover would report it.
+#[pyfunction]
+fn describe_device(py: Python<'_>, device: &str) -> PyResult<String> {
+    let device = device.to_string();
+    run(py, || crate::backend::select(&device).map(|s| s.description))
+}
+
+/// GPU self-check and MSM comparison: `log2_sizes` G1 and G2 MSMs on the
+/// GPU against the CPU MSM, on random and witness-like scalars. Returns one
+/// line per case; raises DeviceError on the first mismatch.
+#[pyfunction]
+fn cuda_msm_check(py: Python<'_>, log2_sizes: Vec<u32>, seed: u64) -> PyResult<Vec<String>> {
+    run(py, || crate::cuda::compare_with_cpu(&log2_sizes, seed))
+}
+
+/// Test hook: the next GPU MSM fails as a lost device would.
+#[pyfunction]
+fn _cuda_inject_failure_for_tests() {
+    crate::cuda::inject_failure_for_tests();
+}
+
+/// Compiles the CUDA kernels to PTX for `arch` (e.g. "compute_90") with
+/// NVRTC, without a GPU. Returns the PTX size in bytes.
+#[pyfunction]
+fn cuda_compile_check(py: Python<'_>, arch: &str) -> PyResult<usize> {
+    let arch = arch.to_string();
+    run(py, || crate::cuda::nvrtc::Nvrtc::open()?.compile(&arch, &[]).map(|ptx| ptx.len()))
 }
 
 #[pyfunction]
@@ -136,5 +176,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prove, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(set_nvrtc_search_dirs, m)?)?;
+    m.add_function(wrap_pyfunction!(describe_device, m)?)?;
+    m.add_function(wrap_pyfunction!(cuda_msm_check, m)?)?;
+    m.add_function(wrap_pyfunction!(_cuda_inject_failure_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(cuda_compile_check, m)?)?;
     Ok(())
 }

@@ -80,10 +80,10 @@ fn prove_inner<R: RngCore + CryptoRng>(
     let delta_g1: G1Projective = pk.delta_g1.into();
     let delta_g2: G2Projective = pk.vk.delta_g2.into();
 
-    let a = backend.msm_g1(&pk.a_query, z) + pk.vk.alpha_g1 + delta_g1 * r;
-    let b_g2 = backend.msm_g2(&pk.b_g2_query, z) + pk.vk.beta_g2 + delta_g2 * s;
-    let b_g1 = backend.msm_g1(&pk.b_g1_query, z) + pk.beta_g1 + delta_g1 * s;
-    let c = backend.msm_g1(&pk.l_query, private) + backend.msm_g1(&pk.h_query, &h) + a * s + b_g1 * r - delta_g1 * (r * s);
+    let a = backend.msm_g1(&pk.a_query, z)? + pk.vk.alpha_g1 + delta_g1 * r;
+    let b_g2 = backend.msm_g2(&pk.b_g2_query, z)? + pk.vk.beta_g2 + delta_g2 * s;
+    let b_g1 = backend.msm_g1(&pk.b_g1_query, z)? + pk.beta_g1 + delta_g1 * s;
+    let c = backend.msm_g1(&pk.l_query, private)? + backend.msm_g1(&pk.h_query, &h)? + a * s + b_g1 * r - delta_g1 * (r * s);
     timings.msm = t.elapsed().as_secs_f64();
 
     let [a, c] = {

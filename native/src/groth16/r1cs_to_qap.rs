@@ -67,8 +67,8 @@ pub fn witness_map(r1cs: &R1cs, z: &[Fr], domain: &Domain<Fr>, backend: &dyn Bac
     // Interpolate, move to the coset g*H where Z does not vanish, divide, and
     // come back: Z(g*w^i) = g^n - 1 is the same for every coset point.
     for v in [&mut a, &mut b, &mut c] {
-        backend.ifft(domain, v);
-        backend.coset_fft(domain, v);
+        backend.ifft(domain, v)?;
+        backend.coset_fft(domain, v)?;
     }
     let z_inv = (domain.coset_gen.pow([n as u64]) - Fr::from(1u64))
         .inverse()
@@ -76,7 +76,7 @@ pub fn witness_map(r1cs: &R1cs, z: &[Fr], domain: &Domain<Fr>, backend: &dyn Bac
     a.par_iter_mut().zip(b.par_iter()).zip(c.par_iter()).for_each(|((a, b), c)| {
         *a = (*a * b - c) * z_inv;
     });
-    backend.coset_ifft(domain, &mut a);
+    backend.coset_ifft(domain, &mut a)?;
     // deg h <= n - 2 for a satisfying witness, so the top coefficient is zero.
     a.truncate(n - 1);
     Ok(a)

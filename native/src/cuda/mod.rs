@@ -1,0 +1,343 @@
+//! The CUDA backend: BN254 MSMs on an NVIDIA GPU.
+//!
+//! Nothing CUDA is needed to build: the driver (`libcuda.so.1`) and NVRTC are
+//! opened at run time ([`driver`], [`nvrtc`]), the kernels in `native/cuda/`
+//! are compiled for the GPU at hand and cached on disk. Opening the backend
+//! also runs a self-check of the field and curve kernels against arkworks, so
+//! a GPU that computes wrongly is refused before it touches a proof.
+
+pub mod driver;
+pub mod msm;
+pub mod nvrtc;
+pub mod plan;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ark_bn254::{Fq, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::short_weierstrass::Affine;
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{Field, PrimeField, UniformRand};
+use rand::SeedableRng;
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use driver::{Device, Driver};
+use msm::{GpuGroup, Kernels, ResidentBases, Run};
+
+/// What `--device auto` found, for the report.
+#[derive(Clone, Debug)]
+pub struct DeviceInfo {
+    pub name: String,
+    pub capability: (u32, u32),
+    pub multiprocessors: u32,
+    pub total_memory: usize,
+    pub nvrtc: String,
+}
+
+pub struct Cuda {
+    device: Arc<Device>,
+    kernels: Kernels,
+    info: DeviceInfo,
+    /// One MSM at a time: the kernels share the default stream.
+    lock: Mutex<()>,
+    pool: driver::Pool,
+}
+
+static INJECT_FAILURE: AtomicBool = AtomicBool::new(false);
+
+/// Test hook: the next GPU MSM fails as a lost device would.
+#[doc(hidden)]
+pub fn inject_failure_for_tests() {
+    INJECT_FAILURE.store(true, Ordering::SeqCst);
+}
+
+impl Cuda {
+    /// Opens GPU 0, compiles (or loads from cache) the kernels for it and
+    /// checks them. Any failure is an [`Error::Device`] saying why.
+    pub fn open() -> Result<Self> {
+        let driver = Driver::open()?;
+        if driver.device_count()? == 0 {
+            return Err(Error::Device("the CUDA driver sees no GPU".into()));
+        }
+        let device = Arc::new(Device::open(driver, 0)?);
+        let nvrtc = nvrtc::Nvrtc::open()?;
+        let (major, minor) = device.capability;
+        // ZKML_CUDA_DEFINES (comma-separated) is a debugging switch, e.g.
+        // ZKML_PORTABLE_ARITH to run the portable arithmetic on the device.
+        let defines = std::env::var("ZKML_CUDA_DEFINES").unwrap_or_default();
+        let defines: Vec<&str> = defines.split(',').filter(|d| !d.is_empty()).collect();
+        let image = nvrtc.compile_cached(&format!("sm_{major}{minor}"), &defines)?;
+        let kernels = Kernels::load(device.load_module(&image)?)?;
+        let info = DeviceInfo {
+            name: device.name.clone(),
+            capability: device.capability,
+            multiprocessors: device.multiprocessors,
+            total_memory: device.total_memory,
+            nvrtc: format!("NVRTC {}.{} ({})", nvrtc.version.0, nvrtc.version.1, nvrtc.path.display()),
+        };
+        let cuda = Self { device, kernels, info, lock: Mutex::new(()), pool: driver::Pool::default() };
+        cuda.self_check(256, 7)?;
+        Ok(cuda)
+    }
+
+    pub fn info(&self) -> &DeviceInfo {
+        &self.info
+    }
+
+    /// Free and total device memory in bytes.
+    pub fn memory(&self) -> Result<(usize, usize)> {
+        self.device.make_current()?;
+        self.device.memory_info()
+    }
+
+    fn run<T>(&self, f: impl FnOnce(&Run) -> Result<T>) -> Result<T> {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.device.make_current()?;
+        if INJECT_FAILURE.swap(false, Ordering::SeqCst) {
+            return Err(Error::Device(format!("injected failure on {} (test hook)", self.info.name)));
+        }
+        let out = f(&Run { device: &self.device, k: &self.kernels, pool: &self.pool })?;
+        self.device.synchronize()?;
+        Ok(out)
+    }
+
+    /// Uploads points for repeated MSMs.
+    pub fn upload<P: GpuGroup>(&self, points: &[Affine<P>]) -> Result<ResidentBases> {
+        self.run(|_| msm::upload_bases(&self.device, points))
+    }
+
+    /// MSM over points already on the device (the scalars are copied over).
+    pub fn msm_resident<P: GpuGroup>(&self, bases: &ResidentBases, scalars: &[Fr]) -> Result<ark_ec::short_weierstrass::Projective<P>> {
+        self.run(|r| r.msm::<P>(bases, scalars))
+    }
+
+    /// Scalars uploaded once, for timing the kernels alone.
+    pub fn upload_scalars(&self, scalars: &[Fr]) -> Result<driver::DeviceBuffer> {
+        self.run(|_| {
+            let packed = msm::pack_scalars(scalars);
+            let buf = self.device.alloc(packed.len() * 4)?;
+            buf.upload(&packed)?;
+            Ok(buf)
+        })
+    }
+
+    pub fn msm_resident_scalars<P: GpuGroup>(
+        &self,
+        bases: &ResidentBases,
+        scalars: &driver::DeviceBuffer,
+    ) -> Result<ark_ec::short_weierstrass::Projective<P>> {
+        if scalars.bytes != bases.len * 32 {
+            return Err(Error::Internal("scalar buffer does not match the bases".into()));
+        }
+        self.run(|r| r.msm_device_scalars::<P>(bases, scalars))
+    }
+
+    fn msm_once<P: GpuGroup>(&self, bases: &[Affine<P>], scalars: &[Fr]) -> Result<ark_ec::short_weierstrass::Projective<P>> {
+        if bases.len() != scalars.len() {
+            return Err(Error::Internal(format!("msm: {} bases but {} scalars", bases.len(), scalars.len())));
+        }
+        self.run(|r| {
+            let resident = msm::upload_bases(&self.device, bases)?;
+            r.msm::<P>(&resident, scalars)
+        })
+    }
+
+    /// Field and curve kernels against arkworks on `n` random inputs.
+    pub fn self_check(&self, n: usize, seed: u64) -> Result<()> {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        let a: Vec<Fq> = (0..n).map(|_| Fq::rand(&mut rng)).collect();
+        let mut b: Vec<Fq> = (0..n).map(|_| Fq::rand(&mut rng)).collect();
+        b[0] = a[0]; // a - a, a + a
+        b[1] = -a[1];
+        let limbs = |v: &[Fq]| -> Vec<u32> { v.iter().flat_map(|f| f.0 .0.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32])).collect() };
+        let (out_prod, out_sum, out_diff) = self.run(|r| {
+            let [da, db, dp, ds, dd] = [0; 5].map(|_| r.device.alloc(n * 32));
+            let (da, db, dp, ds, dd) = (da?, db?, dp?, ds?, dd?);
+            da.upload(&limbs(&a))?;
+            db.upload(&limbs(&b))?;
+            self.kernels.check_fq.launch(n as u64, 256, &[(&da).into(), (&db).into(), (n as u32).into(), (&dp).into(), (&ds).into(), (&dd).into()])?;
+            let mut out = [vec![0u32; n * 8], vec![0u32; n * 8], vec![0u32; n * 8]];
+            dp.download_at(0, &mut out[0])?;
+            ds.download_at(0, &mut out[1])?;
+            dd.download_at(0, &mut out[2])?;
+            Ok(out)
+        })
+        .map(|[p, s, d]| (p, s, d))?;
+        let expect = |name: &str, got: &[u32], want: Vec<Fq>| -> Result<()> {
+            if got != limbs(&want) {
+                return Err(Error::Device(format!("GPU self-check failed: Fq {name} differs from the CPU on {}", self.info.name)));
+            }
+            Ok(())
+        };
+        expect("multiplication", &out_prod, a.iter().zip(&b).map(|(x, y)| x * y).collect())?;
+        expect("addition", &out_sum, a.iter().zip(&b).map(|(x, y)| x + y).collect())?;
+        expect("subtraction", &out_diff, a.iter().zip(&b).map(|(x, y)| x - y).collect())?;
+
+        let scalars: Vec<Fr> = (0..n).map(|i| if i < 2 { Fr::from(i as u64) } else { Fr::rand(&mut rng) }).collect();
+        let canonical = self.run(|r| {
+            let (ds, dout) = (r.device.alloc(n * 32)?, r.device.alloc(n * 32)?);
+            ds.upload(&msm::pack_scalars(&scalars))?;
+            self.kernels.check_fr.launch(n as u64, 256, &[(&ds).into(), (n as u32).into(), (&dout).into()])?;
+            let mut out = vec![0u32; n * 8];
+            dout.download_at(0, &mut out)?;
+            Ok(out)
+        })?;
+        let want: Vec<u32> = scalars.iter().flat_map(|s| s.into_bigint().0.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32]).collect::<Vec<_>>()).collect();
+        if canonical != want {
+            return Err(Error::Device(format!("GPU self-check failed: Fr conversion differs from the CPU on {}", self.info.name)));
+        }
+        self.check_group::<ark_bn254::g1::Config>(n.min(64), &mut rng)?;
+        self.check_group::<ark_bn254::g2::Config>(n.min(64), &mut rng)
+    }
+
+    fn check_group<P: GpuGroup>(&self, n: usize, rng: &mut rand_chacha::ChaCha20Rng) -> Result<()> {
+        let g = Affine::<P>::generator();
+        let a: Vec<Affine<P>> = (0..n).map(|_| (g * Fr::rand(rng)).into_affine()).collect();
+        let mut b: Vec<Affine<P>> = (0..n).map(|_| (g * Fr::rand(rng)).into_affine()).collect();
+        b[0] = a[0]; // doubling through the addition formulas
+        b[1] = -a[1]; // cancellation
+        let per = 4 * P::COORD_LIMBS;
+        let [madd, add, dbl] = self.run(|r| {
+            let (da, db) = (r.device.alloc(n * 8 * P::COORD_LIMBS)?, r.device.alloc(n * 8 * P::COORD_LIMBS)?);
+            da.upload(&msm::pack_affine(&a))?;
+            db.upload(&msm::pack_affine(&b))?;
+            let outs = [0; 3].map(|_| r.device.alloc(n * per * 4));
+            let [o1, o2, o3] = outs;
+            let (o1, o2, o3) = (o1?, o2?, o3?);
+            self.kernels.group::<P>().check_add.launch(
+                n as u64,
+                256,
+                &[(&da).into(), (&db).into(), (n as u32).into(), (&o1).into(), (&o2).into(), (&o3).into()],
+            )?;
+            let mut res = [vec![0u32; n * per], vec![0u32; n * per], vec![0u32; n * per]];
+            o1.download_at(0, &mut res[0])?;
+            o2.download_at(0, &mut res[1])?;
+            o3.download_at(0, &mut res[2])?;
+            Ok(res)
+        })?;
+        let sums: Vec<_> = a.iter().zip(&b).map(|(x, y)| *x + *y).collect();
+        let doubles: Vec<_> = a.iter().map(|x| *x + *x).collect();
+        for (name, got, want) in [("mixed addition", &madd, &sums), ("addition", &add, &sums), ("doubling", &dbl, &doubles)] {
+            let got = msm::unpack_xyzz::<P>(got)?;
+            if got != *want {
+                return Err(Error::Device(format!("GPU self-check failed: {} {name} differs from the CPU on {}", P::NAME, self.info.name)));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Backend for Cuda {
+    fn name(&self) -> &'static str {
+        "cuda"
+    }
+
+    fn msm_g1(&self, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective> {
+        self.msm_once(bases, scalars)
+    }
+
+    fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective> {
+        self.msm_once(bases, scalars)
+    }
+}
+
+/// `n` distinct points: chunks start at random multiples of the generator and
+/// step by a random point (fast enough for 2^24 test points).
+pub fn sample_points<P: GpuGroup>(n: usize, seed: u64) -> Vec<Affine<P>> {
+    use rayon::prelude::*;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    let step = Affine::<P>::generator() * Fr::rand(&mut rng);
+    let chunk = 1 << 12;
+    let starts: Vec<Fr> = (0..n.div_ceil(chunk)).map(|_| Fr::rand(&mut rng)).collect();
+    let projective: Vec<_> = starts
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(c, s)| {
+            let len = chunk.min(n - c * chunk);
+            std::iter::successors(Some(Affine::<P>::generator() * s), move |p| Some(*p + step)).take(len)
+        })
+        .collect();
+    ark_ec::short_weierstrass::Projective::<P>::normalize_batch(&projective)
+}
+
+/// Scalars of the given profile: "random", "witness" (mostly 0, ±1 and a
+/// few bits, as a circuit's witness), or "edge" (0, 1, r-1, (r-1)/2,
+/// (r+1)/2, 2^k, mixed with random).
+pub fn sample_scalars(n: usize, profile: &str, seed: u64) -> Vec<Fr> {
+    use rand::Rng;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    let half = Fr::from_bigint(Fr::MODULUS_MINUS_ONE_DIV_TWO).expect("(r-1)/2 < r");
+    (0..n)
+        .map(|i| match profile {
+            "witness" => match rng.gen_range(0..100) {
+                0..=39 => Fr::from(0u64),
+                40..=69 => Fr::from(1u64),
+                70..=79 => -Fr::from(rng.gen_range(1..1u64 << 8)),
+                80..=94 => Fr::from(rng.gen_range(0..1u64 << 16)),
+                _ => Fr::rand(&mut rng),
+            },
+            "edge" => match i % 8 {
+                0 => Fr::from(0u64),
+                1 => Fr::from(1u64),
+                2 => -Fr::from(1u64),
+                3 => half,
+                4 => half + Fr::from(1u64),
+                5 => Fr::from(2u64).pow([rng.gen_range(0..254u64)]),
+                _ => Fr::rand(&mut rng),
+            },
+            _ => Fr::rand(&mut rng),
+        })
+        .collect()
+}
+
+/// Points with the edge cases an MSM must survive: the identity, a point
+/// repeated, a point and its negation.
+fn with_edge_points<P: GpuGroup>(mut points: Vec<Affine<P>>) -> Vec<Affine<P>> {
+    if points.len() >= 8 {
+        points[0] = Affine::<P>::identity();
+        points[2] = points[1];
+        points[3] = -points[1];
+        points[5] = points[4];
+    }
+    points
+}
+
+fn compare_group<P: GpuGroup>(gpu: &Cuda, log2: u32, seed: u64, lines: &mut Vec<String>) -> Result<()> {
+    let n = 1usize << log2;
+    let points = with_edge_points(sample_points::<P>(n, seed));
+    let resident = gpu.upload(&points)?;
+    for profile in ["random", "witness", "edge"] {
+        let scalars = sample_scalars(n, profile, seed ^ 0x5eed);
+        let t = std::time::Instant::now();
+        let want = crate::msm::msm::<ark_ec::short_weierstrass::Projective<P>>(&points, &scalars);
+        let cpu_s = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        let got = gpu.msm_resident::<P>(&resident, &scalars)?;
+        let gpu_s = t.elapsed().as_secs_f64();
+        let again = gpu.msm_resident::<P>(&resident, &scalars)?;
+        if got != want || again != got {
+            return Err(Error::Device(format!(
+                "GPU {} MSM of 2^{log2} {profile} scalars differs from the CPU ({})",
+                P::NAME,
+                if got == want { "the repeated run differs" } else { "first run" }
+            )));
+        }
+        lines.push(format!("{} 2^{log2} {profile}: equal to CPU, repeat identical (gpu {:.1} ms, cpu {:.1} ms)", P::NAME, gpu_s * 1e3, cpu_s * 1e3));
+    }
+    Ok(())
+}
+
+/// GPU MSMs against the CPU MSM for each size in `log2_sizes`, G1 and G2.
+pub fn compare_with_cpu(log2_sizes: &[u32], seed: u64) -> Result<Vec<String>> {
+    let gpu = Cuda::open()?;
+    let mut lines = vec![format!("device: {} (sm_{}{}), {}", gpu.info.name, gpu.info.capability.0, gpu.info.capability.1, gpu.info.nvrtc)];
+    for &log2 in log2_sizes {
+        compare_group::<ark_bn254::g1::Config>(&gpu, log2, seed + log2 as u64, &mut lines)?;
+        compare_group::<ark_bn254::g2::Config>(&gpu, log2, seed + log2 as u64, &mut lines)?;
+    }
+    Ok(lines)
+}

@@ -1,0 +1,208 @@
+//! How the GPU MSM cuts its work, and a CPU model of the same algorithm.
+//!
+//! [`MsmPlan`] fixes the window width, the number of windows and buckets, the
+//! task length of the bucket sums and the segment length of the bucket
+//! reduction. [`booth_digits`] is the digit decomposition the `zk_msm_digits`
+//! kernel performs, and [`model_msm`] runs the whole kernel pipeline (digits,
+//! counting sort, task-split bucket sums, segmented reduction, Horner over
+//! windows) on the CPU with arkworks' arithmetic. Tests hold both against the
+//! CPU MSM, so a plan or reduction mistake shows up without a GPU.
+
+use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
+use ark_ff::{BigInteger, PrimeField, Zero};
+
+use crate::error::{Error, Result};
+
+/// Bits of `min(s, r - s)` plus one for the top window's carry: 253 + 1.
+pub const SCALAR_BITS: u32 = 254;
+/// Points per bucket-sum task.
+pub const TASK_LEN: u32 = 32;
+/// Largest window (so buckets per window stay at most 2^15).
+pub const MAX_WINDOW: u32 = 16;
+/// Segments of the bucket reduction: enough threads to fill a large GPU.
+const REDUCTION_THREADS: u64 = 1 << 16;
+/// Points per run when the segment results are summed as a tree.
+pub const RUN_LEN: u32 = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MsmPlan {
+    pub n: usize,
+    /// Window width in bits.
+    pub c: u32,
+    pub windows: u32,
+    /// Buckets per window, 2^(c-1) (digit magnitudes 1..=buckets).
+    pub buckets: u32,
+    /// Slots per window in the count arrays: buckets + 1 (slot 0 unused).
+    pub stride: u32,
+    /// Buckets per segment of the reduction (a power of two dividing `buckets`).
+    pub segment: u32,
+}
+
+impl MsmPlan {
+    pub fn new(n: usize) -> Result<Self> {
+        // Cost per window: every point once, plus the bucket reduction (about
+        // four additions per bucket, counting the segment tree).
+        let cost = |c: u32| SCALAR_BITS.div_ceil(c) as u64 * (n as u64 + 4 * (1u64 << (c - 1)));
+        let c = (4..=MAX_WINDOW).min_by_key(|&c| cost(c)).unwrap_or(MAX_WINDOW);
+        let windows = SCALAR_BITS.div_ceil(c);
+        let buckets = 1u32 << (c - 1);
+        // Entry indices are u32, and the point index leaves its top bit for the sign.
+        if n as u64 >= 1 << 31 || n as u64 * windows as u64 >= 1 << 32 {
+            return Err(Error::Device(format!("an MSM of {n} points is beyond the GPU path's limit of 2^28")));
+        }
+        let total = windows as u64 * buckets as u64;
+        let mut segment = 1u32;
+        while segment < buckets && total / (segment as u64 * 2) >= REDUCTION_THREADS {
+            segment *= 2;
+        }
+        Ok(Self { n, c, windows, buckets, stride: buckets + 1, segment })
+    }
+
+    /// Slots in the count arrays (all windows).
+    pub fn slots(&self) -> usize {
+        self.windows as usize * self.stride as usize
+    }
+
+    pub fn segments_per_window(&self) -> u32 {
+        self.buckets / self.segment
+    }
+}
+
+/// `min(s, r - s)` as little-endian u64 limbs, and whether `r - s` was taken.
+pub fn signed_magnitude<F: PrimeField>(s: &F) -> (Vec<u64>, bool) {
+    let k = s.into_bigint();
+    if k > F::MODULUS_MINUS_ONE_DIV_TWO {
+        let mut neg = F::MODULUS;
+        neg.sub_with_borrow(&k);
+        (neg.as_ref().to_vec(), true)
+    } else {
+        (k.as_ref().to_vec(), false)
+    }
+}
+
+fn bits_at(k: &[u64], start: u32, len: u32) -> u64 {
+    let (limb, shift) = ((start / 64) as usize, start % 64);
+    let Some(&low) = k.get(limb) else { return 0 };
+    let mut v = low >> shift;
+    if shift + len > 64 {
+        if let Some(&high) = k.get(limb + 1) {
+            v |= high << (64 - shift);
+        }
+    }
+    v & ((1u64 << len) - 1)
+}
+
+/// The signed window digits of `k` (what `zk_msm_digits` computes):
+/// `d_w = k[wc .. wc+c) + k[wc-1] - 2^c k[wc+c-1]`, so `sum_w d_w 2^(wc) = k`
+/// when the top window's top bit is clear.
+pub fn booth_digits(k: &[u64], c: u32, windows: u32) -> Vec<i32> {
+    (0..windows)
+        .map(|w| {
+            let offset = w * c;
+            let window = if offset == 0 { bits_at(k, 0, c) << 1 } else { bits_at(k, offset - 1, c + 1) };
+            let value = (window >> 1) + (window & 1);
+            value as i32 - (((window >> c) & 1) << c) as i32
+        })
+        .collect()
+}
+
+/// The GPU algorithm, step for step, on the CPU (for tests).
+pub fn model_msm<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[P::ScalarField]) -> Result<Projective<P>> {
+    let plan = MsmPlan::new(bases.len())?;
+    let (n, stride) = (bases.len(), plan.stride as usize);
+    // 1. digits and counts
+    let mut keys = vec![0u32; plan.windows as usize * n];
+    let mut vals = vec![0u32; plan.windows as usize * n];
+    let mut counts = vec![0u32; plan.slots() + 1];
+    for (i, s) in scalars.iter().enumerate() {
+        let (k, negate) = signed_magnitude(s);
+        for (w, d) in booth_digits(&k, plan.c, plan.windows).into_iter().enumerate() {
+            let mag = d.unsigned_abs();
+            keys[w * n + i] = mag;
+            vals[w * n + i] = i as u32 | if (d < 0) != negate { 1 << 31 } else { 0 };
+            if mag != 0 {
+                counts[w * stride + mag as usize] += 1;
+            }
+        }
+    }
+    // 2. counting sort
+    let offsets = exclusive_scan(&counts);
+    let mut cursor = offsets.clone();
+    let mut sorted = vec![0u32; *offsets.last().unwrap() as usize];
+    for e in 0..keys.len() {
+        if keys[e] != 0 {
+            let slot = (e / n) * stride + keys[e] as usize;
+            sorted[cursor[slot] as usize] = vals[e];
+            cursor[slot] += 1;
+        }
+    }
+    // 3. bucket sums by tasks of TASK_LEN, level after level
+    let tasks = |c: &[u32]| -> Vec<u32> { c.iter().map(|&x| x.div_ceil(TASK_LEN)).collect() };
+    let sum_tasks = |count: &[u32], offset: &[u32], task_off: &[u32], total: u32, item: &dyn Fn(usize) -> Projective<P>| {
+        let mut out = vec![Projective::<P>::zero(); task_off[count.len()] as usize];
+        for b in 0..count.len() {
+            for t in 0..count[b].div_ceil(TASK_LEN) {
+                let begin = offset[b] + t * TASK_LEN;
+                let end = (begin + TASK_LEN).min(offset[b] + count[b]).min(total);
+                out[(task_off[b] + t) as usize] = (begin..end).map(|j| item(j as usize)).sum();
+            }
+        }
+        out
+    };
+    let m = plan.slots();
+    let mut count = tasks(&counts[..m]);
+    count.push(0);
+    let mut offset = exclusive_scan(&count);
+    let mut sums = sum_tasks(&counts[..m], &offsets, &offset, sorted.len() as u32, &|j| {
+        let v = sorted[j];
+        let p: Projective<P> = bases[(v & 0x7fff_ffff) as usize].into();
+        if v >> 31 == 1 { -p } else { p }
+    });
+    loop {
+        let mut next = tasks(&count[..m]);
+        next.push(0);
+        let next_off = exclusive_scan(&next);
+        if next_off[m] as usize == sums.len() {
+            break;
+        }
+        let prev = sums.clone();
+        sums = sum_tasks(&count[..m], &offset, &next_off, prev.len() as u32, &|j| prev[j]);
+        count = next;
+        offset = next_off;
+    }
+    // 4. segmented reduction and 5. Horner over windows
+    let mut total = Projective::<P>::zero();
+    for w in (0..plan.windows as usize).rev() {
+        for _ in 0..plan.c {
+            total = total + total;
+        }
+        let mut window_sum = Projective::<P>::zero();
+        for s in 0..plan.segments_per_window() {
+            let lo = s * plan.segment + 1;
+            let (mut running, mut acc) = (Projective::<P>::zero(), Projective::<P>::zero());
+            for d in (lo..lo + plan.segment).rev() {
+                let slot = w * stride + d as usize;
+                if count[slot] != 0 {
+                    running += sums[offset[slot] as usize];
+                }
+                acc += running;
+            }
+            window_sum += acc + running * P::ScalarField::from((lo - 1) as u64);
+        }
+        total += window_sum;
+    }
+    Ok(total)
+}
+
+/// Exclusive prefix sums; the last element of the input should be a zero
+/// slot, so the last output is the total.
+pub fn exclusive_scan(v: &[u32]) -> Vec<u32> {
+    let mut acc = 0u32;
+    v.iter()
+        .map(|&x| {
+            let before = acc;
+            acc += x;
+            before
+        })
+        .collect()
+}

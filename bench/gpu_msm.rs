@@ -23,11 +23,15 @@ fn stats(mut t: Vec<f64>) -> (f64, f64) {
 
 fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, f64) {
     f(); // warm-up
-    stats((0..runs).map(|_| {
-        let t = Instant::now();
-        std::hint::black_box(f());
-        t.elapsed().as_secs_f64() * 1e3
-    }).collect())
+    stats(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(f());
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    )
 }
 
 fn row<P: GpuGroup>(gpu: &Cuda, log2: u32, profile: &str, runs: usize, cpu_runs: usize)
@@ -40,11 +44,21 @@ where
     let resident = gpu.upload(&points).expect("upload");
     let dev_scalars = gpu.upload_scalars(&scalars).expect("upload scalars");
     let want = zkml_native::msm::msm::<Projective<P>>(&points, &scalars);
-    assert_eq!(gpu.msm_resident_scalars::<P>(&resident, &dev_scalars).unwrap(), want, "GPU result differs from the CPU");
-    let (k_med, k_spread) = time(runs, || gpu.msm_resident_scalars::<P>(&resident, &dev_scalars).unwrap());
+    assert_eq!(
+        gpu.msm_resident_scalars::<P>(&resident, &dev_scalars)
+            .unwrap(),
+        want,
+        "GPU result differs from the CPU"
+    );
+    let (k_med, k_spread) = time(runs, || {
+        gpu.msm_resident_scalars::<P>(&resident, &dev_scalars)
+            .unwrap()
+    });
     let (s_med, s_spread) = time(runs, || gpu.msm_resident::<P>(&resident, &scalars).unwrap());
-    let (o_med, o_spread) = time(runs.min(5).max(3), || gpu.one_shot(&points, &scalars));
-    let (c_med, c_spread) = time(cpu_runs, || zkml_native::msm::msm::<Projective<P>>(&points, &scalars));
+    let (o_med, o_spread) = time(runs.clamp(3, 5), || gpu.one_shot(&points, &scalars));
+    let (c_med, c_spread) = time(cpu_runs, || {
+        zkml_native::msm::msm::<Projective<P>>(&points, &scalars)
+    });
     println!(
         "| {} | 2^{log2} | {profile} | {k_med:.2} ({:.0}%) | {s_med:.2} ({:.0}%) | {o_med:.1} ({:.0}%) | {c_med:.1} ({:.0}%) | {:.0}x |",
         P::NAME.to_uppercase(),
@@ -79,13 +93,42 @@ fn main() {
             return;
         }
     };
+    if std::env::var_os("ZKML_BENCH_PROFILE").is_some() {
+        // Phase times (ZKML_CUDA_PROFILE must be set too) at a few sizes.
+        for log2 in [16u32, 20, 24] {
+            let n = 1usize << log2;
+            let points = sample_points::<ark_bn254::g1::Config>(n, 1);
+            let resident = gpu.upload(&points).unwrap();
+            for profile in ["random", "witness"] {
+                let scalars = gpu.upload_scalars(&sample_scalars(n, profile, 2)).unwrap();
+                for _ in 0..3 {
+                    let _ = gpu.msm_resident_scalars::<ark_bn254::g1::Config>(&resident, &scalars)
+                        .unwrap();
+                }
+            }
+        }
+        return;
+    }
     let info = gpu.info();
     let (free, _) = gpu.memory().unwrap();
-    let max_log2: u32 = std::env::var("ZKML_BENCH_MAX_LOG2").ok().and_then(|v| v.parse().ok())
+    let max_log2: u32 = std::env::var("ZKML_BENCH_MAX_LOG2")
+        .ok()
+        .and_then(|v| v.parse().ok())
         .unwrap_or(if free > (40usize << 30) { 26 } else { 24 });
-    let g2_max: u32 = std::env::var("ZKML_BENCH_G2_MAX_LOG2").ok().and_then(|v| v.parse().ok()).unwrap_or(22);
-    println!("GPU: {} (sm_{}{}, {} SMs, {} GiB), {}; CPU: {} threads", info.name, info.capability.0, info.capability.1,
-        info.multiprocessors, info.total_memory >> 30, info.nvrtc, rayon::current_num_threads());
+    let g2_max: u32 = std::env::var("ZKML_BENCH_G2_MAX_LOG2")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(22);
+    println!(
+        "GPU: {} (sm_{}{}, {} SMs, {} GiB), {}; CPU: {} threads",
+        info.name,
+        info.capability.0,
+        info.capability.1,
+        info.multiprocessors,
+        info.total_memory >> 30,
+        info.nvrtc,
+        rayon::current_num_threads()
+    );
     println!("times in ms: median (spread = (max-min)/median); kernels = points and scalars resident; +scalars = scalars copied each call; one-shot = points and scalars copied; cpu = our CPU MSM on all cores");
     println!("| group | n | scalars | GPU kernels | GPU +scalars | GPU one-shot | CPU | CPU/GPU kernels |");
     println!("|---|---|---|---:|---:|---:|---:|---:|");
@@ -94,6 +137,51 @@ fn main() {
         row::<ark_bn254::g1::Config>(&gpu, log2, "random", 10, cpu_runs);
     }
     row::<ark_bn254::g1::Config>(&gpu, 20, "witness", 10, 10);
+    // The plan's choices against their neighbours (window c, task length L).
+    println!("\n| G1 random | c | L | GPU kernels |\n|---|---:|---:|---:|");
+    for (log2, c, l) in [
+        (20u32, 0u32, 0u32),
+        (20, 16, 32),
+        (20, 13, 32),
+        (20, 14, 64),
+        (24, 0, 0),
+        (24, 16, 32),
+        (24, 16, 64),
+        (24, 18, 128),
+    ] {
+        if log2 > max_log2 {
+            continue;
+        }
+        let set = |k: &str, v: u32| {
+            if v == 0 {
+                std::env::remove_var(k)
+            } else {
+                std::env::set_var(k, v.to_string())
+            }
+        };
+        set("ZKML_CUDA_WINDOW", c);
+        set("ZKML_CUDA_TASK_LEN", l);
+        let plan = zkml_native::cuda::plan::MsmPlan::new(1 << log2).unwrap();
+        let n = 1usize << log2;
+        let points = sample_points::<ark_bn254::g1::Config>(n, log2 as u64);
+        let resident = gpu.upload(&points).unwrap();
+        let scalars = gpu
+            .upload_scalars(&sample_scalars(n, "random", 7 + log2 as u64))
+            .unwrap();
+        let (med, spread) = time(10, || {
+            gpu.msm_resident_scalars::<ark_bn254::g1::Config>(&resident, &scalars)
+                .unwrap()
+        });
+        println!(
+            "| 2^{log2}{} | {} | {} | {med:.2} ({:.0}%) |",
+            if c == 0 && l == 0 { " (plan)" } else { "" },
+            plan.c,
+            plan.task_len,
+            spread * 100.0
+        );
+    }
+    std::env::remove_var("ZKML_CUDA_WINDOW");
+    std::env::remove_var("ZKML_CUDA_TASK_LEN");
     for log2 in (16..=g2_max).step_by(2) {
         let cpu_runs = if log2 >= 20 { 3 } else { 10 };
         row::<ark_bn254::g2::Config>(&gpu, log2, "random", 10, cpu_runs);

@@ -172,29 +172,49 @@ __device__ void task_counts(const u32* counts, u32 m, u32 L, u32* ntask) {
     if (b < m) ntask[b] = (counts[b] + L - 1) / L;
 }
 
-// 3b. first entry of every task; tasks tile the entries in order, so task t
-// ends where task t + 1 begins (the host writes the end of the last).
+// 3b. first entry of every task. A bucket of `count` entries is cut into
+// t = ceil(count / L) tasks of nearly equal length (floor or ceil of count / t),
+// so the threads of a warp finish together. Tasks tile the entries in order:
+// task i ends where task i + 1 begins (the host writes the end of the last).
 __device__ void emit_tasks(const u32* counts, const u32* offsets, const u32* task_offsets, u32 m,
                            u32 L, u32* task_begin) {
     u32 b = global_id();
     if (b >= m) return;
     u32 count = counts[b], first = task_offsets[b], begin = offsets[b];
-    for (u32 t = 0; t * L < count; t++) task_begin[first + t] = begin + t * L;
+    u32 tasks = (count + L - 1) / L;
+    for (u32 t = 0; t < tasks; t++) task_begin[first + t] = begin + (u32)(((u64)count * t) / tasks);
 }
 
-// 3c. level 0: sum the affine points of each task.
+// 3c. level 0: sum the affine points of each task. The next entry's point is
+// loaded before the current one is added, so its memory latency overlaps the
+// arithmetic.
 template <class F>
 __device__ void sum_affine_tasks(const Affine<F>* bases, const u32* sorted, const u32* task_begin,
                                  u32 ntasks, Xyzz<F>* out) {
     u32 t = global_id();
     if (t >= ntasks) return;
     Xyzz<F> acc = xyzz_identity<F>();
-    for (u32 j = task_begin[t], end = task_begin[t + 1]; j < end; j++) {
+    u32 j = task_begin[t], end = task_begin[t + 1];
+    if (j < end) {
         u32 v = sorted[j];
         Affine<F> p = bases[v & ZK_INDEX_MASK];
-        if (is_identity(p)) continue;
-        if (v & ZK_SIGN_BIT) p.y = neg(p.y);
-        acc = xyzz_madd(acc, p);
+        for (;;) {
+            bool more = j + 1 < end;
+            u32 v_next = 0;
+            Affine<F> p_next = p;
+            if (more) {
+                v_next = sorted[j + 1];
+                p_next = bases[v_next & ZK_INDEX_MASK];
+            }
+            if (!is_identity(p)) {
+                if (v & ZK_SIGN_BIT) p.y = neg(p.y);
+                acc = xyzz_madd(acc, p);
+            }
+            if (!more) break;
+            j++;
+            v = v_next;
+            p = p_next;
+        }
     }
     out[t] = acc;
 }

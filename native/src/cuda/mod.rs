@@ -77,9 +77,20 @@ impl Cuda {
             capability: device.capability,
             multiprocessors: device.multiprocessors,
             total_memory: device.total_memory,
-            nvrtc: format!("NVRTC {}.{} ({})", nvrtc.version.0, nvrtc.version.1, nvrtc.path.display()),
+            nvrtc: format!(
+                "NVRTC {}.{} ({})",
+                nvrtc.version.0,
+                nvrtc.version.1,
+                nvrtc.path.display()
+            ),
         };
-        let cuda = Self { device, kernels, info, lock: Mutex::new(()), pool: driver::Pool::default() };
+        let cuda = Self {
+            device,
+            kernels,
+            info,
+            lock: Mutex::new(()),
+            pool: driver::Pool::default(),
+        };
         cuda.self_check(256, 7)?;
         Ok(cuda)
     }
@@ -98,9 +109,16 @@ impl Cuda {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         self.device.make_current()?;
         if INJECT_FAILURE.swap(false, Ordering::SeqCst) {
-            return Err(Error::Device(format!("injected failure on {} (test hook)", self.info.name)));
+            return Err(Error::Device(format!(
+                "injected failure on {} (test hook)",
+                self.info.name
+            )));
         }
-        let out = f(&Run { device: &self.device, k: &self.kernels, pool: &self.pool })?;
+        let out = f(&Run {
+            device: &self.device,
+            k: &self.kernels,
+            pool: &self.pool,
+        })?;
         self.device.synchronize()?;
         Ok(out)
     }
@@ -111,16 +129,19 @@ impl Cuda {
     }
 
     /// MSM over points already on the device (the scalars are copied over).
-    pub fn msm_resident<P: GpuGroup>(&self, bases: &ResidentBases, scalars: &[Fr]) -> Result<ark_ec::short_weierstrass::Projective<P>> {
+    pub fn msm_resident<P: GpuGroup>(
+        &self,
+        bases: &ResidentBases,
+        scalars: &[Fr],
+    ) -> Result<ark_ec::short_weierstrass::Projective<P>> {
         self.run(|r| r.msm::<P>(bases, scalars))
     }
 
     /// Scalars uploaded once, for timing the kernels alone.
     pub fn upload_scalars(&self, scalars: &[Fr]) -> Result<driver::DeviceBuffer> {
         self.run(|_| {
-            let packed = msm::pack_scalars(scalars);
-            let buf = self.device.alloc(packed.len() * 4)?;
-            buf.upload(&packed)?;
+            let buf = self.device.alloc(scalars.len() * 32)?;
+            msm::upload_scalars(&buf, scalars)?;
             Ok(buf)
         })
     }
@@ -131,14 +152,24 @@ impl Cuda {
         scalars: &driver::DeviceBuffer,
     ) -> Result<ark_ec::short_weierstrass::Projective<P>> {
         if scalars.bytes != bases.len * 32 {
-            return Err(Error::Internal("scalar buffer does not match the bases".into()));
+            return Err(Error::Internal(
+                "scalar buffer does not match the bases".into(),
+            ));
         }
         self.run(|r| r.msm_device_scalars::<P>(bases, scalars))
     }
 
-    fn msm_once<P: GpuGroup>(&self, bases: &[Affine<P>], scalars: &[Fr]) -> Result<ark_ec::short_weierstrass::Projective<P>> {
+    fn msm_once<P: GpuGroup>(
+        &self,
+        bases: &[Affine<P>],
+        scalars: &[Fr],
+    ) -> Result<ark_ec::short_weierstrass::Projective<P>> {
         if bases.len() != scalars.len() {
-            return Err(Error::Internal(format!("msm: {} bases but {} scalars", bases.len(), scalars.len())));
+            return Err(Error::Internal(format!(
+                "msm: {} bases but {} scalars",
+                bases.len(),
+                scalars.len()
+            )));
         }
         self.run(|r| {
             let resident = msm::upload_bases(&self.device, bases)?;
@@ -153,42 +184,97 @@ impl Cuda {
         let mut b: Vec<Fq> = (0..n).map(|_| Fq::rand(&mut rng)).collect();
         b[0] = a[0]; // a - a, a + a
         b[1] = -a[1];
-        let limbs = |v: &[Fq]| -> Vec<u32> { v.iter().flat_map(|f| f.0 .0.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32])).collect() };
-        let (out_prod, out_sum, out_diff) = self.run(|r| {
-            let [da, db, dp, ds, dd] = [0; 5].map(|_| r.device.alloc(n * 32));
-            let (da, db, dp, ds, dd) = (da?, db?, dp?, ds?, dd?);
-            da.upload(&limbs(&a))?;
-            db.upload(&limbs(&b))?;
-            self.kernels.check_fq.launch(n as u64, 256, &[(&da).into(), (&db).into(), (n as u32).into(), (&dp).into(), (&ds).into(), (&dd).into()])?;
-            let mut out = [vec![0u32; n * 8], vec![0u32; n * 8], vec![0u32; n * 8]];
-            dp.download_at(0, &mut out[0])?;
-            ds.download_at(0, &mut out[1])?;
-            dd.download_at(0, &mut out[2])?;
-            Ok(out)
-        })
-        .map(|[p, s, d]| (p, s, d))?;
+        let limbs = |v: &[Fq]| -> Vec<u32> {
+            v.iter()
+                .flat_map(|f| f.0 .0.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32]))
+                .collect()
+        };
+        let (out_prod, out_sum, out_diff) = self
+            .run(|r| {
+                let [da, db, dp, ds, dd] = [0; 5].map(|_| r.device.alloc(n * 32));
+                let (da, db, dp, ds, dd) = (da?, db?, dp?, ds?, dd?);
+                da.upload(&limbs(&a))?;
+                db.upload(&limbs(&b))?;
+                self.kernels.check_fq.launch(
+                    n as u64,
+                    256,
+                    &[
+                        (&da).into(),
+                        (&db).into(),
+                        (n as u32).into(),
+                        (&dp).into(),
+                        (&ds).into(),
+                        (&dd).into(),
+                    ],
+                )?;
+                let mut out = [vec![0u32; n * 8], vec![0u32; n * 8], vec![0u32; n * 8]];
+                dp.download_at(0, &mut out[0])?;
+                ds.download_at(0, &mut out[1])?;
+                dd.download_at(0, &mut out[2])?;
+                Ok(out)
+            })
+            .map(|[p, s, d]| (p, s, d))?;
         let expect = |name: &str, got: &[u32], want: Vec<Fq>| -> Result<()> {
             if got != limbs(&want) {
-                return Err(Error::Device(format!("GPU self-check failed: Fq {name} differs from the CPU on {}", self.info.name)));
+                return Err(Error::Device(format!(
+                    "GPU self-check failed: Fq {name} differs from the CPU on {}",
+                    self.info.name
+                )));
             }
             Ok(())
         };
-        expect("multiplication", &out_prod, a.iter().zip(&b).map(|(x, y)| x * y).collect())?;
-        expect("addition", &out_sum, a.iter().zip(&b).map(|(x, y)| x + y).collect())?;
-        expect("subtraction", &out_diff, a.iter().zip(&b).map(|(x, y)| x - y).collect())?;
+        expect(
+            "multiplication",
+            &out_prod,
+            a.iter().zip(&b).map(|(x, y)| x * y).collect(),
+        )?;
+        expect(
+            "addition",
+            &out_sum,
+            a.iter().zip(&b).map(|(x, y)| x + y).collect(),
+        )?;
+        expect(
+            "subtraction",
+            &out_diff,
+            a.iter().zip(&b).map(|(x, y)| x - y).collect(),
+        )?;
 
-        let scalars: Vec<Fr> = (0..n).map(|i| if i < 2 { Fr::from(i as u64) } else { Fr::rand(&mut rng) }).collect();
+        let scalars: Vec<Fr> = (0..n)
+            .map(|i| {
+                if i < 2 {
+                    Fr::from(i as u64)
+                } else {
+                    Fr::rand(&mut rng)
+                }
+            })
+            .collect();
         let canonical = self.run(|r| {
             let (ds, dout) = (r.device.alloc(n * 32)?, r.device.alloc(n * 32)?);
             ds.upload(&msm::pack_scalars(&scalars))?;
-            self.kernels.check_fr.launch(n as u64, 256, &[(&ds).into(), (n as u32).into(), (&dout).into()])?;
+            self.kernels.check_fr.launch(
+                n as u64,
+                256,
+                &[(&ds).into(), (n as u32).into(), (&dout).into()],
+            )?;
             let mut out = vec![0u32; n * 8];
             dout.download_at(0, &mut out)?;
             Ok(out)
         })?;
-        let want: Vec<u32> = scalars.iter().flat_map(|s| s.into_bigint().0.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32]).collect::<Vec<_>>()).collect();
+        let want: Vec<u32> = scalars
+            .iter()
+            .flat_map(|s| {
+                s.into_bigint()
+                    .0
+                    .iter()
+                    .flat_map(|l| [*l as u32, (*l >> 32) as u32])
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         if canonical != want {
-            return Err(Error::Device(format!("GPU self-check failed: Fr conversion differs from the CPU on {}", self.info.name)));
+            return Err(Error::Device(format!(
+                "GPU self-check failed: Fr conversion differs from the CPU on {}",
+                self.info.name
+            )));
         }
         self.check_group::<ark_bn254::g1::Config>(n.min(64), &mut rng)?;
         self.check_group::<ark_bn254::g2::Config>(n.min(64), &mut rng)
@@ -202,7 +288,10 @@ impl Cuda {
         b[1] = -a[1]; // cancellation
         let per = 4 * P::COORD_LIMBS;
         let [madd, add, dbl] = self.run(|r| {
-            let (da, db) = (r.device.alloc(n * 8 * P::COORD_LIMBS)?, r.device.alloc(n * 8 * P::COORD_LIMBS)?);
+            let (da, db) = (
+                r.device.alloc(n * 8 * P::COORD_LIMBS)?,
+                r.device.alloc(n * 8 * P::COORD_LIMBS)?,
+            );
             da.upload(&msm::pack_affine(&a))?;
             db.upload(&msm::pack_affine(&b))?;
             let outs = [0; 3].map(|_| r.device.alloc(n * per * 4));
@@ -211,9 +300,20 @@ impl Cuda {
             self.kernels.group::<P>().check_add.launch(
                 n as u64,
                 256,
-                &[(&da).into(), (&db).into(), (n as u32).into(), (&o1).into(), (&o2).into(), (&o3).into()],
+                &[
+                    (&da).into(),
+                    (&db).into(),
+                    (n as u32).into(),
+                    (&o1).into(),
+                    (&o2).into(),
+                    (&o3).into(),
+                ],
             )?;
-            let mut res = [vec![0u32; n * per], vec![0u32; n * per], vec![0u32; n * per]];
+            let mut res = [
+                vec![0u32; n * per],
+                vec![0u32; n * per],
+                vec![0u32; n * per],
+            ];
             o1.download_at(0, &mut res[0])?;
             o2.download_at(0, &mut res[1])?;
             o3.download_at(0, &mut res[2])?;
@@ -221,10 +321,18 @@ impl Cuda {
         })?;
         let sums: Vec<_> = a.iter().zip(&b).map(|(x, y)| *x + *y).collect();
         let doubles: Vec<_> = a.iter().map(|x| *x + *x).collect();
-        for (name, got, want) in [("mixed addition", &madd, &sums), ("addition", &add, &sums), ("doubling", &dbl, &doubles)] {
+        for (name, got, want) in [
+            ("mixed addition", &madd, &sums),
+            ("addition", &add, &sums),
+            ("doubling", &dbl, &doubles),
+        ] {
             let got = msm::unpack_xyzz::<P>(got)?;
             if got != *want {
-                return Err(Error::Device(format!("GPU self-check failed: {} {name} differs from the CPU on {}", P::NAME, self.info.name)));
+                return Err(Error::Device(format!(
+                    "GPU self-check failed: {} {name} differs from the CPU on {}",
+                    P::NAME,
+                    self.info.name
+                )));
             }
         }
         Ok(())
@@ -258,7 +366,8 @@ pub fn sample_points<P: GpuGroup>(n: usize, seed: u64) -> Vec<Affine<P>> {
         .enumerate()
         .flat_map_iter(|(c, s)| {
             let len = chunk.min(n - c * chunk);
-            std::iter::successors(Some(Affine::<P>::generator() * s), move |p| Some(*p + step)).take(len)
+            std::iter::successors(Some(Affine::<P>::generator() * s), move |p| Some(*p + step))
+                .take(len)
         })
         .collect();
     ark_ec::short_weierstrass::Projective::<P>::normalize_batch(&projective)
@@ -306,7 +415,12 @@ fn with_edge_points<P: GpuGroup>(mut points: Vec<Affine<P>>) -> Vec<Affine<P>> {
     points
 }
 
-fn compare_group<P: GpuGroup>(gpu: &Cuda, log2: u32, seed: u64, lines: &mut Vec<String>) -> Result<()> {
+fn compare_group<P: GpuGroup>(
+    gpu: &Cuda,
+    log2: u32,
+    seed: u64,
+    lines: &mut Vec<String>,
+) -> Result<()> {
     let n = 1usize << log2;
     let points = with_edge_points(sample_points::<P>(n, seed));
     let resident = gpu.upload(&points)?;
@@ -323,10 +437,19 @@ fn compare_group<P: GpuGroup>(gpu: &Cuda, log2: u32, seed: u64, lines: &mut Vec<
             return Err(Error::Device(format!(
                 "GPU {} MSM of 2^{log2} {profile} scalars differs from the CPU ({})",
                 P::NAME,
-                if got == want { "the repeated run differs" } else { "first run" }
+                if got == want {
+                    "the repeated run differs"
+                } else {
+                    "first run"
+                }
             )));
         }
-        lines.push(format!("{} 2^{log2} {profile}: equal to CPU, repeat identical (gpu {:.1} ms, cpu {:.1} ms)", P::NAME, gpu_s * 1e3, cpu_s * 1e3));
+        lines.push(format!(
+            "{} 2^{log2} {profile}: equal to CPU, repeat identical (gpu {:.1} ms, cpu {:.1} ms)",
+            P::NAME,
+            gpu_s * 1e3,
+            cpu_s * 1e3
+        ));
     }
     Ok(())
 }
@@ -334,7 +457,10 @@ fn compare_group<P: GpuGroup>(gpu: &Cuda, log2: u32, seed: u64, lines: &mut Vec<
 /// GPU MSMs against the CPU MSM for each size in `log2_sizes`, G1 and G2.
 pub fn compare_with_cpu(log2_sizes: &[u32], seed: u64) -> Result<Vec<String>> {
     let gpu = Cuda::open()?;
-    let mut lines = vec![format!("device: {} (sm_{}{}), {}", gpu.info.name, gpu.info.capability.0, gpu.info.capability.1, gpu.info.nvrtc)];
+    let mut lines = vec![format!(
+        "device: {} (sm_{}{}), {}",
+        gpu.info.name, gpu.info.capability.0, gpu.info.capability.1, gpu.info.nvrtc
+    )];
     for &log2 in log2_sizes {
         compare_group::<ark_bn254::g1::Config>(&gpu, log2, seed + log2 as u64, &mut lines)?;
         compare_group::<ark_bn254::g2::Config>(&gpu, log2, seed + log2 as u64, &mut lines)?;

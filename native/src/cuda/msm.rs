@@ -4,14 +4,14 @@
 
 use std::sync::Arc;
 
+use ark_bn254::{Fq, Fq2, Fr};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::AdditiveGroup;
 use ark_ff::{BigInt, Field, Zero};
-use ark_bn254::{Fq, Fq2, Fr};
 use rayon::prelude::*;
 
 use super::driver::{Device, DeviceBuffer, Kernel, Module, Pool, Pooled};
-use super::plan::{MsmPlan, RUN_LEN, TASK_LEN};
+use super::plan::{MsmPlan, MIN_TASK_LEN, RUN_LEN};
 use crate::error::{Error, Result};
 
 const BLOCK: u32 = 256;
@@ -72,15 +72,17 @@ impl GpuGroup for ark_bn254::g2::Config {
 pub fn pack_affine<P: GpuGroup>(points: &[Affine<P>]) -> Vec<u32> {
     let per = 2 * P::COORD_LIMBS;
     let mut out = vec![0u32; points.len() * per];
-    out.par_chunks_mut(per).zip(points.par_iter()).for_each(|(o, p)| {
-        if p.infinity {
-            o.fill(u32::MAX);
-        } else {
-            let (x, y) = o.split_at_mut(P::COORD_LIMBS);
-            P::coord_limbs(&p.x, x);
-            P::coord_limbs(&p.y, y);
-        }
-    });
+    out.par_chunks_mut(per)
+        .zip(points.par_iter())
+        .for_each(|(o, p)| {
+            if p.infinity {
+                o.fill(u32::MAX);
+            } else {
+                let (x, y) = o.split_at_mut(P::COORD_LIMBS);
+                P::coord_limbs(&p.x, x);
+                P::coord_limbs(&p.y, y);
+            }
+        });
     out
 }
 
@@ -100,22 +102,53 @@ pub fn unpack_xyzz<P: GpuGroup>(limbs: &[u32]) -> Result<Vec<Projective<P>>> {
             };
             let p = Affine::<P>::new_unchecked(x * zz_inv, y * zzz_inv);
             if !p.is_on_curve() || zz.square() * zz != zzz.square() {
-                return Err(Error::Device(format!("the GPU returned a {} point off the curve", P::NAME)));
+                return Err(Error::Device(format!(
+                    "the GPU returned a {} point off the curve",
+                    P::NAME
+                )));
             }
             Ok(p.into())
         })
         .collect()
 }
 
+/// `scalars`' memory as the kernels read it, when `Fr` is laid out as its four
+/// little-endian u64 Montgomery limbs and nothing else (checked on a probe
+/// value), so a large MSM uploads the caller's slice without a copy.
+pub(crate) fn scalars_as_bytes(scalars: &[Fr]) -> Option<&[u8]> {
+    if std::mem::size_of::<Fr>() != 32 || std::mem::align_of::<Fr>() > 8 {
+        return None;
+    }
+    let probe = [-Fr::from(0x0123_4567_89ab_cdefu64)];
+    // SAFETY: `probe` is 32 initialised bytes (size checked above).
+    let bytes = unsafe { std::slice::from_raw_parts(probe.as_ptr().cast::<u8>(), 32) };
+    let limbs: Vec<u8> = probe[0].0 .0.iter().flat_map(|l| l.to_le_bytes()).collect();
+    if bytes != limbs.as_slice() {
+        return None;
+    }
+    // SAFETY: same layout as the probe; the slice covers exactly the scalars.
+    Some(unsafe { std::slice::from_raw_parts(scalars.as_ptr().cast::<u8>(), scalars.len() * 32) })
+}
+
+/// Copies scalars to the device in the kernels' layout.
+pub(crate) fn upload_scalars(buffer: &DeviceBuffer, scalars: &[Fr]) -> Result<()> {
+    match scalars_as_bytes(scalars) {
+        Some(bytes) => buffer.upload(bytes),
+        None => buffer.upload(&pack_scalars(scalars)),
+    }
+}
+
 /// Scalars as the kernels read them: Montgomery limbs, eight u32 each.
 pub fn pack_scalars(scalars: &[Fr]) -> Vec<u32> {
     let mut out = vec![0u32; scalars.len() * 8];
-    out.par_chunks_mut(8).zip(scalars.par_iter()).for_each(|(o, s)| {
-        for (i, limb) in s.0 .0.iter().enumerate() {
-            o[2 * i] = *limb as u32;
-            o[2 * i + 1] = (*limb >> 32) as u32;
-        }
-    });
+    out.par_chunks_mut(8)
+        .zip(scalars.par_iter())
+        .for_each(|(o, s)| {
+            for (i, limb) in s.0 .0.iter().enumerate() {
+                o[2 * i] = *limb as u32;
+                o[2 * i + 1] = (*limb >> 32) as u32;
+            }
+        });
     out
 }
 
@@ -193,11 +226,18 @@ impl ResidentBases {
     }
 }
 
-pub(crate) fn upload_bases<P: GpuGroup>(device: &Arc<Device>, points: &[Affine<P>]) -> Result<ResidentBases> {
+pub(crate) fn upload_bases<P: GpuGroup>(
+    device: &Arc<Device>,
+    points: &[Affine<P>],
+) -> Result<ResidentBases> {
     let packed = pack_affine(points);
     let buffer = device.alloc(packed.len() * 4)?;
     buffer.upload(&packed)?;
-    Ok(ResidentBases { buffer, len: points.len(), group: P::NAME })
+    Ok(ResidentBases {
+        buffer,
+        len: points.len(),
+        group: P::NAME,
+    })
 }
 
 fn u32_len(x: usize) -> Result<u32> {
@@ -236,10 +276,23 @@ impl<'a> Run<'a> {
     fn scan_into(&self, input: &DeviceBuffer, out: &DeviceBuffer, len: usize) -> Result<()> {
         let blocks = len.div_ceil(SCAN_TILE);
         let sums = self.alloc_u32(blocks)?;
-        self.k.scan_block.launch((blocks * 256) as u64, 256, &[input.into(), out.into(), u32_len(len)?.into(), (&sums).into()])?;
+        self.k.scan_block.launch(
+            (blocks * 256) as u64,
+            256,
+            &[
+                input.into(),
+                out.into(),
+                u32_len(len)?.into(),
+                (&sums).into(),
+            ],
+        )?;
         if blocks > 1 {
             let scanned = self.scan(&sums, blocks)?;
-            self.k.scan_add.launch(len as u64, BLOCK, &[out.into(), u32_len(len)?.into(), (&scanned).into()])?;
+            self.k.scan_add.launch(
+                len as u64,
+                BLOCK,
+                &[out.into(), u32_len(len)?.into(), (&scanned).into()],
+            )?;
         }
         Ok(())
     }
@@ -247,27 +300,39 @@ impl<'a> Run<'a> {
     /// `sum_i scalars[i] * bases[i]` with the bases already on the device.
     pub fn msm<P: GpuGroup>(&self, bases: &ResidentBases, scalars: &[Fr]) -> Result<Projective<P>> {
         if bases.group != P::NAME {
-            return Err(Error::Internal(format!("{} bases passed to a {} MSM", bases.group, P::NAME)));
+            return Err(Error::Internal(format!(
+                "{} bases passed to a {} MSM",
+                bases.group,
+                P::NAME
+            )));
         }
         if bases.len != scalars.len() {
-            return Err(Error::Internal(format!("msm: {} bases but {} scalars", bases.len, scalars.len())));
+            return Err(Error::Internal(format!(
+                "msm: {} bases but {} scalars",
+                bases.len,
+                scalars.len()
+            )));
         }
         let n = scalars.len();
         if n == 0 {
             return Ok(Projective::zero());
         }
-        let packed = pack_scalars(scalars);
-        let scalar_buf = self.alloc(packed.len() * 4)?;
-        scalar_buf.upload(&packed)?;
+        let scalar_buf = self.alloc(n * 32)?;
+        upload_scalars(&scalar_buf, scalars)?;
         self.msm_device_scalars::<P>(bases, &scalar_buf)
     }
 
     /// [`Run::msm`] with the scalars already on the device (8 u32 limbs each,
     /// Montgomery form), for benchmarks of the kernels alone.
-    pub fn msm_device_scalars<P: GpuGroup>(&self, bases: &ResidentBases, scalars: &DeviceBuffer) -> Result<Projective<P>> {
+    pub fn msm_device_scalars<P: GpuGroup>(
+        &self,
+        bases: &ResidentBases,
+        scalars: &DeviceBuffer,
+    ) -> Result<Projective<P>> {
         let n = bases.len;
         let plan = MsmPlan::new(n)?;
         let g = self.k.group::<P>();
+        let mut profile = Profile::new(self.device);
         let xyzz_bytes = 4 * P::COORD_LIMBS * 4;
         let entries = plan.windows as usize * n;
         let m = plan.slots();
@@ -280,9 +345,18 @@ impl<'a> Run<'a> {
         self.k.digits.launch(
             n as u64,
             BLOCK,
-            &[scalars.into(), u32_len(n)?.into(), plan.c.into(), plan.windows.into(), (&keys).into(), (&vals).into(), (&counts).into()],
+            &[
+                scalars.into(),
+                u32_len(n)?.into(),
+                plan.c.into(),
+                plan.windows.into(),
+                (&keys).into(),
+                (&vals).into(),
+                (&counts).into(),
+            ],
         )?;
 
+        profile.mark("digits")?;
         // 2. counting sort by (window, bucket).
         let offsets = self.scan(&counts, m + 1)?;
         let total = self.read_u32(&offsets, m)? as usize;
@@ -295,9 +369,18 @@ impl<'a> Run<'a> {
         self.k.scatter.launch(
             entries as u64,
             BLOCK,
-            &[(&keys).into(), (&vals).into(), u32_len(n)?.into(), plan.windows.into(), plan.stride.into(), (&cursor).into(), (&sorted).into()],
+            &[
+                (&keys).into(),
+                (&vals).into(),
+                u32_len(n)?.into(),
+                plan.windows.into(),
+                plan.stride.into(),
+                (&cursor).into(),
+                (&sorted).into(),
+            ],
         )?;
         drop((keys, vals, cursor));
+        profile.mark("sort")?;
 
         // 3. bucket sums, level by level, until each bucket has one sum.
         let mut level_counts = counts;
@@ -305,9 +388,23 @@ impl<'a> Run<'a> {
         let mut level_len = total;
         let mut level_sums: Option<Pooled> = None;
         loop {
+            let task_len = if level_sums.is_none() {
+                plan.task_len
+            } else {
+                MIN_TASK_LEN
+            };
             let ntask = self.alloc_u32(m + 1)?;
             ntask.fill_u32(0, m + 1)?;
-            self.k.task_counts.launch(m as u64, BLOCK, &[(&level_counts).into(), u32_len(m)?.into(), TASK_LEN.into(), (&ntask).into()])?;
+            self.k.task_counts.launch(
+                m as u64,
+                BLOCK,
+                &[
+                    (&level_counts).into(),
+                    u32_len(m)?.into(),
+                    task_len.into(),
+                    (&ntask).into(),
+                ],
+            )?;
             let task_offsets = self.scan(&ntask, m + 1)?;
             let tasks = self.read_u32(&task_offsets, m)? as usize;
             if tasks == level_len && level_sums.is_some() {
@@ -317,7 +414,14 @@ impl<'a> Run<'a> {
             self.k.emit_tasks.launch(
                 m as u64,
                 BLOCK,
-                &[(&level_counts).into(), (&level_offsets).into(), (&task_offsets).into(), u32_len(m)?.into(), TASK_LEN.into(), (&task_begin).into()],
+                &[
+                    (&level_counts).into(),
+                    (&level_offsets).into(),
+                    (&task_offsets).into(),
+                    u32_len(m)?.into(),
+                    task_len.into(),
+                    (&task_begin).into(),
+                ],
             )?;
             task_begin.upload_at(tasks * 4, &[u32_len(level_len)?])?;
             let out = self.alloc(tasks * xyzz_bytes)?;
@@ -325,11 +429,31 @@ impl<'a> Run<'a> {
                 None => g.sum_affine.launch(
                     tasks as u64,
                     BLOCK,
-                    &[(&bases.buffer).into(), (&sorted).into(), (&task_begin).into(), u32_len(tasks)?.into(), (&out).into()],
+                    &[
+                        (&bases.buffer).into(),
+                        (&sorted).into(),
+                        (&task_begin).into(),
+                        u32_len(tasks)?.into(),
+                        (&out).into(),
+                    ],
                 )?,
-                Some(prev) => g.sum_xyzz.launch(tasks as u64, BLOCK, &[(&**prev).into(), (&task_begin).into(), u32_len(tasks)?.into(), (&out).into()])?,
+                Some(prev) => g.sum_xyzz.launch(
+                    tasks as u64,
+                    BLOCK,
+                    &[
+                        (&**prev).into(),
+                        (&task_begin).into(),
+                        u32_len(tasks)?.into(),
+                        (&out).into(),
+                    ],
+                )?,
             }
             level_sums = Some(out);
+            profile.mark(if level_len == total {
+                "bucket sums"
+            } else {
+                "bucket sums (next level)"
+            })?;
             level_counts = ntask;
             level_offsets = task_offsets;
             level_len = tasks;
@@ -343,8 +467,17 @@ impl<'a> Run<'a> {
         g.reduce_segments.launch(
             (windows * segments) as u64,
             BLOCK,
-            &[(&sums).into(), (&level_counts).into(), (&level_offsets).into(), plan.stride.into(), plan.windows.into(), plan.segment.into(), (&partial).into()],
+            &[
+                (&sums).into(),
+                (&level_counts).into(),
+                (&level_offsets).into(),
+                plan.stride.into(),
+                plan.windows.into(),
+                plan.segment.into(),
+                (&partial).into(),
+            ],
         )?;
+        profile.mark("segments")?;
         let mut per_group = segments;
         while per_group > 1 {
             let next = per_group.div_ceil(RUN_LEN as usize);
@@ -352,12 +485,19 @@ impl<'a> Run<'a> {
             g.sum_runs.launch(
                 (windows * next) as u64,
                 BLOCK,
-                &[(&partial).into(), plan.windows.into(), u32_len(per_group)?.into(), RUN_LEN.into(), (&out).into()],
+                &[
+                    (&partial).into(),
+                    plan.windows.into(),
+                    u32_len(per_group)?.into(),
+                    RUN_LEN.into(),
+                    (&out).into(),
+                ],
             )?;
             partial = out;
             per_group = next;
         }
 
+        profile.mark("segment tree")?;
         // 5. sum_w 2^(c w) S_w on the host.
         let mut limbs = vec![0u32; windows * 4 * P::COORD_LIMBS];
         partial.download_at(0, &mut limbs)?;
@@ -369,6 +509,59 @@ impl<'a> Run<'a> {
             }
             acc += s;
         }
+        profile.mark("host finish")?;
+        profile.report(&format!(
+            "{} 2^{:.1} c={} windows={}",
+            P::NAME,
+            (n as f64).log2(),
+            plan.c,
+            plan.windows
+        ));
         Ok(acc)
+    }
+}
+
+/// `ZKML_CUDA_PROFILE=1`: time each phase of an MSM (synchronising after
+/// each, so the total grows a little) and print one line to stderr.
+struct Profile<'a> {
+    device: Option<&'a Arc<Device>>,
+    last: std::time::Instant,
+    phases: Vec<(&'static str, f64)>,
+}
+
+impl<'a> Profile<'a> {
+    fn new(device: &'a Arc<Device>) -> Self {
+        let on = std::env::var_os("ZKML_CUDA_PROFILE").is_some_and(|v| v != "0");
+        Self {
+            device: on.then_some(device),
+            last: std::time::Instant::now(),
+            phases: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, phase: &'static str) -> Result<()> {
+        if let Some(d) = self.device {
+            d.synchronize()?;
+            let now = std::time::Instant::now();
+            self.phases
+                .push((phase, (now - self.last).as_secs_f64() * 1e3));
+            self.last = now;
+        }
+        Ok(())
+    }
+
+    fn report(&self, what: &str) {
+        if self.device.is_some() {
+            let total: f64 = self.phases.iter().map(|p| p.1).sum();
+            let parts: Vec<String> = self
+                .phases
+                .iter()
+                .map(|(p, t)| format!("{p} {t:.2}"))
+                .collect();
+            eprintln!(
+                "profile {what}: total {total:.2} ms = {}",
+                parts.join(" + ")
+            );
+        }
     }
 }

@@ -15,12 +15,21 @@ use crate::error::{Error, Result};
 
 /// Bits of `min(s, r - s)` plus one for the top window's carry: 253 + 1.
 pub const SCALAR_BITS: u32 = 254;
-/// Points per bucket-sum task.
-pub const TASK_LEN: u32 = 32;
+/// Points (or partial sums) per bucket-sum task. Longer tasks for large
+/// buckets (64, 128) measured 1-4% slower on an H100 at 2^20 and 2^24
+/// (bench/RESULTS.md), so one length serves every level.
+pub const MIN_TASK_LEN: u32 = 32;
+/// Cost of one bucket in the reduction relative to one point added to a
+/// bucket. Measured on an H100 (bench/gpu_msm.rs with ZKML_CUDA_PROFILE=1):
+/// 0.35-0.49 ns per point added against 6.4-7.6 ns per bucket reduced.
+const BUCKET_COST: u64 = 16;
 /// Largest window (so buckets per window stay at most 2^15).
 pub const MAX_WINDOW: u32 = 16;
-/// Segments of the bucket reduction: enough threads to fill a large GPU.
-const REDUCTION_THREADS: u64 = 1 << 16;
+/// Threads of the bucket reduction that run at once on a large GPU (an H100's
+/// 132 multiprocessors at one 256-thread block each: the kernel needs ~192
+/// registers a thread). The reduction is latency-bound, so its time is the
+/// number of such waves times the additions one thread does in sequence.
+const REDUCTION_WAVE: u64 = 1 << 15;
 /// Points per run when the segment results are summed as a tree.
 pub const RUN_LEN: u32 = 8;
 
@@ -36,26 +45,53 @@ pub struct MsmPlan {
     pub stride: u32,
     /// Buckets per segment of the reduction (a power of two dividing `buckets`).
     pub segment: u32,
+    /// Most points one thread adds up in the first level of bucket sums
+    /// ([`MIN_TASK_LEN`] unless `ZKML_CUDA_TASK_LEN` overrides it).
+    pub task_len: u32,
 }
 
 impl MsmPlan {
     pub fn new(n: usize) -> Result<Self> {
-        // Cost per window: every point once, plus the bucket reduction (about
-        // four additions per bucket, counting the segment tree).
-        let cost = |c: u32| SCALAR_BITS.div_ceil(c) as u64 * (n as u64 + 4 * (1u64 << (c - 1)));
-        let c = (4..=MAX_WINDOW).min_by_key(|&c| cost(c)).unwrap_or(MAX_WINDOW);
+        // Cost per window: every point once, plus the bucket reduction.
+        let cost =
+            |c: u32| SCALAR_BITS.div_ceil(c) as u64 * (n as u64 + BUCKET_COST * (1u64 << (c - 1)));
+        let c = match env_u32("ZKML_CUDA_WINDOW") {
+            Some(c) if (4..=20).contains(&c) => c,
+            _ => (4..=MAX_WINDOW)
+                .min_by_key(|&c| cost(c))
+                .unwrap_or(MAX_WINDOW),
+        };
         let windows = SCALAR_BITS.div_ceil(c);
         let buckets = 1u32 << (c - 1);
         // Entry indices are u32, and the point index leaves its top bit for the sign.
         if n as u64 >= 1 << 31 || n as u64 * windows as u64 >= 1 << 32 {
-            return Err(Error::Device(format!("an MSM of {n} points is beyond the GPU path's limit of 2^28")));
+            return Err(Error::Device(format!(
+                "an MSM of {n} points is beyond the GPU path's limit of 2^28"
+            )));
         }
+        // A thread of the reduction adds 2 points per bucket of its segment,
+        // then multiplies by (first bucket - 1): ~1.5 additions per bit.
         let total = windows as u64 * buckets as u64;
-        let mut segment = 1u32;
-        while segment < buckets && total / (segment as u64 * 2) >= REDUCTION_THREADS {
-            segment *= 2;
-        }
-        Ok(Self { n, c, windows, buckets, stride: buckets + 1, segment })
+        let reduction = |g: u32| {
+            (total / g as u64).div_ceil(REDUCTION_WAVE) * (2 * g as u64 + 3 * (c as u64 - 1) / 2)
+        };
+        let segment = (0..c)
+            .map(|k| 1u32 << k)
+            .min_by_key(|&g| reduction(g))
+            .unwrap_or(1);
+        let task_len = match env_u32("ZKML_CUDA_TASK_LEN") {
+            Some(l) if (1..=4096).contains(&l) => l,
+            _ => MIN_TASK_LEN,
+        };
+        Ok(Self {
+            n,
+            c,
+            windows,
+            buckets,
+            stride: buckets + 1,
+            segment,
+            task_len,
+        })
     }
 
     /// Slots in the count arrays (all windows).
@@ -66,6 +102,12 @@ impl MsmPlan {
     pub fn segments_per_window(&self) -> u32 {
         self.buckets / self.segment
     }
+}
+
+/// Tuning overrides for benchmarks (`ZKML_CUDA_WINDOW`, `ZKML_CUDA_TASK_LEN`);
+/// values out of range are ignored.
+fn env_u32(name: &str) -> Option<u32> {
+    std::env::var(name).ok()?.parse().ok()
 }
 
 /// `min(s, r - s)` as little-endian u64 limbs, and whether `r - s` was taken.
@@ -99,7 +141,11 @@ pub fn booth_digits(k: &[u64], c: u32, windows: u32) -> Vec<i32> {
     (0..windows)
         .map(|w| {
             let offset = w * c;
-            let window = if offset == 0 { bits_at(k, 0, c) << 1 } else { bits_at(k, offset - 1, c + 1) };
+            let window = if offset == 0 {
+                bits_at(k, 0, c) << 1
+            } else {
+                bits_at(k, offset - 1, c + 1)
+            };
             let value = (window >> 1) + (window & 1);
             value as i32 - (((window >> c) & 1) << c) as i32
         })
@@ -107,7 +153,10 @@ pub fn booth_digits(k: &[u64], c: u32, windows: u32) -> Vec<i32> {
 }
 
 /// The GPU algorithm, step for step, on the CPU (for tests).
-pub fn model_msm<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[P::ScalarField]) -> Result<Projective<P>> {
+pub fn model_msm<P: SWCurveConfig>(
+    bases: &[Affine<P>],
+    scalars: &[P::ScalarField],
+) -> Result<Projective<P>> {
     let plan = MsmPlan::new(bases.len())?;
     let (n, stride) = (bases.len(), plan.stride as usize);
     // 1. digits and counts
@@ -116,7 +165,10 @@ pub fn model_msm<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[P::ScalarFiel
     let mut counts = vec![0u32; plan.slots() + 1];
     for (i, s) in scalars.iter().enumerate() {
         let (k, negate) = signed_magnitude(s);
-        for (w, d) in booth_digits(&k, plan.c, plan.windows).into_iter().enumerate() {
+        for (w, d) in booth_digits(&k, plan.c, plan.windows)
+            .into_iter()
+            .enumerate()
+        {
             let mag = d.unsigned_abs();
             keys[w * n + i] = mag;
             vals[w * n + i] = i as u32 | if (d < 0) != negate { 1 << 31 } else { 0 };
@@ -136,37 +188,64 @@ pub fn model_msm<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[P::ScalarFiel
             cursor[slot] += 1;
         }
     }
-    // 3. bucket sums by tasks of TASK_LEN, level after level
-    let tasks = |c: &[u32]| -> Vec<u32> { c.iter().map(|&x| x.div_ceil(TASK_LEN)).collect() };
-    let sum_tasks = |count: &[u32], offset: &[u32], task_off: &[u32], total: u32, item: &dyn Fn(usize) -> Projective<P>| {
+    // 3. bucket sums: the first level by tasks of plan.task_len points, the
+    // next ones by MIN_TASK_LEN partial sums, until one sum per bucket
+    let tasks = |c: &[u32], len: u32| -> Vec<u32> { c.iter().map(|&x| x.div_ceil(len)).collect() };
+    let sum_tasks = |count: &[u32],
+                     offset: &[u32],
+                     task_off: &[u32],
+                     total: u32,
+                     len: u32,
+                     item: &dyn Fn(usize) -> Projective<P>| {
         let mut out = vec![Projective::<P>::zero(); task_off[count.len()] as usize];
         for b in 0..count.len() {
-            for t in 0..count[b].div_ceil(TASK_LEN) {
-                let begin = offset[b] + t * TASK_LEN;
-                let end = (begin + TASK_LEN).min(offset[b] + count[b]).min(total);
+            // Tasks of nearly equal length, as `emit_tasks` cuts them.
+            let tasks = count[b].div_ceil(len);
+            let start = |t: u32| offset[b] + (count[b] as u64 * t as u64 / tasks as u64) as u32;
+            for t in 0..tasks {
+                let (begin, end) = (start(t), start(t + 1).min(total));
+                assert!(end - begin <= len);
                 out[(task_off[b] + t) as usize] = (begin..end).map(|j| item(j as usize)).sum();
             }
         }
         out
     };
     let m = plan.slots();
-    let mut count = tasks(&counts[..m]);
+    let mut count = tasks(&counts[..m], plan.task_len);
     count.push(0);
     let mut offset = exclusive_scan(&count);
-    let mut sums = sum_tasks(&counts[..m], &offsets, &offset, sorted.len() as u32, &|j| {
-        let v = sorted[j];
-        let p: Projective<P> = bases[(v & 0x7fff_ffff) as usize].into();
-        if v >> 31 == 1 { -p } else { p }
-    });
+    let mut sums = sum_tasks(
+        &counts[..m],
+        &offsets,
+        &offset,
+        sorted.len() as u32,
+        plan.task_len,
+        &|j| {
+            let v = sorted[j];
+            let p: Projective<P> = bases[(v & 0x7fff_ffff) as usize].into();
+            if v >> 31 == 1 {
+                -p
+            } else {
+                p
+            }
+        },
+    );
     loop {
-        let mut next = tasks(&count[..m]);
+        let mut next = tasks(&count[..m], MIN_TASK_LEN);
         next.push(0);
         let next_off = exclusive_scan(&next);
         if next_off[m] as usize == sums.len() {
             break;
         }
         let prev = sums.clone();
-        sums = sum_tasks(&count[..m], &offset, &next_off, prev.len() as u32, &|j| prev[j]);
+        sums = sum_tasks(
+            &count[..m],
+            &offset,
+            &next_off,
+            prev.len() as u32,
+            MIN_TASK_LEN,
+            &|j| prev[j],
+        );
         count = next;
         offset = next_off;
     }

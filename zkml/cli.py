@@ -63,7 +63,8 @@ def main() -> None:
     Or all of it on the bundled digits model, on-chain check included:
       zkml demo
 
-    Proofs are Groth16 over BN254 in snarkjs's JSON format.
+    Proofs are Groth16 over BN254 in snarkjs's JSON format. `prove` runs its
+    MSMs on an NVIDIA GPU when one works (--device auto|cpu|cuda).
     """
 
 
@@ -146,8 +147,8 @@ def prove_cmd(build: Path, input_json: Path, out: Path, device: str) -> None:
 
     INPUT.json is ezkl's shape {"input_data": [[...flattened...]]} or
     {"<onnx input name>": [...]}. Writes OUT/proof.json and OUT/public.json
-    (snarkjs format) and OUT/output.json; prints the model's outputs and the
-    time of each stage.
+    (snarkjs format) and OUT/output.json; prints the model's outputs, the
+    device that proved (and why it was chosen) and the time of each stage.
 
     \b
     Example:

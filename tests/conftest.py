@@ -23,7 +23,7 @@ def digits_dir() -> Path:
 def digits_build(tmp_path_factory) -> Path:
     build = tmp_path_factory.mktemp("digits") / "build"
     zkml.compile(DIGITS / "model.onnx", build, calibration=DIGITS / "calibration.json")
-    zkml.setup(build, dev=True, seed=11)
+    zkml.api._seeded_setup_for_tests(build, seed=11)
     return build
 
 

@@ -136,7 +136,7 @@ def other_model(tmp_path_factory) -> tuple[Path, Path]:
     onnx.save(model, d / "model.onnx")
     build, out = d / "build", d / "proof"
     zkml.compile(d / "model.onnx", build, calibration=DIGITS / "calibration.json")
-    zkml.setup(build, dev=True, seed=12)
+    zkml.api._seeded_setup_for_tests(build, seed=12)
     zkml.prove(build, DIGITS / "input.json", out)
     return build, out
 

@@ -103,7 +103,7 @@ def test_solidity_verifier_rejects_a_proof_made_for_another_model(verifier, tmp_
     digits = DIGITS
     build, out = tmp_path / "build", tmp_path / "out"
     zkml.compile(model, build, calibration=digits / "calibration.json")
-    zkml.setup(build, dev=True, seed=5)
+    zkml.api._seeded_setup_for_tests(build, seed=5)
     zkml.prove(build, digits / "input.json", out)
     proof8, inputs = proof_calldata(read(out / "proof.json"), read(out / "public.json"))
     chain, address = verifier

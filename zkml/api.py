@@ -202,13 +202,30 @@ def _measured_error_vs_onnxruntime(model: Path, program: dict, samples) -> dict 
 # --- setup -------------------------------------------------------------------------
 
 
-def setup(build_dir: "str | Path", dev: bool = False, seed: int | None = None) -> SetupResult:
+def setup(build_dir: "str | Path", dev: bool = False) -> SetupResult:
     """Make the Groth16 keys for a compiled circuit.
 
     Only the local development setup exists so far (`dev=True`): its
-    randomness is generated here and discarded, so it is not for production.
-    `seed` makes the keys reproducible and is for tests only.
+    randomness is generated here from the OS and discarded, so it is not for
+    production. There is deliberately no way to seed it: a seeded setup's
+    secrets can be recovered from its verification key by trying seeds, and
+    with them any false proof can be made to verify.
     """
+    return _setup(build_dir, dev, None)
+
+
+SEEDED_SETUP_NOTE = (
+    "TEST ONLY, not for production: the setup randomness came from a fixed seed, so anyone "
+    "who guesses the seed can recover it and forge proofs for this key"
+)
+
+
+def _seeded_setup_for_tests(build_dir: "str | Path", seed: int) -> SetupResult:
+    """Reproducible keys for the test suite; the key is labelled as such."""
+    return _setup(build_dir, True, seed)
+
+
+def _setup(build_dir: "str | Path", dev: bool, seed: int | None) -> SetupResult:
     if not dev:
         raise ZkmlError(
             "importing a public powers-of-tau ceremony is not supported yet; "
@@ -220,7 +237,10 @@ def setup(build_dir: "str | Path", dev: bool = False, seed: int | None = None) -
         vk_text = _native.setup(build.data, str(stage.path(artifacts.PROVING_KEY)), seed)
         vk = json.loads(vk_text)
         vk["circuit_hash"] = build.circuit_hash
-        vk["zkml_setup"] = {"kind": "local-dev", "note": DEV_SETUP_NOTE}
+        if seed is None:
+            vk["zkml_setup"] = {"kind": "local-dev", "note": DEV_SETUP_NOTE}
+        else:
+            vk["zkml_setup"] = {"kind": "seeded-test-only", "note": SEEDED_SETUP_NOTE}
         stage.write_json(artifacts.VERIFICATION_KEY, vk)
     return SetupResult(
         build.dir,
@@ -237,7 +257,6 @@ def prove(
     build_dir: "str | Path",
     inputs: "str | Path | dict | Sequence[np.ndarray]",
     out_dir: "str | Path",
-    seed: int | None = None,
     device: str = "auto",
 ) -> ProveResult:
     """Prove one inference. `inputs` is an input.json path, its parsed dict, or
@@ -270,7 +289,9 @@ def prove(
     quantized = prog.quantize_inputs(build.program, floats)
     timings["quantize_input"] = time.perf_counter() - t
 
-    out = _native.prove(build.data, str(pk), [q.reshape(-1).tolist() for q in quantized], seed, device)
+    # The prover's randomness (r, s) always comes from the OS: fixed r, s
+    # would let anyone who knows them recover the private parts of the witness.
+    out = _native.prove(build.data, str(pk), [q.reshape(-1).tolist() for q in quantized], None, device)
     timings.update(dict(out["timings"]))
 
     # The public signals are what a verifier sees: decode the outputs from them,

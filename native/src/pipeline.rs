@@ -143,6 +143,32 @@ mod tests {
     }
 
     #[test]
+    fn a_key_with_delta_equal_to_gamma_is_refused_not_fooled_by_a_forged_proof() {
+        use crate::groth16::prepare_inputs;
+        use ark_ec::{AffineRepr, CurveGroup};
+        let prog = tiny_program_json();
+        let pk = tmp("degenerate");
+        let vk_json = setup(prog.as_bytes(), &pk, Some(4)).unwrap();
+        let mut vk_value: serde_json::Value = serde_json::from_str(&vk_json).unwrap();
+        vk_value["vk_delta_2"] = vk_value["vk_gamma_2"].clone();
+        let vk = snarkjs::vk_from_json(&vk_value).unwrap();
+        // The forgery: A = alpha, B = beta, C = -vk_x, for public signals never proved.
+        let public = vec![Fr::from(123u64); vk.gamma_abc_g1.len() - 1];
+        let vk_x = prepare_inputs(&vk, &public).unwrap();
+        let forged = crate::groth16::Proof { a: vk.alpha_g1, b: vk.beta_g2, c: (-vk_x).into_affine() };
+        let public_json = snarkjs::public_to_json(&public).to_string();
+        let err = verify(&vk_value.to_string(), &snarkjs::proof_to_json(&forged).to_string(), &public_json).err().unwrap();
+        assert!(err.to_string().contains("vk_delta_2 equals vk_gamma_2"), "{err}");
+        // delta = the generator (no phase 2) and a point at infinity are refused too.
+        vk_value["vk_delta_2"] = snarkjs::g2_to_json(&ark_bn254::G2Affine::generator());
+        let err = verify(&vk_value.to_string(), &snarkjs::proof_to_json(&forged).to_string(), &public_json).err().unwrap();
+        assert!(err.to_string().contains("G2 generator"), "{err}");
+        vk_value["vk_delta_2"] = snarkjs::g2_to_json(&ark_bn254::G2Affine::zero());
+        let err = verify(&vk_value.to_string(), &snarkjs::proof_to_json(&forged).to_string(), &public_json).err().unwrap();
+        assert!(err.to_string().contains("point at infinity"), "{err}");
+    }
+
+    #[test]
     fn setup_prove_verify_round_trip_and_rejections() {
         let prog = tiny_program_json();
         let pk = tmp("roundtrip");

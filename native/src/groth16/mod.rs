@@ -12,4 +12,4 @@ pub mod verifier;
 pub use generator::generate_parameters;
 pub use keys::{Proof, ProvingKey, VerifyingKey};
 pub use prover::{create_proof, ProverTimings};
-pub use verifier::verify_proof;
+pub use verifier::{check_verifying_key, prepare_inputs, verify_proof};

@@ -4,9 +4,9 @@
 //! The points of `proof` and `vk` must already be on their curves and in the
 //! prime-order subgroups (the JSON readers in `snarkjs.rs` check that).
 
-use ark_bn254::{Bn254, Fr, G1Projective};
+use ark_bn254::{Bn254, Fr, G1Projective, G2Affine};
 use ark_ec::pairing::{Pairing, PairingOutput};
-use ark_ec::CurveGroup;
+use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::Zero;
 
 use super::keys::{Proof, VerifyingKey};
@@ -23,7 +23,27 @@ pub fn prepare_inputs(vk: &VerifyingKey, public: &[Fr]) -> Result<G1Projective> 
     Ok(crate::msm::msm::<G1Projective>(&vk.gamma_abc_g1[1..], public) + vk.gamma_abc_g1[0])
 }
 
+/// Refuses keys that parse but let anyone forge proofs: a point at infinity
+/// among alpha, beta, gamma, delta; delta equal to gamma (then A = alpha,
+/// B = beta, C = -vk_x verifies for any public input); delta equal to the G2
+/// generator (no phase-2 randomness: delta's discrete log is known).
+/// Gamma may be the generator, as in snarkjs's keys.
+pub fn check_verifying_key(vk: &VerifyingKey) -> Result<()> {
+    let unsafe_key = |why: &str| Err(Error::Format(format!("unsafe verification key: {why}, so anyone can forge proofs for it")));
+    if vk.alpha_g1.is_zero() || vk.beta_g2.is_zero() || vk.gamma_g2.is_zero() || vk.delta_g2.is_zero() {
+        return unsafe_key("one of vk_alpha_1, vk_beta_2, vk_gamma_2, vk_delta_2 is the point at infinity");
+    }
+    if vk.delta_g2 == vk.gamma_g2 {
+        return unsafe_key("vk_delta_2 equals vk_gamma_2");
+    }
+    if vk.delta_g2 == G2Affine::generator() {
+        return unsafe_key("vk_delta_2 is the G2 generator (no phase-2 randomness)");
+    }
+    Ok(())
+}
+
 pub fn verify_proof(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> Result<bool> {
+    check_verifying_key(vk)?;
     let vk_x = prepare_inputs(vk, public)?.into_affine();
     let product: PairingOutput<Bn254> = Bn254::multi_pairing(
         [-proof.a, vk.alpha_g1, vk_x, proof.c],

@@ -1,0 +1,82 @@
+"""Findings of the outside review (the soundness issue), each reproduced: a
+seeded setup is no longer public API, and a degenerate verifying key is
+refused by `verify` as it already was by `export-verifier`."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import zkml
+from conftest import DIGITS, read
+
+
+def test_neither_setup_nor_prove_can_be_seeded_through_the_public_api():
+    assert "seed" not in inspect.signature(zkml.setup).parameters
+    assert "seed" not in inspect.signature(zkml.prove).parameters
+    with pytest.raises(TypeError):
+        zkml.setup("build", dev=True, seed=1)  # type: ignore[call-arg]
+
+
+def test_the_test_suite_s_seeded_key_says_what_it_is(digits_build):
+    setup = read(digits_build / "verification_key.json")["zkml_setup"]
+    assert setup["kind"] == "seeded-test-only" and "forge" in setup["note"]
+
+
+def test_a_fresh_dev_setup_differs_every_time(digits_build, tmp_path):
+    keys = []
+    for i in range(2):
+        build = tmp_path / f"b{i}"
+        shutil.copytree(digits_build, build)
+        zkml.setup(build, dev=True)
+        vk = read(build / "verification_key.json")
+        assert vk["zkml_setup"]["kind"] == "local-dev"
+        keys.append(vk["vk_delta_2"])
+    assert keys[0] != keys[1]
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda vk: vk.__setitem__("vk_delta_2", vk["vk_gamma_2"]), "vk_delta_2 equals vk_gamma_2"),
+        (
+            lambda vk: vk.__setitem__(
+                "vk_delta_2",
+                [
+                    [
+                        "10857046999023057135944570762232829481370756359578518086990519993285655852781",
+                        "11559732032986387107991004021392285783925812861821192530917403151452391805634",
+                    ],
+                    [
+                        "8495653923123431417604973247489272438418190587263600148770280649306958101930",
+                        "4082367875863433681332203403145435568316851327593401208105741076214120093531",
+                    ],
+                    ["1", "0"],
+                ],
+            ),
+            "G2 generator",
+        ),
+    ],
+    ids=["delta-equals-gamma", "delta-is-the-generator"],
+)
+def test_verify_refuses_a_degenerate_key_for_which_proofs_can_be_forged(digits_build, digits_proof, tmp_path, edit, message):
+    build = tmp_path / "build"
+    shutil.copytree(digits_build, build)
+    vk = read(build / "verification_key.json")
+    edit(vk)
+    (build / "verification_key.json").write_text(json.dumps(vk))
+    with pytest.raises(zkml.ProofFormatError, match=message):
+        zkml.verify(build, digits_proof)
+    r = subprocess.run(
+        [sys.executable, "-m", "zkml.cli", "verify", str(build), str(digits_proof)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RUST_BACKTRACE": "0"},
+    )
+    assert r.returncode == 2 and r.stderr.startswith("error: unsafe verification key"), (r.stdout, r.stderr)

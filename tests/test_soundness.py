@@ -80,3 +80,28 @@ def test_verify_refuses_a_degenerate_key_for_which_proofs_can_be_forged(digits_b
         env={**os.environ, "RUST_BACKTRACE": "0"},
     )
     assert r.returncode == 2 and r.stderr.startswith("error: unsafe verification key"), (r.stdout, r.stderr)
+
+
+def test_prove_never_writes_through_a_planted_symlink(digits_build, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = tmp_path / "out"
+    out.mkdir()
+    # The predictable staging names of earlier versions, and the final names.
+    for name in ("proof.json", "public.json", "output.json"):
+        (out / f".{name}.staging-{os.getpid()}").symlink_to(victim)
+    (out / "proof.json").symlink_to(victim)
+    zkml.prove(digits_build, DIGITS / "input.json", out, device="cpu")
+    assert victim.read_text() == "precious"
+    assert not (out / "proof.json").is_symlink() and zkml.verify(digits_build, out)
+
+
+def test_setup_never_writes_the_key_through_a_planted_symlink(digits_build, tmp_path):
+    build = tmp_path / "build"
+    shutil.copytree(digits_build, build)
+    victim = tmp_path / "victim.bin"
+    victim.write_bytes(b"precious")
+    (build / f".proving_key.bin.staging-{os.getpid()}").symlink_to(victim)
+    (build / f".verification_key.json.staging-{os.getpid()}").symlink_to(victim)
+    zkml.setup(build, dev=True)
+    assert victim.read_bytes() == b"precious"

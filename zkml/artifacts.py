@@ -56,16 +56,28 @@ class Staging:
             self._created_dir = True
         return self
 
-    def path(self, name: str) -> Path:
-        """A temporary path for `name` that a writer (e.g. native code) may fill."""
+    def _reserve(self, name: str) -> tuple[int, Path]:
+        """A new, unpredictably named file for `name`, created exclusively
+        (O_EXCL: a planted file or symlink of that name is never opened)."""
         final = self.dir / name
-        tmp = self.dir / f".{name}.staging-{os.getpid()}"
-        self._staged[final] = tmp
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{name}.", suffix=".staging")
+        except OSError as e:
+            raise InputFileError(f"cannot write {final}: {e.strerror or e}", final) from e
+        os.chmod(tmp, 0o666 & ~_umask())
+        self._staged[final] = Path(tmp)
+        return fd, Path(tmp)
+
+    def path(self, name: str) -> Path:
+        """A temporary path for `name` that a writer (e.g. native code, which
+        replaces it by renaming its own exclusive temporary file) may fill."""
+        fd, tmp = self._reserve(name)
+        os.close(fd)
         return tmp
 
     def write_bytes(self, name: str, data: bytes) -> None:
-        tmp = self.path(name)
-        with open(tmp, "wb") as f:
+        fd, _ = self._reserve(name)
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

@@ -105,3 +105,22 @@ def test_setup_never_writes_the_key_through_a_planted_symlink(digits_build, tmp_
     (build / f".verification_key.json.staging-{os.getpid()}").symlink_to(victim)
     zkml.setup(build, dev=True)
     assert victim.read_bytes() == b"precious"
+
+
+def test_verify_prints_the_outputs_decoded_from_the_public_signals_not_output_json(digits_build, tmp_path):
+    out = tmp_path / "out"
+    result = zkml.prove(digits_build, DIGITS / "input.json", out, device="cpu")
+    # A prover's lie in output.json changes nothing a verifier sees.
+    lie = read(out / "output.json")
+    name = next(iter(result.outputs))
+    (out / "output.json").write_text(json.dumps({**lie, name: [0.0] * len(result.outputs[name].reshape(-1))}))
+    r = subprocess.run([sys.executable, "-m", "zkml.cli", "verify", str(digits_build), str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("valid\n"), r.stderr
+    assert f"argmax: {int(result.outputs[name].argmax())}" in r.stdout
+    assert "input " in r.stdout and "sha256" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "zkml.cli", "verify", str(digits_build), str(out), "--json"],
+                       capture_output=True, text=True)
+    doc = json.loads(r.stdout)
+    assert doc["valid"] is True
+    assert doc["outputs"][name]["values"] == result.outputs[name].reshape(-1).tolist()

@@ -349,6 +349,56 @@ def verify(build_dir: "str | Path", out_dir: "str | Path") -> bool:
     return bool(_native.verify(json.dumps(vk), json.dumps(proof), json.dumps(public)))
 
 
+@dataclass
+class VerifyResult:
+    """What a verifier learns: whether the proof holds, and the statement it
+    holds for, decoded from the public signals (not from output.json, which
+    the prover could edit freely)."""
+
+    valid: bool
+    outputs: dict[str, np.ndarray]
+    """Dequantized model outputs, by ONNX output name."""
+    inputs: dict[str, np.ndarray]
+    """Dequantized model inputs, by ONNX input name."""
+    public_sha256: str
+    """SHA-256 of the public signals as decimal strings joined by commas."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "outputs": {k: {"shape": list(v.shape), "values": v.reshape(-1).tolist()} for k, v in self.outputs.items()},
+            "inputs": {
+                k: {"shape": list(v.shape), "sha256": _digest_of(v), "values": v.reshape(-1).tolist()}
+                for k, v in self.inputs.items()
+            },
+            "public_sha256": self.public_sha256,
+        }
+
+
+def _digest_of(array: np.ndarray) -> str:
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(array, dtype="<f8").tobytes()).hexdigest()
+
+
+def verify_statement(build_dir: "str | Path", out_dir: "str | Path") -> VerifyResult:
+    """`verify`, plus the model inputs and outputs the proof is about, decoded
+    from OUT/public.json with BUILD's circuit."""
+    import hashlib
+
+    valid = verify(build_dir, out_dir)
+    build = load_build(build_dir)
+    public = read_json(Path(out_dir) / artifacts.PUBLIC, "public inputs")
+    if not isinstance(public, list):
+        raise InputFileError("public.json must be a JSON list of decimal strings")
+    q_inputs, q_outputs = prog.unpack_public(build.program, public)
+    p = build.program
+    inputs = {e["name"]: prog.dequantize(p, e["tensor"], q) for e, q in zip(p["inputs"], q_inputs)}
+    outputs = {e["name"]: prog.dequantize(p, e["tensor"], q) for e, q in zip(p["outputs"], q_outputs)}
+    digest = hashlib.sha256(",".join(str(v) for v in public).encode()).hexdigest()
+    return VerifyResult(valid, outputs, inputs, digest)
+
+
 # --- Solidity ----------------------------------------------------------------------
 
 

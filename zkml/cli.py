@@ -173,23 +173,40 @@ def prove_cmd(build: Path, input_json: Path, out: Path, device: str) -> None:
 @main.command("verify")
 @click.argument("build", type=click.Path(path_type=Path))
 @click.argument("out", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict and the decoded statement as JSON.")
 @handle_errors
-def verify_cmd(build: Path, out: Path) -> None:
+def verify_cmd(build: Path, out: Path, as_json: bool) -> None:
     """Check OUT/proof.json against OUT/public.json with BUILD's verification key.
 
     Prints "valid" and exits 0, or prints "invalid" and exits 1. A malformed
-    file exits 2.
+    file exits 2. Then prints what was proven, decoded from OUT/public.json
+    (OUT/output.json is not read: the prover could edit it): the model's
+    outputs, and each input's shape and SHA-256.
 
     \b
     Example:
       zkml verify build out
+      zkml verify build out --json
     """
+    import json
+
     from zkml import api
 
-    if api.verify(build, out):
-        click.echo("valid")
+    result = api.verify_statement(build, out)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
     else:
-        click.echo("invalid")
+        click.echo("valid" if result.valid else "invalid")
+        for name, value in result.outputs.items():
+            flat = np.asarray(value).reshape(-1)
+            shown = np.array2string(flat, precision=4, separator=", ", max_line_width=10_000)
+            click.echo(f"output {name} {list(np.shape(value))}: {shown}")
+            if flat.size > 1:
+                click.echo(f"  argmax: {int(np.argmax(flat))}")
+        for name, data in result.to_json()["inputs"].items():
+            click.echo(f"input {name} {data['shape']}: sha256 {data['sha256']}")
+        click.echo(f"public signals sha256 {result.public_sha256}")
+    if not result.valid:
         sys.exit(EXIT_INVALID)
 
 

@@ -124,3 +124,34 @@ def test_verify_prints_the_outputs_decoded_from_the_public_signals_not_output_js
     doc = json.loads(r.stdout)
     assert doc["valid"] is True
     assert doc["outputs"][name]["values"] == result.outputs[name].reshape(-1).tolist()
+
+
+@pytest.mark.parametrize("where", ["absolute", "parent", "symlink"])
+def test_external_data_outside_the_model_folder_is_refused(tmp_path, where):
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.arange(4, dtype=np.float32).tobytes())
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "link.bin").symlink_to(secret)
+    location = {"absolute": str(secret), "parent": "../secret.bin", "symlink": "link.bin"}[where]
+    w = numpy_helper.from_array(np.zeros(4, np.float32), "w")
+    w.ClearField("raw_data")
+    w.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", "16")):
+        entry = w.external_data.add()
+        entry.key, entry.value = key, value
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+        [w],
+    )
+    model = folder / "model.onnx"
+    model.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+    with pytest.raises(zkml.InputFileError, match="cannot read ONNX model"):
+        zkml.compile(model, tmp_path / "build")
+    assert not (tmp_path / "build").exists()

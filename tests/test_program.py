@@ -217,3 +217,17 @@ def test_unpack_checks_count_and_range():
         P.unpack_outputs(program, [good[0], -1])
     with pytest.raises(ProofFormatError, match="not a non-negative integer"):
         P.unpack_outputs(program, [good[0], 1.5])
+
+
+@pytest.mark.parametrize("shape", [[1, 2**32], [8192, 8192, 2]])
+def test_a_tensor_beyond_the_element_limit_is_refused_by_both_validators(shape):
+    from zkml import _native
+
+    prog = tiny_program()
+    prog["tensors"][0]["shape"] = shape
+    with pytest.raises(ModelError, match="elements"):
+        P.validate(prog)
+    # The native validator refuses the same bytes on its own.
+    data = json.dumps(prog).encode()
+    with pytest.raises(ModelError, match="elements"):
+        _native.circuit_info(data)

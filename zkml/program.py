@@ -58,8 +58,12 @@ def validate(program) -> None:
     tensors = program.get("tensors")
     if not isinstance(tensors, list) or not tensors:
         raise _invalid("'tensors' must be a non-empty list")
+    total = 0
     for index, tensor in enumerate(tensors):
         _check_tensor(index, tensor)
+        total += prod(tensor["shape"])
+        if total > MAX_TOTAL_ELEMENTS:
+            raise _invalid(f"the tensors hold more than {MAX_TOTAL_ELEMENTS} elements in all")
 
     inputs = _check_io(program, "inputs", len(tensors))
     _check_io(program, "outputs", len(tensors))
@@ -79,6 +83,13 @@ def validate(program) -> None:
                            "nor written by an instruction")
 
 
+# The same limits as native/src/program.rs: far beyond what fits a proving
+# key on one machine, and small enough that a hostile circuit.json cannot make
+# anything allocate without bound.
+MAX_TENSOR_ELEMENTS = 1 << 26
+MAX_TOTAL_ELEMENTS = 1 << 28
+
+
 def _check_tensor(index: int, tensor) -> None:
     where = f"tensor {index}"
     if not isinstance(tensor, dict) or set(tensor) != {"name", "shape", "scale", "bits"}:
@@ -89,6 +100,9 @@ def _check_tensor(index: int, tensor) -> None:
     if not isinstance(shape, list) or not shape or not all(_is_int(d) and d > 0 for d in shape):
         raise _invalid(f"{where} ('{tensor['name']}'): shape must be a non-empty list of positive "
                        f"ints, got {shape!r}")
+    if prod(shape) > MAX_TENSOR_ELEMENTS:
+        raise _invalid(f"{where} ('{tensor['name']}') has shape {shape}: more than "
+                       f"{MAX_TENSOR_ELEMENTS} elements")
     if not _is_int(tensor["scale"]):
         raise _invalid(f"{where} ('{tensor['name']}'): scale must be an int")
     bits = tensor["bits"]

@@ -169,6 +169,35 @@ mod tests {
     }
 
     #[test]
+    fn a_proving_key_with_a_forged_point_count_is_an_error_not_an_abort() {
+        use sha2::{Digest, Sha256};
+        let prog = tiny_program_json();
+        let pk = tmp("hostile-count");
+        setup(prog.as_bytes(), &pk, Some(5)).unwrap();
+        let mut data = std::fs::read(&pk).unwrap();
+        // Header (104 bytes), alpha (64), beta, gamma, delta (128 each), then IC.
+        let ic_at = 104 + 64 + 3 * 128;
+        let ic = u64::from_le_bytes(data[ic_at..ic_at + 8].try_into().unwrap()) as usize;
+        let a_query_at = ic_at + 8 + ic * 64 + 2 * 64;
+        for (at, count) in [(a_query_at, 1u64 << 36), (ic_at, u64::MAX), (a_query_at, 3)] {
+            let mut forged = data.clone();
+            forged[at..at + 8].copy_from_slice(&count.to_le_bytes());
+            let checksum: [u8; 32] = Sha256::digest(&forged[104..]).into();
+            forged[72..104].copy_from_slice(&checksum);
+            std::fs::write(&pk, &forged).unwrap();
+            let err = prove(prog.as_bytes(), &pk, &[vec![4, -3, 5]], Some(2), "cpu").err().unwrap();
+            assert!(matches!(err, Error::Format(_)), "{err}");
+            assert!(err.to_string().contains("not a valid zkml proving key"), "{err}");
+        }
+        data.push(0);
+        let checksum: [u8; 32] = Sha256::digest(&data[104..]).into();
+        data[72..104].copy_from_slice(&checksum);
+        std::fs::write(&pk, &data).unwrap();
+        let err = prove(prog.as_bytes(), &pk, &[vec![4, -3, 5]], Some(2), "cpu").err().unwrap();
+        assert!(err.to_string().contains("left over"), "{err}");
+    }
+
+    #[test]
     fn setup_prove_verify_round_trip_and_rejections() {
         let prog = tiny_program_json();
         let pk = tmp("roundtrip");

@@ -137,6 +137,13 @@ fn bad(msg: String) -> Error {
     Error::Program(msg)
 }
 
+/// Most elements in one tensor (2^26), and in all tensors together (2^28):
+/// far beyond what fits a proving key on one machine, and small enough that a
+/// hostile circuit.json cannot make synthesis allocate without bound. Python
+/// (`zkml/program.py`) enforces the same limits.
+pub const MAX_TENSOR_ELEMENTS: usize = 1 << 26;
+pub const MAX_TOTAL_ELEMENTS: usize = 1 << 28;
+
 pub fn validate(p: &Program) -> Result<()> {
     if p.format != FORMAT {
         return Err(bad(format!("format is '{}', expected '{FORMAT}'", p.format)));
@@ -144,6 +151,7 @@ pub fn validate(p: &Program) -> Result<()> {
     if p.version != VERSION {
         return Err(bad(format!("version {} is not supported (this build reads version {VERSION})", p.version)));
     }
+    let mut total_elements = 0usize;
     for (i, t) in p.tensors.iter().enumerate() {
         if !(2..=64).contains(&t.bits) {
             return Err(bad(format!("tensor {i} ('{}') has bits={}, must be 2..=64", t.name, t.bits)));
@@ -151,11 +159,16 @@ pub fn validate(p: &Program) -> Result<()> {
         if t.shape.is_empty() || t.shape.contains(&0) {
             return Err(bad(format!("tensor {i} ('{}') has shape {:?}; dimensions must be positive", t.name, t.shape)));
         }
-        t.shape
+        let elements = t
+            .shape
             .iter()
             .try_fold(1usize, |acc, d| acc.checked_mul(*d))
-            .filter(|n| *n <= 1 << 32)
-            .ok_or_else(|| bad(format!("tensor {i} ('{}') is too large", t.name)))?;
+            .filter(|n| *n <= MAX_TENSOR_ELEMENTS)
+            .ok_or_else(|| bad(format!("tensor {i} ('{}') has shape {:?}: more than {MAX_TENSOR_ELEMENTS} elements", t.name, t.shape)))?;
+        total_elements += elements;
+        if total_elements > MAX_TOTAL_ELEMENTS {
+            return Err(bad(format!("the tensors hold more than {MAX_TOTAL_ELEMENTS} elements in all")));
+        }
     }
     let tensor = |i: usize, what: &str| -> Result<&TensorSpec> {
         p.tensors.get(i).ok_or_else(|| bad(format!("{what} refers to tensor {i}, but there are {}", p.tensors.len())))
@@ -283,6 +296,15 @@ pub(crate) mod tests {
             .replace("\"shape\":[1,3],\"scale\":2,\"bits\":8", "\"shape\":[1,3],\"scale\":2,\"bits\":64")
             .replace("[[1,-2,3],[-4,5,-6]]", "[[4611686018427387904,1,1],[-4,5,-6]]");
         assert!(matches!(Circuit::from_json(s.as_bytes()), Err(Error::Program(m)) if m.contains("accumulator")));
+    }
+
+    #[test]
+    fn a_tensor_of_2_pow_32_elements_is_refused_before_anything_is_allocated() {
+        let s = tiny_program_json().replace("\"shape\":[1,3]", "\"shape\":[1,4294967296]");
+        let err = Circuit::from_json(s.as_bytes()).err().unwrap();
+        assert!(matches!(&err, Error::Program(m) if m.contains("more than 67108864 elements")), "{err}");
+        let s = tiny_program_json().replace("\"shape\":[1,3]", "\"shape\":[8192,8192,2]");
+        assert!(Circuit::from_json(s.as_bytes()).is_err());
     }
 
     #[test]

@@ -109,7 +109,60 @@ pub fn read_proving_key(path: &Path, expected: &KeyHeader) -> crate::error::Resu
     if Sha256::digest(body).as_slice() != body_hash {
         return Err(bad("checksum mismatch (the file is corrupted)"));
     }
+    // Every length prefix is checked against the bytes that follow it before
+    // anything is allocated: a forged count (checksum recomputed) must be an
+    // error, not an allocation failure that aborts the process.
+    check_layout(body).map_err(|what| bad(&what))?;
     // The checksum vouches for the bytes we wrote ourselves, so the (slow) curve
     // and subgroup checks on every point are skipped.
     ProvingKey::deserialize_uncompressed_unchecked(body).map_err(|e| bad(&e.to_string()))
+}
+
+/// Walks the uncompressed layout of a [`ProvingKey`] (fields in declaration
+/// order, each `Vec` as a u64 count then its items) and checks that every
+/// count fits in the bytes left and that nothing is left over.
+fn check_layout(body: &[u8]) -> std::result::Result<(), String> {
+    struct Walk<'a> {
+        body: &'a [u8],
+        offset: usize,
+    }
+    impl Walk<'_> {
+        fn skip(&mut self, bytes: usize, what: &str) -> std::result::Result<(), String> {
+            if bytes > self.body.len() - self.offset {
+                return Err(format!("truncated in {what}"));
+            }
+            self.offset += bytes;
+            Ok(())
+        }
+        fn vector(&mut self, item: usize, what: &str) -> std::result::Result<(), String> {
+            let count: [u8; 8] = self
+                .body
+                .get(self.offset..self.offset + 8)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| format!("truncated at the length of {what}"))?;
+            self.offset += 8;
+            let count = u64::from_le_bytes(count);
+            let bytes = usize::try_from(count)
+                .ok()
+                .and_then(|c| c.checked_mul(item))
+                .filter(|&b| b <= self.body.len() - self.offset)
+                .ok_or_else(|| format!("{what} claims {count} points, more than the file holds"))?;
+            self.offset += bytes;
+            Ok(())
+        }
+    }
+    let g1 = G1Affine::default().uncompressed_size();
+    let g2 = G2Affine::default().uncompressed_size();
+    let mut walk = Walk { body, offset: 0 };
+    walk.skip(g1 + 3 * g2, "the verifying key")?;
+    walk.vector(g1, "IC")?;
+    walk.skip(2 * g1, "beta_g1 and delta_g1")?;
+    for (item, what) in [(g1, "a_query"), (g1, "b_g1_query"), (g2, "b_g2_query"), (g1, "h_query"), (g1, "l_query")] {
+        walk.vector(item, what)?;
+    }
+    walk.skip(8, "the domain size")?;
+    if walk.offset != body.len() {
+        return Err(format!("{} bytes left over after the key", body.len() - walk.offset));
+    }
+    Ok(())
 }

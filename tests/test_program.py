@@ -231,3 +231,21 @@ def test_a_tensor_beyond_the_element_limit_is_refused_by_both_validators(shape):
     data = json.dumps(prog).encode()
     with pytest.raises(ModelError, match="elements"):
         _native.circuit_info(data)
+
+
+@pytest.mark.parametrize("bias, accepted", [(0, False), (-1, False), (None, True)])
+def test_both_validators_put_the_accumulator_limit_at_the_same_place(bias, accepted):
+    from zkml import _native
+
+    # sum|w| * 2^(64-1) + |b| = 2^120 + |b| with w = 2^57 (rejected), or 2^120 - 2^63 (accepted).
+    weight = [[2**57]] if bias is not None else [[2**57 - 1]]
+    prog = single_linear(weight, [bias or 0], shift=100, bits_in=64, bits_out=20)
+    data = json.dumps(prog).encode()
+    if accepted:
+        P.validate(prog)
+        _native.circuit_info(data)
+    else:
+        with pytest.raises(ModelError, match="2\\^120"):
+            P.validate(prog)
+        with pytest.raises(ModelError, match="accumulator"):
+            _native.circuit_info(data)

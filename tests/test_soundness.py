@@ -155,3 +155,36 @@ def test_external_data_outside_the_model_folder_is_refused(tmp_path, where):
     with pytest.raises(zkml.InputFileError, match="cannot read ONNX model"):
         zkml.compile(model, tmp_path / "build")
     assert not (tmp_path / "build").exists()
+
+
+BAD_G1 = {
+    "leading zero": ["01", "2", "1"],
+    "json integer": [1, 2, 1],
+    "5000 digits": ["9" * 5000, "2", "1"],
+    "negative": ["-1", "2", "1"],
+    "infinity written with other coordinates": ["5", "7", "0"],
+    "x equal to q": [
+        "21888242871839275222246405745257275088696311157297823662689037894645226208583", "2", "1"],
+}
+
+
+@pytest.mark.parametrize("encoding", BAD_G1.values(), ids=BAD_G1.keys())
+def test_python_and_native_parsers_refuse_the_same_non_canonical_points(digits_build, digits_proof, tmp_path, encoding):
+    from zkml.evm.encoding import parse_g1
+
+    with pytest.raises(zkml.ProofFormatError):
+        parse_g1(encoding, "pi_a")
+    out = tmp_path / "out"
+    shutil.copytree(digits_proof, out)
+    proof = read(out / "proof.json")
+    proof["pi_a"] = encoding
+    (out / "proof.json").write_text(json.dumps(proof))
+    with pytest.raises(zkml.ProofFormatError):
+        zkml.verify(digits_build, out)
+
+
+def test_both_parsers_accept_the_canonical_point_at_infinity():
+    from zkml.evm.encoding import parse_g1, parse_g2
+
+    assert parse_g1(["0", "1", "0"], "p") is None
+    assert parse_g2([["0", "0"], ["1", "0"], ["0", "0"]], "q") is None

@@ -186,8 +186,9 @@ def _check_linear(where: str, instr: dict, x: dict, y: dict) -> None:
     if y["shape"] != x["shape"][:-1] + [n]:
         raise _invalid(f"{where}: output shape must be {x['shape'][:-1] + [n]}, got {y['shape']}")
     bound = accumulator_bound(weight, bias, x["bits"])
-    if bound > ACCUMULATOR_LIMIT:
-        raise _invalid(f"{where}: accumulator bound 2^{bound.bit_length() - 1}.. exceeds 2^120")
+    if bound >= ACCUMULATOR_LIMIT:
+        # The same rule as native/src/program.rs: the bound must stay below 2^120.
+        raise _invalid(f"{where}: accumulator bound {bound} is not below 2^120")
 
 
 def accumulator_bound(weight: np.ndarray, bias: np.ndarray, bits_in: int) -> int:

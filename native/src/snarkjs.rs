@@ -57,13 +57,18 @@ pub fn g2_to_json(p: &G2Affine) -> Value {
 pub fn g1_from_json(v: &Value, what: &str) -> Result<G1Affine> {
     let a = array(v, 3, what)?;
     let z: Fq = parse_field(&a[2], what)?;
+    let (x, y): (Fq, Fq) = (parse_field(&a[0], what)?, parse_field(&a[1], what)?);
     if z.is_zero() {
+        // Only the canonical encoding: one point, one encoding.
+        if !x.is_zero() || y != Fq::from(1u64) {
+            return Err(Error::Format(format!("{what}: the point at infinity must be written [\"0\", \"1\", \"0\"]")));
+        }
         return Ok(G1Affine::zero());
     }
     if z != Fq::from(1u64) {
         return Err(Error::Format(format!("{what}: z must be 1 (affine) or 0 (infinity)")));
     }
-    let p = G1Affine::new_unchecked(parse_field(&a[0], what)?, parse_field(&a[1], what)?);
+    let p = G1Affine::new_unchecked(x, y);
     if !p.is_on_curve() {
         return Err(Error::Format(format!("{what}: point is not on the BN254 G1 curve")));
     }
@@ -77,13 +82,19 @@ pub fn g2_from_json(v: &Value, what: &str) -> Result<G2Affine> {
         Ok(Fq2::new(parse_field(&c[0], what)?, parse_field(&c[1], what)?))
     };
     let z = fq2(&a[2])?;
+    let (x, y) = (fq2(&a[0])?, fq2(&a[1])?);
     if z.is_zero() {
+        if !x.is_zero() || y != Fq2::from(1u64) {
+            return Err(Error::Format(format!(
+                "{what}: the point at infinity must be written [[\"0\", \"0\"], [\"1\", \"0\"], [\"0\", \"0\"]]"
+            )));
+        }
         return Ok(G2Affine::zero());
     }
     if z != Fq2::from(1u64) {
         return Err(Error::Format(format!("{what}: z must be 1 (affine) or 0 (infinity)")));
     }
-    let p = G2Affine::new_unchecked(fq2(&a[0])?, fq2(&a[1])?);
+    let p = G2Affine::new_unchecked(x, y);
     if !p.is_on_curve() {
         return Err(Error::Format(format!("{what}: point is not on the BN254 G2 twist")));
     }
@@ -201,6 +212,19 @@ mod tests {
         assert!(parse_field::<Fr>(&json!(r.to_string()), "x").is_err());
         assert!(parse_field::<Fr>(&json!((r - 1u32).to_string()), "x").is_ok());
         assert!(g1_from_json(&json!(["1", "3", "1"]), "p").is_err());
+    }
+
+    #[test]
+    fn the_point_at_infinity_has_exactly_one_encoding() {
+        assert_eq!(g1_from_json(&json!(["0", "1", "0"]), "p").unwrap(), G1Affine::zero());
+        for other in [json!(["5", "7", "0"]), json!(["0", "0", "0"]), json!(["1", "2", "0"])] {
+            let err = g1_from_json(&other, "p").err().unwrap();
+            assert!(err.to_string().contains("must be written"), "{err}");
+        }
+        let canonical = json!([["0", "0"], ["1", "0"], ["0", "0"]]);
+        assert_eq!(g2_from_json(&canonical, "q").unwrap(), G2Affine::zero());
+        assert!(g2_from_json(&json!([["3", "0"], ["1", "0"], ["0", "0"]]), "q").is_err());
+        assert!(g2_from_json(&json!([["0", "0"], ["1", "1"], ["0", "0"]]), "q").is_err());
     }
 
     #[test]

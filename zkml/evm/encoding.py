@@ -26,17 +26,21 @@ from zkml.evm.bn254 import (
 
 
 def parse_field(value: object, modulus: int, what: str) -> int:
-    """A canonical field element (0 <= v < modulus) from a decimal string or an int."""
-    if isinstance(value, bool):
-        raise ProofFormatError(f"{what}: expected a decimal string, got a boolean")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str):
-        if not value.isascii() or not value.isdigit():
-            raise ProofFormatError(f"{what}: expected a decimal string, got {value!r:.80}")
-        number = int(value)
-    else:
+    """A canonical field element (0 <= v < modulus) from a canonical decimal
+    string: digits only, no leading zero, at most 80 characters. The same rule
+    as the native parser (native/src/snarkjs.rs), so one value has exactly one
+    encoding that both accept."""
+    if not isinstance(value, str):
         raise ProofFormatError(f"{what}: expected a decimal string, got {type(value).__name__}")
+    if (
+        not value
+        or len(value) > 80
+        or not value.isascii()
+        or not value.isdigit()
+        or (len(value) > 1 and value[0] == "0")
+    ):
+        raise ProofFormatError(f"{what}: {value[:80]!r} is not a canonical decimal number")
+    number = int(value)
     if not 0 <= number < modulus:
         field = "r (the scalar field)" if modulus == R else "q (the base field)"
         raise ProofFormatError(f"{what}: {number} is not below {field}")
@@ -52,6 +56,9 @@ def _sequence(value: object, length: int, what: str) -> Sequence:
 def _affine_g1(value: object, what: str) -> G1Point:
     x, y, z = (parse_field(c, Q, f"{what}[{i}]") for i, c in enumerate(_sequence(value, 3, what)))
     if z == 0:
+        # Only the canonical encoding: one point, one encoding.
+        if (x, y) != (0, 1):
+            raise ProofFormatError(f'{what}: the point at infinity must be written ["0", "1", "0"]')
         return None
     if z != 1:
         raise ProofFormatError(f"{what}: z must be 1 (affine) or 0 (infinity), got {z}")
@@ -69,6 +76,8 @@ def _affine_g2(value: object, what: str) -> G2Point:
     y = _parse_fq2(ys, f"{what}[1]")
     z = _parse_fq2(zs, f"{what}[2]")
     if z == (0, 0):
+        if (x, y) != ((0, 0), (1, 0)):
+            raise ProofFormatError(f'{what}: the point at infinity must be written [["0", "0"], ["1", "0"], ["0", "0"]]')
         return None
     if z != (1, 0):
         raise ProofFormatError(f'{what}: z must be ["1", "0"] (affine) or ["0", "0"] (infinity)')

@@ -81,6 +81,14 @@ def words(instance):
     return proof_calldata(instance["proof"], instance["public"])
 
 
+PRECOMPILE_FAILED = keccak256(b"PrecompileFailed()")[:4]
+
+
+def _reverts_with_precompile_failed(chain, address, proof8, inputs, gas=None) -> bool:
+    result = chain.call(address, encode_verify_call(proof8, inputs), gas=gas)
+    return not result.success and result.output == PRECOMPILE_FAILED
+
+
 def _verdict(chain, address, proof8, inputs) -> bool:
     """The verifier's answer; fails the test if the call reverted."""
     ok, _gas = chain.verify(address, proof8, inputs)
@@ -146,11 +154,12 @@ def test_calldata_puts_the_imaginary_part_of_b_first(instance, words):
 # --- rejections: the proof --------------------------------------------------
 
 
-def test_b_in_snarkjs_json_order_is_rejected(chain, deployed, words):
+def test_b_in_snarkjs_json_order_reverts_with_precompile_failed(chain, deployed, words):
     # The classic mistake: passing B as (c0, c1) instead of (c1, c0).
     proof8, inputs = words
+    # B with swapped halves is off the twist: the pairing precompile fails.
     swapped = proof8[:2] + [proof8[3], proof8[2], proof8[5], proof8[4]] + proof8[6:]
-    assert not _verdict(chain, deployed(N), swapped, inputs)
+    assert _reverts_with_precompile_failed(chain, deployed(N), swapped, inputs)
 
 
 @pytest.mark.parametrize("which", ["pi_a", "pi_b", "pi_c"])
@@ -189,17 +198,17 @@ def test_c_off_the_curve_is_rejected(chain, deployed, words):
     assert not _verdict(chain, deployed(N), proof8[:6] + [proof8[6], (proof8[7] + 1) % Q], inputs)
 
 
-def test_b_off_the_twist_is_rejected(chain, deployed, words):
+def test_b_off_the_twist_reverts_with_precompile_failed(chain, deployed, words):
     proof8, inputs = words
     bad = list(proof8)
     bad[5] = (bad[5] + 1) % Q  # B.y_re
-    assert not _verdict(chain, deployed(N), bad, inputs)
+    assert _reverts_with_precompile_failed(chain, deployed(N), bad, inputs)
 
 
-def test_b_outside_the_g2_subgroup_is_rejected(chain, deployed, instance):
+def test_b_outside_the_g2_subgroup_reverts_with_precompile_failed(chain, deployed, instance):
     proof = tampered(instance["proof"], ("pi_b",), g2_point_outside_subgroup())
     proof8, inputs = proof_calldata(proof, instance["public"], check_points=False)
-    assert not _verdict(chain, deployed(N), proof8, inputs)
+    assert _reverts_with_precompile_failed(chain, deployed(N), proof8, inputs)
     with pytest.raises(ProofFormatError, match="subgroup"):
         proof_calldata(proof, instance["public"])
 
@@ -220,6 +229,34 @@ def test_changed_public_input_is_rejected(chain, deployed, words, index):
     bad = list(inputs)
     bad[index] = (bad[index] + 1) % R
     assert not _verdict(chain, deployed(N), proof8, bad)
+
+
+def test_a_valid_proof_never_returns_false_for_lack_of_gas(chain, deployed, words):
+    """Every gas limit gives either `true` or a PrecompileFailed revert, and
+    the smallest limit that does not revert (what eth_estimateGas looks for)
+    gives `true`."""
+    proof8, inputs = words
+    address = deployed(N)
+    calldata = encode_verify_call(proof8, inputs)
+    full = chain.call(address, calldata)
+    assert full.success and _decode(full.output) is True
+    for gas in range(40_000, full.gas_used, 10_000):
+        result = chain.call(address, calldata, gas=gas)
+        assert not result.success, f"with {gas} gas the verifier answered {result.output.hex()}"
+    lo, hi = 21_000, chain.gas_limit  # hi succeeds
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if chain.call(address, calldata, gas=mid).success:
+            hi = mid
+        else:
+            lo = mid
+    estimated = chain.call(address, calldata, gas=hi)
+    assert estimated.success and _decode(estimated.output) is True
+
+
+def _decode(output: bytes) -> bool:
+    assert len(output) == 32 and output[:31] == bytes(31) and output[31] in (0, 1), output.hex()
+    return output[31] == 1
 
 
 def test_public_input_plus_r_is_rejected(chain, deployed, words):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, Sequence, Tuple, Union
+from typing import Dict, Sequence, Tuple, Union, Optional
 
 from zkml.errors import EvmError, ToolMissingError
 from zkml.evm.calldata import encode_snarkjs_verify_call, encode_verify_call
@@ -101,11 +101,12 @@ class InProcessChain:
         """Transaction gas of the deployment of ``address`` (intrinsic and code deposit included)."""
         return self._deployment_gas[address]
 
-    def call(self, address: str, calldata: bytes) -> CallResult:
-        """Run ``calldata`` against ``address`` as a transaction and report its gas."""
+    def call(self, address: str, calldata: bytes, gas: Optional[int] = None) -> CallResult:
+        """Run ``calldata`` against ``address`` as a transaction with ``gas``
+        (default: the chain's limit) and report its gas."""
         intrinsic = intrinsic_gas(calldata)
         try:
-            output = self._evm.message_call(self.sender, address, calldata, gas=self.gas_limit)
+            output = self._evm.message_call(self.sender, address, calldata, gas=self.gas_limit if gas is None else gas)
         except RuntimeError as err:
             text = str(err)
             if not text.startswith(("Revert", "Halt")):
@@ -130,9 +131,9 @@ class InProcessChain:
     def verify(self, address: str, proof8: Sequence[int], inputs: Sequence[int]) -> Tuple[bool, int]:
         """``verifyProof(uint256[8], uint256[N])``: (the verdict, transaction gas).
 
-        A verifier never reverts on a well-formed call, so a revert (for
-        instance a call with another number of inputs, whose selector the
-        contract does not have) raises :class:`EvmError`.
+        A verifier reverts only when a precompile call fails (out of gas, or
+        B not in G2) or for a call it has no function for (another number of
+        inputs); a revert raises :class:`EvmError`.
         """
         return self._verify(address, encode_verify_call(proof8, inputs))
 

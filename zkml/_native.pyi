@@ -25,6 +25,7 @@ class ProveOutput(TypedDict):
     timings: list[tuple[str, float]]
     backend: str
     device: str
+    vk: str
 
 def circuit_info(program: bytes) -> CircuitInfo:
     """Synthesise the circuit of a quantized program (circuit.json bytes) and count it."""

@@ -294,6 +294,20 @@ def prove(
     out = _native.prove(build.data, str(pk), [q.reshape(-1).tolist() for q in quantized], None, device)
     timings.update(dict(out["timings"]))
 
+    # The verifying key inside the proving key must be the one beside it: a
+    # setup killed between writing the two files leaves them mismatched, and
+    # proofs would then never verify.
+    vk_path = build.dir / artifacts.VERIFICATION_KEY
+    if vk_path.exists():
+        on_disk = read_json(vk_path, "verification key")
+        in_pk = json.loads(out["vk"])
+        fields = ("vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC")
+        if not isinstance(on_disk, dict) or any(on_disk.get(f) != in_pk[f] for f in fields):
+            raise CircuitMismatchError(
+                f"{vk_path} does not match the proving key (was a setup interrupted?); "
+                f"run `zkml setup {build.dir} --dev` again"
+            )
+
     # The public signals are what a verifier sees: decode the outputs from them,
     # not from the prover's side channel, and insist the two agree.
     q_outputs = prog.unpack_outputs(build.program, out["public"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -48,6 +49,8 @@ class Staging:
     def __enter__(self) -> "Staging":
         if self.dir.exists() and not self.dir.is_dir():
             raise InputFileError(f"{self.dir} exists and is not a directory", self.dir)
+        if self.dir.exists():
+            remove_stale_temporaries(self.dir)
         if not self.dir.exists():
             try:
                 self.dir.mkdir(parents=True)
@@ -61,7 +64,7 @@ class Staging:
         (O_EXCL: a planted file or symlink of that name is never opened)."""
         final = self.dir / name
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{name}.", suffix=".staging")
+            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{name}.{os.getpid()}.", suffix=".staging")
         except OSError as e:
             raise InputFileError(f"cannot write {final}: {e.strerror or e}", final) from e
         os.chmod(tmp, 0o666 & ~_umask())
@@ -101,6 +104,39 @@ class Staging:
             tmp.unlink(missing_ok=True)
         if self._created_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# Temporary files are named ".<artifact>.<pid>.<random>.staging" (Python) or
+# ".<artifact>.<pid>.<random>.tmp" (native code): a process killed mid-write
+# leaves one behind, and the next command in that directory removes it once
+# its process is gone.
+_TEMPORARY = re.compile(r"^\..+\.(\d+)\.[^.]+\.(staging|tmp)$")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory: Path) -> None:
+    """Delete temporary files of dead zkml processes in `directory`."""
+    try:
+        entries = list(directory.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match and int(match.group(1)) != os.getpid() and not _process_alive(int(match.group(1))):
+            try:
+                if entry.is_file() or entry.is_symlink():
+                    entry.unlink()
+            except OSError:
+                pass
 
 
 def read_json(path: "str | os.PathLike[str]", what: str) -> Any:

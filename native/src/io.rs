@@ -13,7 +13,8 @@ fn create_temp_beside(dir: &Path, name: &str) -> std::io::Result<(File, PathBuf)
     let mut last = None;
     for _ in 0..16 {
         let tag: u64 = rand::thread_rng().gen();
-        let tmp = dir.join(format!(".{name}.{tag:016x}.tmp"));
+        // The pid lets the next command remove what a killed process left.
+        let tmp = dir.join(format!(".{name}.{}.{tag:016x}.tmp", std::process::id()));
         match OpenOptions::new().write(true).create_new(true).open(&tmp) {
             Ok(f) => return Ok((f, tmp)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),

@@ -90,6 +90,9 @@ pub struct ProveOutput {
     pub backend: &'static str,
     /// Which device proved, and why (see [`backend::select`]).
     pub device: String,
+    /// The verifying key inside the proving key, as snarkjs JSON, so the
+    /// caller can check it against the verification key beside it.
+    pub vk_json: String,
 }
 
 /// `device`: "auto", "cpu" or "cuda" (see [`backend::select`]).
@@ -115,6 +118,7 @@ pub fn prove(program: &[u8], pk_path: &Path, inputs: &[Vec<i64>], seed: Option<u
         timings: vec![("synthesize", t_synth), ("load_key", t_load), ("qap", timings.qap), ("msm", timings.msm)],
         backend: backend.name(),
         device: selected.description,
+        vk_json: snarkjs::vk_to_json(&pk.vk).to_string(),
     })
 }
 

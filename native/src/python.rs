@@ -115,6 +115,7 @@ fn prove<'py>(
     d.set_item("timings", out.timings)?;
     d.set_item("backend", out.backend)?;
     d.set_item("device", out.device)?;
+    d.set_item("vk", out.vk_json)?;
     Ok(d)
 }
 

@@ -10,31 +10,51 @@ from __future__ import annotations
 
 
 class ZkmlError(Exception):
-    """Base class of every error zkml raises on purpose."""
+    """Base class of every error zkml raises on purpose.
+
+    Besides its message, every error has a ``kind`` (a short, stable name of its
+    class, e.g. ``"witness"``) and ``details``: the structured facts behind the
+    message (a file's ``path``; a failing constraint's ``row`` and ``region``;
+    an unsupported node's ``node``, ``op_type`` and ``opset``...), so programs
+    need not parse the text.
+    """
 
     exit_code = 2
+    kind = "error"
+
+    def __init__(self, message: str = "", *args: object, details: "dict | None" = None):
+        super().__init__(message, *args)
+        self.details: dict = dict(details or {})
 
 
 class InputFileError(ZkmlError):
     """A file is missing, unreadable, or not in the format we expect."""
 
-    def __init__(self, message: str, path: object = None):
-        super().__init__(message)
+    kind = "input_file"
+
+    def __init__(self, message: str, path: object = None, details: "dict | None" = None):
+        super().__init__(message, details=details)
         self.path = None if path is None else str(path)
+        if self.path is not None:
+            self.details.setdefault("path", self.path)
 
 
 class ModelError(ZkmlError):
     """The ONNX model is malformed or uses something zkml cannot compile."""
 
+    kind = "model"
+
 
 class UnsupportedOpError(ModelError):
     """An ONNX node whose op (at this opset) has no lowering."""
+
+    kind = "unsupported_op"
 
     def __init__(self, node: str, op_type: str, opset: int, detail: str = ""):
         message = f"unsupported op: node '{node}' is {op_type} (opset {opset})"
         if detail:
             message += f": {detail}"
-        super().__init__(message)
+        super().__init__(message, details={"node": node, "op_type": op_type, "opset": opset})
         self.node = node
         self.op_type = op_type
         self.opset = opset
@@ -43,38 +63,56 @@ class UnsupportedOpError(ModelError):
 class QuantizationError(ZkmlError):
     """A value cannot be represented in the circuit's fixed-point range."""
 
+    kind = "quantization"
+
 
 class InputShapeError(ZkmlError):
     """An input has the wrong number of tensors, shape or element count."""
+
+    kind = "input_shape"
 
 
 class CircuitMismatchError(ZkmlError):
     """Artifacts (circuit, keys, proof) belong to different circuits or versions."""
 
+    kind = "circuit_mismatch"
+
 
 class WitnessError(ZkmlError):
     """The witness does not satisfy the circuit (a bug, or a value out of range)."""
+
+    kind = "witness"
 
 
 class ProofFormatError(InputFileError):
     """A proof, public-input or key file is malformed (bad point, field element, length)."""
 
+    kind = "proof_format"
+
 
 class EvmError(ZkmlError):
     """Compiling, deploying or calling the Solidity verifier failed."""
 
+    kind = "evm"
+
 
 class ToolMissingError(ZkmlError):
     """An external tool (node, solc package, snarkjs) is not installed."""
+
+    kind = "tool_missing"
 
 
 class DeviceError(ZkmlError):
     """The GPU was asked for and cannot be used, or failed (out of memory, lost
     context, a kernel that did not compile or failed its self-check)."""
 
+    kind = "device"
+
 
 class InternalError(ZkmlError):
     """A bug in zkml (for example a panic in the native code). Please report it."""
+
+    kind = "internal"
 
 
 __all__ = [

@@ -26,10 +26,38 @@ fn error_class(e: &Error) -> &'static str {
     }
 }
 
-fn raise(py: Python<'_>, class: &str, message: String) -> PyErr {
+/// The structured facts of an error, for `ZkmlError.details`.
+fn error_details<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    match e {
+        Error::Unsatisfied { row, label } => {
+            d.set_item("row", row)?;
+            // The region: "#<k> <op> -> '<tensor>'" for an instruction, or
+            // "input '<name>'" / "public inputs".
+            d.set_item("region", label)?;
+        }
+        Error::Io { context, source } => {
+            d.set_item("context", context)?;
+            d.set_item("os_error", source.to_string())?;
+        }
+        _ => {}
+    }
+    Ok(d)
+}
+
+fn raise(py: Python<'_>, class: &str, message: String, error: Option<&Error>) -> PyErr {
     match py.import("zkml.errors").and_then(|m| m.getattr(class)) {
         Ok(cls) => match cls.call1((message.clone(),)) {
-            Ok(inst) => PyErr::from_value(inst),
+            Ok(inst) => {
+                if let Some(e) = error {
+                    if let (Ok(details), Ok(extra)) = (inst.getattr("details"), error_details(py, e)) {
+                        if let Ok(details) = details.downcast::<PyDict>() {
+                            let _ = details.update(extra.as_mapping());
+                        }
+                    }
+                }
+                PyErr::from_value(inst)
+            }
             Err(e) => e,
         },
         Err(_) => PyRuntimeError::new_err(message),
@@ -54,14 +82,14 @@ fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> crate::error::Result<T> + Se
     let outcome = py.allow_threads(|| catch_unwind(AssertUnwindSafe(f)));
     match outcome {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(raise(py, error_class(&e), e.to_string())),
+        Ok(Err(e)) => Err(raise(py, error_class(&e), e.to_string(), Some(&e))),
         Err(panic) => {
             let msg = LAST_PANIC
                 .with(|p| p.borrow_mut().take())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(raise(py, "InternalError", format!("native code {msg}")))
+            Err(raise(py, "InternalError", format!("native code {msg}"), None))
         }
     }
 }

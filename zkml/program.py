@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from itertools import chain
 from math import ceil, prod
 
 import numpy as np
@@ -157,8 +158,23 @@ def _check_instruction(index: int, instr, tensors: list, written: set) -> None:
         raise _invalid(f"{where}: element counts differ ({x['shape']} vs {y['shape']})")
 
 
+def _contains_bool(value, ndim: int) -> bool:
+    """JSON true/false among the numbers: numpy would take them for 1 and 0,
+    the native validator refuses them, and so must we (found by fuzzing)."""
+    if not isinstance(value, list):
+        return False
+    items = value
+    for _ in range(ndim - 1):
+        if not all(isinstance(row, list) for row in items):
+            return False
+        items = list(chain.from_iterable(items))
+    return bool in map(type, items)
+
+
 def _int64_array(value, ndim: int):
     """``value`` as an int64 array of rank ``ndim``, or None if it is not one."""
+    if _contains_bool(value, ndim):
+        return None
     try:
         array = np.array(value)
     except (ValueError, TypeError):

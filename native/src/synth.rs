@@ -140,4 +140,71 @@ mod tests {
         z[out_col] += Fr::from(1u64);
         assert!(s.r1cs.first_unsatisfied(&z).is_some());
     }
+
+    /// A random program: input [1, k] at `bits`, linear to [1, n], relu,
+    /// reshape to [n], with weights, bias and shift drawn from `rng`.
+    fn random_program(rng: &mut impl rand::Rng) -> (String, usize, u32) {
+        let (k, n) = (rng.gen_range(1..5usize), rng.gen_range(1..4usize));
+        let bits = rng.gen_range(4..12u32);
+        let shift = rng.gen_range(0..4u32);
+        let w: Vec<Vec<i64>> = (0..n).map(|_| (0..k).map(|_| rng.gen_range(-3..4)).collect()).collect();
+        let b: Vec<i64> = (0..n).map(|_| rng.gen_range(-8..9)).collect();
+        // Wide enough hidden tensors that honest values always fit.
+        let hidden_bits = bits + 6;
+        let json = format!(
+            r#"{{"format":"zkml-program","version":1,"name":"random",
+            "tensors":[{{"name":"x","shape":[1,{k}],"scale":0,"bits":{bits}}},
+                       {{"name":"h","shape":[1,{n}],"scale":0,"bits":{hidden_bits}}},
+                       {{"name":"r","shape":[1,{n}],"scale":0,"bits":{hidden_bits}}},
+                       {{"name":"y","shape":[{n}],"scale":0,"bits":{hidden_bits}}}],
+            "inputs":[{{"name":"x","tensor":0}}],
+            "outputs":[{{"name":"y","tensor":3}}],
+            "instructions":[
+              {{"op":"linear","input":0,"output":1,"weight":{w:?},"bias":{b:?},"shift":{shift}}},
+              {{"op":"relu","input":1,"output":2}},
+              {{"op":"reshape","input":2,"output":3}}]}}"#
+        );
+        (json, k, bits)
+    }
+
+    /// The malicious-witness property, over random programs and inputs: an
+    /// honest witness satisfies the system, and changing any one variable of
+    /// it (input, bit, quotient, remainder, ReLU output or sign, packed public
+    /// value) by +1, -1, a power of two, a wrap by r or a random element is
+    /// rejected. A fully constrained circuit has exactly one witness for its
+    /// public inputs, so every such change must break a constraint; a
+    /// variable whose change goes unnoticed would be a free variable, the
+    /// worst kind of soundness bug.
+    #[test]
+    fn every_single_variable_change_of_an_honest_witness_is_rejected() {
+        use ark_ff::UniformRand;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2026);
+        let mut regions_seen = std::collections::BTreeSet::new();
+        for case in 0..40 {
+            let (json, k, bits) = random_program(&mut rng);
+            let circuit = Circuit::from_json(json.as_bytes()).unwrap();
+            let half = 1i64 << (bits - 1);
+            let input: Vec<i64> = (0..k).map(|_| rng.gen_range(-half..half)).collect();
+            let s = synthesize(&circuit, Some(&[input.clone()])).unwrap();
+            assert_eq!(s.r1cs.first_unsatisfied(&s.assignment), None, "case {case}: honest witness rejected");
+            let deltas = |rng: &mut rand_chacha::ChaCha20Rng| {
+                [Fr::from(1u64), -Fr::from(1u64), Fr::from(1u64 << rng.gen_range(1..40)), Fr::rand(rng)]
+            };
+            // Variable 0 is the constant one; every other one must be pinned.
+            for var in 1..s.assignment.len() {
+                for delta in deltas(&mut rng) {
+                    let mut z = s.assignment.clone();
+                    z[var] += delta;
+                    let row = s.r1cs.first_unsatisfied(&z);
+                    assert!(row.is_some(), "case {case} ({json}, input {input:?}): variable {var} changed by {delta} went unnoticed");
+                    regions_seen.insert(s.r1cs.label_of(row.unwrap()).split(" -> ").next().unwrap().to_string());
+                }
+            }
+        }
+        // Every kind of region the programs have was where some change was caught.
+        for region in ["#0 linear", "#1 relu", "input 'x'"] {
+            assert!(regions_seen.iter().any(|r| r.starts_with(region)), "no rejection in {region}: {regions_seen:?}");
+        }
+    }
 }

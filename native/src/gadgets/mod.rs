@@ -9,6 +9,9 @@ pub mod pack;
 pub mod range;
 pub mod relu;
 
+#[cfg(test)]
+mod properties;
+
 use ark_bn254::Fr;
 
 use crate::r1cs::{Lc, Var};

@@ -175,3 +175,33 @@ def test_export_verifier_without_keys_writes_nothing(tmp_path):
 def test_bad_bits_option(tmp_path):
     assert_one_line_error(zkml("compile", DIGITS / "model.onnx", "-o", tmp_path / "b", "--bits", "2"), "bits")
     assert not (tmp_path / "b").exists()
+
+
+def test_prove_check_reports_satisfied_constraints_and_writes_nothing(digits_build, tmp_path):
+    before = listing(digits_build)
+    r = zkml("prove", digits_build, DIGITS / "input.json", "--check")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("witness satisfies all ") and "argmax" not in r.stdout
+    assert "output logits [1, 10]" in r.stdout
+    assert listing(digits_build) == before
+
+
+def test_prove_without_output_or_check_is_a_one_line_usage_error(digits_build):
+    assert_one_line_error(zkml("prove", digits_build, DIGITS / "input.json"), "--output", "--check")
+
+
+def test_prove_check_names_the_constraint_and_the_onnx_node_it_belongs_to(digits_build, monkeypatch, capsys):
+    from zkml import api, cli
+    from zkml.errors import WitnessError
+
+    def unsatisfied(*_args, **_kwargs):
+        raise WitnessError("witness does not satisfy constraint 812 (#2 relu -> 'h1')",
+                           details={"row": 812, "region": "#2 relu -> 'h1'"})
+
+    monkeypatch.setattr(api, "check", unsatisfied)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["prove", str(digits_build), str(DIGITS / "input.json"), "--check"], standalone_mode=False)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("error: constraint 812 is not satisfied; it belongs to #2 relu -> 'h1', "
+                   "i.e. the ONNX node that produces tensor 'h1'"), err

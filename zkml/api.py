@@ -341,6 +341,36 @@ def prove(
     )
 
 
+@dataclass
+class CheckResult:
+    constraints: int
+    outputs: dict[str, np.ndarray]
+
+
+def check(build_dir: "str | Path", inputs: "str | Path | dict | Sequence[np.ndarray]") -> CheckResult:
+    """Compute the witness for `inputs` and check every constraint, without
+    proving or writing anything. An unsatisfied constraint raises WitnessError
+    whose `details` hold its `row` and `region` ("#k op -> 'tensor'": the
+    instruction, and the tensor the ONNX node producing it wrote)."""
+    from zkml.inputs import load_inputs, parse_inputs
+
+    build = load_build(build_dir)
+    if isinstance(inputs, (str, Path)):
+        floats = load_inputs(inputs, build.program)
+    elif isinstance(inputs, dict):
+        floats = parse_inputs(inputs, build.program)
+    else:
+        floats = [np.asarray(x, dtype=np.float64) for x in inputs]
+    quantized = prog.quantize_inputs(build.program, floats)
+    outs, _public = _native.evaluate(build.data, [q.reshape(-1).tolist() for q in quantized])
+    p = build.program
+    outputs = {
+        e["name"]: prog.dequantize(p, e["tensor"], np.asarray(o).reshape(p["tensors"][e["tensor"]]["shape"]))
+        for e, o in zip(p["outputs"], outs)
+    }
+    return CheckResult(int(build.settings.get("constraints", 0)), outputs)
+
+
 # --- verify ------------------------------------------------------------------------
 
 

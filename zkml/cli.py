@@ -132,7 +132,13 @@ def setup_cmd(build: Path, dev: bool) -> None:
 @main.command("prove")
 @click.argument("build", type=click.Path(path_type=Path))
 @click.argument("input_json", metavar="INPUT.json", type=click.Path(path_type=Path))
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), help="Directory for the proof.")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Directory for the proof (not with --check).")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only compute the witness and check every constraint; prove nothing, write nothing. "
+    "A failing constraint is named with its instruction and the tensor (ONNX node output) it belongs to.",
+)
 @click.option(
     "--device",
     type=click.Choice(["auto", "cpu", "cuda"]),
@@ -142,7 +148,7 @@ def setup_cmd(build: Path, dev: bool) -> None:
     "cuda insists on one (exit 2 without), cpu never uses one.",
 )
 @handle_errors
-def prove_cmd(build: Path, input_json: Path, out: Path, device: str) -> None:
+def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, device: str) -> None:
     """Prove one inference of BUILD's model on INPUT.json.
 
     INPUT.json is ezkl's shape {"input_data": [[...flattened...]]} or
@@ -154,9 +160,29 @@ def prove_cmd(build: Path, input_json: Path, out: Path, device: str) -> None:
     Example:
       zkml prove build circuits/digits_mlp/input.json -o out
       zkml prove build circuits/digits_mlp/input.json -o out --device cuda
+      zkml prove build circuits/digits_mlp/input.json --check
     """
     from zkml import api
+    from zkml.errors import WitnessError
 
+    if check:
+        try:
+            checked = api.check(build, input_json)
+        except WitnessError as e:
+            region = e.details.get("region", "")
+            tensor = region.split("-> ", 1)[1] if "-> " in region else ""
+            where = f"; it belongs to {region}" if region else ""
+            node = f", i.e. the ONNX node that produces tensor {tensor}" if tensor else ""
+            raise WitnessError(f"constraint {e.details.get('row', '?')} is not satisfied{where}{node}",
+                               details=e.details) from None
+        click.echo(f"witness satisfies all {checked.constraints:,} constraints")
+        for name, value in checked.outputs.items():
+            flat = np.asarray(value).reshape(-1)
+            shown = np.array2string(flat, precision=4, separator=", ", max_line_width=10_000)
+            click.echo(f"output {name} {list(np.shape(value))}: {shown}")
+        return
+    if out is None:
+        _fail("missing option -o/--output (the directory for the proof), or use --check")
     result = api.prove(build, input_json, out, device=device)
     for name, value in result.outputs.items():
         flat = np.asarray(value).reshape(-1)

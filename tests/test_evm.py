@@ -435,3 +435,16 @@ def test_bn254_constants_match_py_ecc():
     (bx0, bx1), (by0, by1), _ = g2_point_outside_subgroup()
     point = ((int(bx0), int(bx1)), (int(by0), int(by1)))
     assert bn254.g2_on_curve(point) and not bn254.g2_in_subgroup(point)
+
+
+def test_a_negated_proof_is_valid_by_design_and_proves_nothing_new(chain, deployed, words):
+    """(-A, -B, C) verifies, as Groth16's malleability allows: nothing may use
+    proof bytes as an id. It binds the same public inputs, so it is harmless."""
+    proof8, inputs = words
+    negated = [proof8[0], (Q - proof8[1]) % Q, proof8[2], proof8[3], (Q - proof8[4]) % Q, (Q - proof8[5]) % Q,
+               proof8[6], proof8[7]]
+    assert negated != list(proof8)
+    assert _verdict(chain, deployed(N), negated, inputs)
+    changed = list(inputs)
+    changed[0] = (changed[0] + 1) % R
+    assert not _verdict(chain, deployed(N), negated, changed)

@@ -202,6 +202,35 @@ mod tests {
     }
 
     #[test]
+    fn a_negated_or_rerandomised_proof_verifies_only_for_the_same_public_signals() {
+        use ark_ec::CurveGroup;
+        use ark_ff::{Field, UniformRand};
+        let prog = tiny_program_json();
+        let pk = tmp("malleable");
+        let vk = setup(prog.as_bytes(), &pk, Some(8)).unwrap();
+        let out = prove(prog.as_bytes(), &pk, &[vec![4, -3, 5]], Some(9), "cpu").unwrap();
+        let other = prove(prog.as_bytes(), &pk, &[vec![4, -3, 6]], Some(10), "cpu").unwrap();
+        let public = serde_json::to_string(&out.public).unwrap();
+        let other_public = serde_json::to_string(&other.public).unwrap();
+        let p = snarkjs::proof_from_json(&serde_json::from_str(&out.proof_json).unwrap()).unwrap();
+        let t = Fr::rand(&mut rng(Some(11)));
+        let variants = [
+            // (-A, -B, C): e(-A, -B) = e(A, B).
+            crate::groth16::Proof { a: -p.a, b: -p.b, c: p.c },
+            // (tA, B/t, C).
+            crate::groth16::Proof { a: (p.a * t).into_affine(), b: (p.b * t.inverse().unwrap()).into_affine(), c: p.c },
+        ];
+        for v in variants {
+            assert_ne!(v.a, p.a);
+            let json = snarkjs::proof_to_json(&v).to_string();
+            // Valid by design (proofs are malleable), so never an identifier...
+            assert!(verify(&vk, &json, &public).unwrap());
+            // ...and harmless: it proves nothing new.
+            assert!(!verify(&vk, &json, &other_public).unwrap());
+        }
+    }
+
+    #[test]
     fn setup_prove_verify_round_trip_and_rejections() {
         let prog = tiny_program_json();
         let pk = tmp("roundtrip");

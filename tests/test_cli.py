@@ -205,3 +205,33 @@ def test_prove_check_names_the_constraint_and_the_onnx_node_it_belongs_to(digits
     err = capsys.readouterr().err.strip()
     assert err == ("error: constraint 812 is not satisfied; it belongs to #2 relu -> 'h1', "
                    "i.e. the ONNX node that produces tensor 'h1'"), err
+
+
+def test_zkml_alone_prints_the_help_and_exits_0():
+    r = zkml()
+    assert r.returncode == 0 and r.stdout.startswith("Usage: zkml") and "prove" in r.stdout, r.stderr
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [(["prove"], "Missing argument 'BUILD'"), (["bogus"], "No such command 'bogus'"),
+     (["prove", "b", "i", "--device", "tpu"], "Invalid value for '--device'")],
+)
+def test_usage_errors_are_one_line_with_exit_2(args, fragment):
+    assert_one_line_error(zkml(*args), fragment, "--help`")
+
+
+def test_a_closed_stdout_ends_quietly_once_the_proof_is_written(digits_build, tmp_path):
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "zkml.cli", "prove", str(digits_build), str(DIGITS / "input.json"),
+                          "-o", str(out), "--device", "cpu"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # the reader goes away before the first line (`| head -0`)
+    err = p.stderr.read().decode()
+    assert p.wait() == 0 and err == "", err
+    assert (out / "proof.json").exists() and zkml_api_verify(digits_build, out)
+
+
+def zkml_api_verify(build, out) -> bool:
+    import zkml as z
+
+    return z.verify(build, out)

@@ -120,7 +120,9 @@ def test_quantize_inputs_out_of_range_names_input_value_and_range():
     with pytest.raises(QuantizationError) as info:
         P.quantize_inputs(program, [np.array([1.0, 9.5, -2.0])])
     message = str(info.value)
-    assert "input 'x'" in message and "9.5" in message and "[-8.0, 7.9375]" in message
+    assert "input 'x' value 9.5 at index [1]" in message and "[-8, 7.9375]" in message
+    # Plain numbers (not numpy reprs) and what to do about it.
+    assert "np." not in message and "recompile with a calibration sample that covers this value" in message
 
 
 def test_quantize_inputs_edges_of_the_range():

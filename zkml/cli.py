@@ -39,6 +39,8 @@ def handle_errors(fn):
             _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
         except KeyboardInterrupt:
             _fail("interrupted")
+        except BrokenPipeError:
+            _quiet_broken_pipe()  # the reader of stdout went away; the work is done
         except Exception as e:  # a bug: still one line, traceback on request
             if os.environ.get("ZKML_DEBUG"):
                 raise
@@ -280,5 +282,40 @@ def demo_cmd(workdir: Path) -> None:
     run_demo(workdir, echo=click.echo)
 
 
+def run() -> None:
+    """The `zkml` console script: `main` with the CLI's promises kept for
+    what click and the OS do around it: no arguments prints the help and exits
+    0, a usage error is one line `error: ...` with exit 2, and a closed stdout
+    (`zkml prove ... | head -1`) ends quietly once the work is done."""
+    args = sys.argv[1:]
+    if not args:
+        click.echo(main.get_help(click.Context(main, info_name="zkml")))
+        sys.exit(0)
+    try:
+        main.main(args=args, prog_name="zkml", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("interrupted")
+    except click.UsageError as e:
+        message = (e.format_message().splitlines() or ["usage error"])[0]
+        command = e.ctx.command_path if e.ctx is not None else "zkml"
+        _fail(f"{message} (see `{command} --help`)")
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+
+
+def _quiet_broken_pipe() -> None:
+    # The reader went away (e.g. `| head`): the work is done, so exit quietly,
+    # pointing stdout at /dev/null so Python's exit-time flush stays silent.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -281,7 +281,7 @@ def quantize_inputs(program: dict, floats: list) -> list[np.ndarray]:
         bad = ~np.isfinite(array)
         if bad.any():
             at = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise QuantizationError(f"{what} has a non-finite value {array[at]} at index "
+            raise QuantizationError(f"{what} has a non-finite value {float(array[at])} at index "
                                     f"{list(at)}")
         scaled = np.floor(np.ldexp(array, tensor["scale"]) + 0.5)
         lo, hi = tensor_range(tensor)
@@ -290,10 +290,10 @@ def quantize_inputs(program: dict, floats: list) -> list[np.ndarray]:
             worst = np.unravel_index(np.argmax(np.where(outside, np.abs(array), -1.0)), array.shape)
             step = 2.0 ** -tensor["scale"]
             raise QuantizationError(
-                f"{what} value {array[worst]!r} at index {[int(i) for i in worst]} is out of "
-                f"range: "
-                f"with scale 2^{-tensor['scale']} and {tensor['bits']} bits the representable "
-                f"range is [{lo * step!r}, {hi * step!r}]")
+                f"{what} value {float(array[worst]):g} at index {[int(i) for i in worst]} is out of "
+                f"range: with scale 2^{-tensor['scale']} and {tensor['bits']} bits the representable "
+                f"range is [{float(lo * step):g}, {float(hi * step):g}]; recompile with a calibration "
+                f"sample that covers this value (or more --bits)")
         result.append(scaled.astype(np.int64))
     return result
 

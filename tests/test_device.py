@@ -93,3 +93,19 @@ def test_a_failure_in_the_device_path_is_a_python_exception(digits_build, tmp_pa
     with pytest.raises(zkml.DeviceError, match="injected failure"):
         _native.cuda_msm_check([10], 1)
     assert not (tmp_path / "out").exists()
+
+
+@gpu
+def test_auto_finishes_on_the_cpu_when_the_gpu_fails_mid_proof(digits_build, tmp_path):
+    _native._cuda_inject_failure_for_tests()
+    result = zkml.prove(digits_build, DIGITS / "input.json", tmp_path / "out", device="auto")
+    assert result.backend == "cpu" and "the GPU failed during the proof" in result.device, result.device
+    assert zkml.verify(digits_build, tmp_path / "out")
+
+
+@gpu
+def test_cuda_reports_a_gpu_failure_mid_proof_and_writes_nothing(digits_build, tmp_path):
+    _native._cuda_inject_failure_for_tests()
+    with pytest.raises(zkml.DeviceError, match="injected failure"):
+        zkml.prove(digits_build, DIGITS / "input.json", tmp_path / "out", device="cuda")
+    assert not (tmp_path / "out").exists()

@@ -97,8 +97,7 @@ pub struct ProveOutput {
 
 /// `device`: "auto", "cpu" or "cuda" (see [`backend::select`]).
 pub fn prove(program: &[u8], pk_path: &Path, inputs: &[Vec<i64>], seed: Option<u64>, device: &str) -> Result<ProveOutput> {
-    let selected = backend::select(device)?;
-    let backend = selected.backend.as_ref();
+    let mut selected = backend::select(device)?;
     let t = Instant::now();
     let circuit = Circuit::from_json(program)?;
     let s = synthesize(&circuit, Some(inputs))?;
@@ -109,7 +108,20 @@ pub fn prove(program: &[u8], pk_path: &Path, inputs: &[Vec<i64>], seed: Option<u
     let pk = read_proving_key(pk_path, &header)?;
     let t_load = t.elapsed().as_secs_f64();
 
-    let (proof, timings) = create_proof(&pk, &s.r1cs, &s.assignment, backend, &mut rng(seed))?;
+    let mut rng = rng(seed);
+    let (proof, timings) = match create_proof(&pk, &s.r1cs, &s.assignment, selected.backend.as_ref(), &mut rng) {
+        // With "auto", a GPU that fails mid-proof (out of memory, a lost
+        // context) hands the proof to the CPU and says so; "cuda" reports it.
+        Err(Error::Device(why)) if device == "auto" => {
+            selected = backend::Selected {
+                backend: Box::new(crate::backend::Cpu),
+                description: format!("cpu (the GPU failed during the proof: {why})"),
+            };
+            create_proof(&pk, &s.r1cs, &s.assignment, selected.backend.as_ref(), &mut rng)?
+        }
+        other => other?,
+    };
+    let backend = selected.backend.as_ref();
     let public = s.public_inputs();
     Ok(ProveOutput {
         proof_json: snarkjs::proof_to_json(&proof).to_string(),

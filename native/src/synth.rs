@@ -186,7 +186,7 @@ mod tests {
             let circuit = Circuit::from_json(json.as_bytes()).unwrap();
             let half = 1i64 << (bits - 1);
             let input: Vec<i64> = (0..k).map(|_| rng.gen_range(-half..half)).collect();
-            let s = synthesize(&circuit, Some(&[input.clone()])).unwrap();
+            let s = synthesize(&circuit, Some(std::slice::from_ref(&input))).unwrap();
             assert_eq!(s.r1cs.first_unsatisfied(&s.assignment), None, "case {case}: honest witness rejected");
             let deltas = |rng: &mut rand_chacha::ChaCha20Rng| {
                 [Fr::from(1u64), -Fr::from(1u64), Fr::from(1u64 << rng.gen_range(1..40)), Fr::rand(rng)]

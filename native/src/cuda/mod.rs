@@ -105,15 +105,21 @@ impl Cuda {
         self.device.memory_info()
     }
 
-    fn run<T>(&self, f: impl FnOnce(&Run) -> Result<T>) -> Result<T> {
-        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        self.device.make_current()?;
+    /// The test hook of [`inject_failure_for_tests`], checked by every MSM
+    /// (not by the self-check, so the failure lands inside a proof).
+    fn injected_failure(&self) -> Result<()> {
         if INJECT_FAILURE.swap(false, Ordering::SeqCst) {
             return Err(Error::Device(format!(
                 "injected failure on {} (test hook)",
                 self.info.name
             )));
         }
+        Ok(())
+    }
+
+    fn run<T>(&self, f: impl FnOnce(&Run) -> Result<T>) -> Result<T> {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.device.make_current()?;
         let out = f(&Run {
             device: &self.device,
             k: &self.kernels,
@@ -134,6 +140,7 @@ impl Cuda {
         bases: &ResidentBases,
         scalars: &[Fr],
     ) -> Result<ark_ec::short_weierstrass::Projective<P>> {
+        self.injected_failure()?;
         self.run(|r| r.msm::<P>(bases, scalars))
     }
 
@@ -171,6 +178,7 @@ impl Cuda {
                 scalars.len()
             )));
         }
+        self.injected_failure()?;
         self.run(|r| {
             let resident = msm::upload_bases(&self.device, bases)?;
             r.msm::<P>(&resident, scalars)

@@ -448,3 +448,31 @@ def test_a_negated_proof_is_valid_by_design_and_proves_nothing_new(chain, deploy
     changed = list(inputs)
     changed[0] = (changed[0] + 1) % R
     assert not _verdict(chain, deployed(N), negated, changed)
+
+
+def test_a_verifier_with_300_public_inputs_deploys_under_eip_170(chain, instance):
+    """IC points are data read in a loop, not unrolled code: the contract stays
+    under 24,576 bytes of runtime code for hundreds of public inputs (unrolled,
+    275 inputs rendered 38.9 KB) and still verifies."""
+    vk = dict(instance["vk"])
+    extra = 300 - vk["nPublic"]
+    vk["IC"] = vk["IC"] + [["1", "2", "1"]] * extra
+    vk["nPublic"] = 300
+    contract = compile_verifier(render_verifier(vk))
+    assert len(contract.deployed_bytecode) <= 24_576, len(contract.deployed_bytecode)
+    address = chain.deploy(contract.bytecode)
+    # The original proof with zeros for the extra inputs: the extra IC points
+    # are multiplied by zero, so the statement is unchanged and must verify.
+    proof8, inputs = proof_calldata(instance["proof"], instance["public"])
+    ok, gas = chain.verify(address, proof8, list(inputs) + [0] * extra)
+    assert ok
+    ok, _ = chain.verify(address, proof8, list(inputs) + [0] * (extra - 1) + [1])
+    assert not ok
+
+
+def test_a_verifier_over_the_eip_170_limit_is_refused_when_rendered(instance):
+    vk = dict(instance["vk"])
+    vk["IC"] = vk["IC"] + [["1", "2", "1"]] * (400 - vk["nPublic"])
+    vk["nPublic"] = 400
+    with pytest.raises(EvmError, match="EIP-170"):
+        render_verifier(vk)

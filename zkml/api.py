@@ -253,6 +253,20 @@ def _setup(build_dir: "str | Path", dev: bool, seed: int | None) -> SetupResult:
 # --- prove -------------------------------------------------------------------------
 
 
+def _quantized_inputs(build: Build, inputs: "str | Path | dict | Sequence[np.ndarray]") -> list[np.ndarray]:
+    """An input.json path, its parsed dict, or one float array per model input,
+    quantized for `build`'s circuit."""
+    from zkml.inputs import load_inputs, parse_inputs
+
+    if isinstance(inputs, (str, Path)):
+        floats = load_inputs(inputs, build.program)
+    elif isinstance(inputs, dict):
+        floats = parse_inputs(inputs, build.program)
+    else:
+        floats = [np.asarray(x, dtype=np.float64) for x in inputs]
+    return prog.quantize_inputs(build.program, floats)
+
+
 def prove(
     build_dir: "str | Path",
     inputs: "str | Path | dict | Sequence[np.ndarray]",
@@ -272,7 +286,6 @@ def prove(
         from zkml import device as _device
 
         _device.configure()
-    from zkml.inputs import load_inputs, parse_inputs
 
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -280,13 +293,7 @@ def prove(
     pk = build.dir / artifacts.PROVING_KEY
     if not pk.exists():
         raise InputFileError(f"no proving key in {build.dir}: run `zkml setup {build.dir} --dev` first", pk)
-    if isinstance(inputs, (str, Path)):
-        floats = load_inputs(inputs, build.program)
-    elif isinstance(inputs, dict):
-        floats = parse_inputs(inputs, build.program)
-    else:
-        floats = [np.asarray(x, dtype=np.float64) for x in inputs]
-    quantized = prog.quantize_inputs(build.program, floats)
+    quantized = _quantized_inputs(build, inputs)
     timings["quantize_input"] = time.perf_counter() - t
 
     # The prover's randomness (r, s) always comes from the OS: fixed r, s
@@ -352,16 +359,8 @@ def check(build_dir: "str | Path", inputs: "str | Path | dict | Sequence[np.ndar
     proving or writing anything. An unsatisfied constraint raises WitnessError
     whose `details` hold its `row` and `region` ("#k op -> 'tensor'": the
     instruction, and the tensor the ONNX node producing it wrote)."""
-    from zkml.inputs import load_inputs, parse_inputs
-
     build = load_build(build_dir)
-    if isinstance(inputs, (str, Path)):
-        floats = load_inputs(inputs, build.program)
-    elif isinstance(inputs, dict):
-        floats = parse_inputs(inputs, build.program)
-    else:
-        floats = [np.asarray(x, dtype=np.float64) for x in inputs]
-    quantized = prog.quantize_inputs(build.program, floats)
+    quantized = _quantized_inputs(build, inputs)
     outs, _public = _native.evaluate(build.data, [q.reshape(-1).tolist() for q in quantized])
     p = build.program
     outputs = {

@@ -27,6 +27,16 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
+def _echo_outputs(outputs: dict) -> None:
+    """Each model output on one line, and its argmax when it has several values."""
+    for name, value in outputs.items():
+        flat = np.asarray(value).reshape(-1)
+        shown = np.array2string(flat, precision=4, separator=", ", max_line_width=10_000)
+        click.echo(f"output {name} {list(np.shape(value))}: {shown}")
+        if flat.size > 1:
+            click.echo(f"  argmax: {int(np.argmax(flat))}")
+
+
 def handle_errors(fn):
     """Turn every error into one line on stderr and exit status 2.
     Set ZKML_DEBUG=1 to see the traceback of an unexpected one."""
@@ -178,20 +188,12 @@ def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, de
             raise WitnessError(f"constraint {e.details.get('row', '?')} is not satisfied{where}{node}",
                                details=e.details) from None
         click.echo(f"witness satisfies all {checked.constraints:,} constraints")
-        for name, value in checked.outputs.items():
-            flat = np.asarray(value).reshape(-1)
-            shown = np.array2string(flat, precision=4, separator=", ", max_line_width=10_000)
-            click.echo(f"output {name} {list(np.shape(value))}: {shown}")
+        _echo_outputs(checked.outputs)
         return
     if out is None:
         _fail("missing option -o/--output (the directory for the proof), or use --check")
     result = api.prove(build, input_json, out, device=device)
-    for name, value in result.outputs.items():
-        flat = np.asarray(value).reshape(-1)
-        shown = np.array2string(flat, precision=4, separator=", ", max_line_width=10_000)
-        click.echo(f"output {name} {list(np.shape(value))}: {shown}")
-        if flat.size > 1:
-            click.echo(f"  argmax: {int(np.argmax(flat))}")
+    _echo_outputs(result.outputs)
     click.echo(f"wrote {out}/proof.json and {out}/public.json ({len(result.public)} public signals)")
     stages = " · ".join(f"{k} {v:.3f} s" for k, v in result.timings.items())
     click.echo(f"device: {result.device}")
@@ -225,12 +227,7 @@ def verify_cmd(build: Path, out: Path, as_json: bool) -> None:
         click.echo(json.dumps(result.to_json()))
     else:
         click.echo("valid" if result.valid else "invalid")
-        for name, value in result.outputs.items():
-            flat = np.asarray(value).reshape(-1)
-            shown = np.array2string(flat, precision=4, separator=", ", max_line_width=10_000)
-            click.echo(f"output {name} {list(np.shape(value))}: {shown}")
-            if flat.size > 1:
-                click.echo(f"  argmax: {int(np.argmax(flat))}")
+        _echo_outputs(result.outputs)
         for name, data in result.to_json()["inputs"].items():
             click.echo(f"input {name} {data['shape']}: sha256 {data['sha256']}")
         click.echo(f"public signals sha256 {result.public_sha256}")

@@ -12,6 +12,7 @@ Every failure is a :class:`zkml.ZkmlError`; no command leaves a partial file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -379,6 +380,11 @@ def verify(build_dir: "str | Path", out_dir: "str | Path") -> bool:
     A malformed file (a bad point, a public signal >= r, the wrong number of
     signals) or a proof labelled with another circuit raises instead.
     """
+    return _verify(build_dir, out_dir)[0]
+
+
+def _verify(build_dir: "str | Path", out_dir: "str | Path") -> tuple[bool, Any]:
+    """`verify`'s verdict and the public signals it was given."""
     d = require_dir(Path(build_dir), "build directory", "run `zkml compile` first")
     out = require_dir(Path(out_dir), "proof directory", "run `zkml prove` first")
     vk = read_json(d / artifacts.VERIFICATION_KEY, "verification key")
@@ -389,7 +395,7 @@ def verify(build_dir: "str | Path", out_dir: "str | Path") -> bool:
     expected = vk.get("circuit_hash")
     if expected is not None:
         check_hash(proof.get("circuit_hash"), expected, f"proof {out / artifacts.PROOF}")
-    return bool(_native.verify(json.dumps(vk), json.dumps(proof), json.dumps(public)))
+    return bool(_native.verify(json.dumps(vk), json.dumps(proof), json.dumps(public))), public
 
 
 @dataclass
@@ -419,19 +425,14 @@ class VerifyResult:
 
 
 def _digest_of(array: np.ndarray) -> str:
-    import hashlib
-
     return hashlib.sha256(np.ascontiguousarray(array, dtype="<f8").tobytes()).hexdigest()
 
 
 def verify_statement(build_dir: "str | Path", out_dir: "str | Path") -> VerifyResult:
     """`verify`, plus the model inputs and outputs the proof is about, decoded
     from OUT/public.json with BUILD's circuit."""
-    import hashlib
-
-    valid = verify(build_dir, out_dir)
+    valid, public = _verify(build_dir, out_dir)
     build = load_build(build_dir)
-    public = read_json(Path(out_dir) / artifacts.PUBLIC, "public inputs")
     if not isinstance(public, list):
         raise InputFileError("public.json must be a JSON list of decimal strings")
     q_inputs, q_outputs = prog.unpack_public(build.program, public)

@@ -101,7 +101,7 @@ struct Term<B> {
 }
 
 /// `s` as `(k, negate)` with `s = ±k` and `k <= (r-1)/2`.
-fn signed_magnitude<F: PrimeField>(s: &F) -> (F::BigInt, bool) {
+pub(crate) fn signed_magnitude<F: PrimeField>(s: &F) -> (F::BigInt, bool) {
     let k = s.into_bigint();
     if k > F::MODULUS_MINUS_ONE_DIV_TWO {
         let mut neg = F::MODULUS;
@@ -418,7 +418,7 @@ fn bits_at(limbs: &[u64], start: usize, len: usize) -> u64 {
 /// window below gave away by going negative, so `sum_w d_w 2^offset_w = k` as
 /// long as the top bit of the top window is zero.
 #[inline]
-fn signed_digit(limbs: &[u64], offset: usize, width: usize) -> i64 {
+pub(crate) fn signed_digit(limbs: &[u64], offset: usize, width: usize) -> i64 {
     let window = if offset == 0 {
         bits_at(limbs, 0, width) << 1
     } else {

@@ -289,16 +289,22 @@ impl DeviceBuffer {
         self.upload_at(0, data)
     }
 
-    /// Copies `data` to `offset` bytes into the buffer.
-    pub fn upload_at<T: Copy>(&self, offset: usize, data: &[T]) -> Result<()> {
-        let bytes = std::mem::size_of_val(data);
-        if offset + bytes > self.bytes {
+    /// Whether `bytes` bytes at `offset` lie inside the buffer (an error if
+    /// not), and whether there is anything to copy at all.
+    fn span(&self, offset: usize, bytes: usize, what: &str) -> Result<bool> {
+        if offset.checked_add(bytes).is_none_or(|end| end > self.bytes) {
             return Err(Error::Internal(format!(
-                "upload of {bytes} bytes at {offset} overruns a {}-byte buffer",
+                "{what} of {bytes} bytes at {offset} overruns a {}-byte buffer",
                 self.bytes
             )));
         }
-        if bytes == 0 {
+        Ok(bytes > 0)
+    }
+
+    /// Copies `data` to `offset` bytes into the buffer.
+    pub fn upload_at<T: Copy>(&self, offset: usize, data: &[T]) -> Result<()> {
+        let bytes = std::mem::size_of_val(data);
+        if !self.span(offset, bytes, "upload")? {
             return Ok(());
         }
         let api = &self.device.driver.api;
@@ -311,13 +317,7 @@ impl DeviceBuffer {
     /// Copies `out.len()` elements from `offset` bytes into the buffer.
     pub fn download_at<T: Copy>(&self, offset: usize, out: &mut [T]) -> Result<()> {
         let bytes = std::mem::size_of_val(out);
-        if offset + bytes > self.bytes {
-            return Err(Error::Internal(format!(
-                "download of {bytes} bytes at {offset} overruns a {}-byte buffer",
-                self.bytes
-            )));
-        }
-        if bytes == 0 {
+        if !self.span(offset, bytes, "download")? {
             return Ok(());
         }
         let api = &self.device.driver.api;
@@ -329,10 +329,7 @@ impl DeviceBuffer {
 
     /// Copies the first `bytes` bytes of `src` to the start of this buffer.
     pub fn copy_from(&self, src: &DeviceBuffer, bytes: usize) -> Result<()> {
-        if bytes > self.bytes || bytes > src.bytes {
-            return Err(Error::Internal("device copy overruns its buffer".into()));
-        }
-        if bytes == 0 {
+        if !(self.span(0, bytes, "device copy")? && src.span(0, bytes, "device copy")?) {
             return Ok(());
         }
         let api = &self.device.driver.api;

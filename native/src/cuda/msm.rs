@@ -220,11 +220,6 @@ pub struct ResidentBases {
     pub group: &'static str,
 }
 
-impl ResidentBases {
-    pub fn bytes(&self) -> usize {
-        self.buffer.bytes
-    }
-}
 
 pub(crate) fn upload_bases<P: GpuGroup>(
     device: &Arc<Device>,

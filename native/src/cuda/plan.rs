@@ -9,7 +9,7 @@
 //! CPU MSM, so a plan or reduction mistake shows up without a GPU.
 
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ff::{BigInteger, PrimeField, Zero};
+use ark_ff::Zero;
 
 use crate::error::{Error, Result};
 
@@ -35,7 +35,6 @@ pub const RUN_LEN: u32 = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MsmPlan {
-    pub n: usize,
     /// Window width in bits.
     pub c: u32,
     pub windows: u32,
@@ -84,7 +83,6 @@ impl MsmPlan {
             _ => MIN_TASK_LEN,
         };
         Ok(Self {
-            n,
             c,
             windows,
             buckets,
@@ -110,45 +108,12 @@ fn env_u32(name: &str) -> Option<u32> {
     std::env::var(name).ok()?.parse().ok()
 }
 
-/// `min(s, r - s)` as little-endian u64 limbs, and whether `r - s` was taken.
-pub fn signed_magnitude<F: PrimeField>(s: &F) -> (Vec<u64>, bool) {
-    let k = s.into_bigint();
-    if k > F::MODULUS_MINUS_ONE_DIV_TWO {
-        let mut neg = F::MODULUS;
-        neg.sub_with_borrow(&k);
-        (neg.as_ref().to_vec(), true)
-    } else {
-        (k.as_ref().to_vec(), false)
-    }
-}
-
-fn bits_at(k: &[u64], start: u32, len: u32) -> u64 {
-    let (limb, shift) = ((start / 64) as usize, start % 64);
-    let Some(&low) = k.get(limb) else { return 0 };
-    let mut v = low >> shift;
-    if shift + len > 64 {
-        if let Some(&high) = k.get(limb + 1) {
-            v |= high << (64 - shift);
-        }
-    }
-    v & ((1u64 << len) - 1)
-}
-
-/// The signed window digits of `k` (what `zk_msm_digits` computes):
-/// `d_w = k[wc .. wc+c) + k[wc-1] - 2^c k[wc+c-1]`, so `sum_w d_w 2^(wc) = k`
-/// when the top window's top bit is clear.
+/// The signed window digits of `k` (what `zk_msm_digits` computes): the CPU
+/// MSM's Booth digit ([`crate::msm::signed_digit`]) of each window of `c`
+/// bits, so `sum_w d_w 2^(wc) = k` when the top window's top bit is clear.
 pub fn booth_digits(k: &[u64], c: u32, windows: u32) -> Vec<i32> {
     (0..windows)
-        .map(|w| {
-            let offset = w * c;
-            let window = if offset == 0 {
-                bits_at(k, 0, c) << 1
-            } else {
-                bits_at(k, offset - 1, c + 1)
-            };
-            let value = (window >> 1) + (window & 1);
-            value as i32 - (((window >> c) & 1) << c) as i32
-        })
+        .map(|w| crate::msm::signed_digit(k, (w * c) as usize, c as usize) as i32)
         .collect()
 }
 
@@ -164,8 +129,8 @@ pub fn model_msm<P: SWCurveConfig>(
     let mut vals = vec![0u32; plan.windows as usize * n];
     let mut counts = vec![0u32; plan.slots() + 1];
     for (i, s) in scalars.iter().enumerate() {
-        let (k, negate) = signed_magnitude(s);
-        for (w, d) in booth_digits(&k, plan.c, plan.windows)
+        let (k, negate) = crate::msm::signed_magnitude(s);
+        for (w, d) in booth_digits(k.as_ref(), plan.c, plan.windows)
             .into_iter()
             .enumerate()
         {

@@ -7,7 +7,8 @@ use ark_bn254::{Fr, G1Projective, G2Projective};
 use ark_ff::{BigInteger, PrimeField};
 use num_bigint::BigInt;
 
-use super::plan::{booth_digits, model_msm, signed_magnitude, MsmPlan, SCALAR_BITS};
+use super::plan::{booth_digits, model_msm, MsmPlan, SCALAR_BITS};
+use crate::msm::signed_magnitude;
 use super::*;
 
 fn edge_scalars() -> Vec<Fr> {
@@ -58,7 +59,7 @@ fn booth_digits_rebuild_every_edge_and_random_scalar() {
         let windows = SCALAR_BITS.div_ceil(c);
         for s in &scalars {
             let (k, negate) = signed_magnitude(s);
-            let digits = booth_digits(&k, c, windows);
+            let digits = booth_digits(k.as_ref(), c, windows);
             let mut acc = BigInt::from(0);
             for (w, &d) in digits.iter().enumerate() {
                 assert!(
@@ -69,7 +70,7 @@ fn booth_digits_rebuild_every_edge_and_random_scalar() {
             }
             let want = BigInt::from_bytes_le(
                 num_bigint::Sign::Plus,
-                &ark_ff::BigInt::<4>(k.clone().try_into().unwrap()).to_bytes_le(),
+                &k.to_bytes_le(),
             );
             assert_eq!(acc, want, "c = {c}, scalar {s}");
             // The sign folds back to s.

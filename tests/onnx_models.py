@@ -33,4 +33,7 @@ def ort_run(path: Path, feeds: dict) -> list[np.ndarray]:
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    types = {i.name: i.type for i in session.get_inputs()}
+    feeds = {k: np.asarray(v, dtype=np.float32 if types.get(k) == "tensor(float)" else np.float64)
+             for k, v in feeds.items()}
     return session.run(None, feeds)

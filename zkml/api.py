@@ -68,11 +68,15 @@ class ProveResult:
 
 @dataclass
 class Build:
-    """A compiled circuit directory: the program bytes, the program and settings."""
+    """A compiled circuit directory: the program's two files, the typed
+    program and the settings."""
 
     dir: Path
     data: bytes
-    program: dict
+    """The bytes of circuit.json (their SHA-256 is the circuit hash)."""
+    constants: bytes
+    """The bytes of constants.bin."""
+    program: prog.Program
     settings: dict
 
     @property
@@ -83,9 +87,10 @@ class Build:
 def load_build(build_dir: "str | Path") -> Build:
     d = require_dir(Path(build_dir), "build directory", "run `zkml compile MODEL.onnx -o BUILD` first")
     data = read_bytes(d / artifacts.CIRCUIT, "circuit")
+    constants = read_bytes(d / artifacts.CONSTANTS, "circuit constants")
     settings = read_json(d / artifacts.SETTINGS, "settings")
     try:
-        program = prog.loads(data)
+        program = prog.from_files(data, constants)
     except ZkmlError as e:
         raise InputFileError(f"{d / artifacts.CIRCUIT}: {e}", d / artifacts.CIRCUIT) from None
     actual = prog.circuit_hash(data)
@@ -98,7 +103,7 @@ def load_build(build_dir: "str | Path") -> Build:
         raise CircuitMismatchError(
             f"{d} was written by another zkml format version ({settings.get('format_version')}); recompile"
         )
-    return Build(d, data, program, settings)
+    return Build(d, data, constants, program, settings)
 
 
 # --- compile -----------------------------------------------------------------------
@@ -109,11 +114,15 @@ def compile(  # noqa: A001 - the API verb
     build_dir: "str | Path",
     calibration: "str | Path | None" = None,
     bits: int = 16,
+    input_shapes: "dict[str, Sequence[int]] | None" = None,
 ) -> CompileResult:
     """Quantize an ONNX model and compile it into a circuit in `build_dir`.
 
     Writes `circuit.json` (the quantized program, whose SHA-256 is the circuit
+    hash), `constants.bin` (its weights and index tables, covered by that
     hash) and `settings.json` (constraint counts, scales, error report).
+    `input_shapes` pins model inputs with open dimensions, e.g.
+    ``{"x": (1, 8, 16)}`` (a symbolic leading batch axis is taken as 1).
     """
     from zkml.frontend import load_model
     from zkml.inputs import load_calibration
@@ -121,12 +130,11 @@ def compile(  # noqa: A001 - the API verb
 
     model = Path(model)
     started = time.perf_counter()
-    graph = load_model(model)
+    graph = load_model(model, input_shapes)
     samples = load_calibration(calibration, graph) if calibration is not None else None
     program, report = quantize(graph, samples, bits=bits)
-    prog.validate(program)
-    data = prog.dumps(program)
-    info = _native.circuit_info(data)
+    data, constants = program.to_files()
+    info = _native.circuit_info(data, constants)
     report["measured_error_vs_onnxruntime"] = _measured_error_vs_onnxruntime(model, program, samples)
 
     settings = {
@@ -141,12 +149,9 @@ def compile(  # noqa: A001 - the API verb
         "qap_domain_size": info["domain_size"],
         "matrix_nonzeros": info["nonzeros"],
         "constraints_by_instruction": dict(info["constraints_by_instruction"]),
-        "inputs": [_io_settings(program, e) for e in program["inputs"]],
-        "outputs": [_io_settings(program, e) for e in program["outputs"]],
-        "tensors": [
-            {"name": t["name"], "shape": t["shape"], "scale": t["scale"], "bits": t["bits"]}
-            for t in program["tensors"]
-        ],
+        "inputs": [_io_settings(program, e) for e in program.inputs],
+        "outputs": [_io_settings(program, e) for e in program.outputs],
+        "tensors": [t.to_json() for t in program.tensors],
         "quantization": report,
         "compile_seconds": round(time.perf_counter() - started, 3),
     }
@@ -162,16 +167,16 @@ def compile(  # noqa: A001 - the API verb
                 stage.remove_on_commit(artifacts.PROVING_KEY)
                 stage.remove_on_commit(artifacts.VERIFICATION_KEY)
         stage.write_bytes(artifacts.CIRCUIT, data)
+        stage.write_bytes(artifacts.CONSTANTS, constants)
         stage.write_json(artifacts.SETTINGS, settings)
     return CompileResult(build, settings)
 
 
-def _io_settings(program: dict, entry: dict) -> dict:
-    t = program["tensors"][entry["tensor"]]
-    return {"name": entry["name"], "shape": t["shape"], "scale": t["scale"], "bits": t["bits"]}
+def _io_settings(program: prog.Program, entry: prog.Io) -> dict:
+    return {"name": entry.name, **program.tensors[entry.tensor].to_json()}
 
 
-def _measured_error_vs_onnxruntime(model: Path, program: dict, samples) -> dict | None:
+def _measured_error_vs_onnxruntime(model: Path, program: prog.Program, samples) -> dict | None:
     """Max |quantized - float| per output over the calibration samples, the
     float side computed by onnxruntime (None without onnxruntime or samples)."""
     if samples is None:
@@ -185,18 +190,18 @@ def _measured_error_vs_onnxruntime(model: Path, program: dict, samples) -> dict 
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
     n = samples[0].shape[0]
-    float_outs: list[list[np.ndarray]] = [[] for _ in program["outputs"]]
+    float_outs: list[list[np.ndarray]] = [[] for _ in program.outputs]
     for k in range(n):
         feed = {name: s[k].astype(np.float32) for name, s in zip(names, samples)}
-        for j, value in enumerate(session.run([o["name"] for o in program["outputs"]], feed)):
+        for j, value in enumerate(session.run([o.name for o in program.outputs], feed)):
             float_outs[j].append(np.asarray(value, dtype=np.float64).reshape(-1))
     q_in = prog.quantize_inputs(program, samples)
     q_out = reference.evaluate(program, q_in)
     result = {}
-    for j, entry in enumerate(program["outputs"]):
-        deq = prog.dequantize(program, entry["tensor"], q_out[j]).reshape(n, -1)
+    for j, entry in enumerate(program.outputs):
+        deq = prog.dequantize(program, entry.tensor, q_out[j]).reshape(n, -1)
         ref = np.stack(float_outs[j]).reshape(n, -1)
-        result[entry["name"]] = float(np.max(np.abs(deq - ref)))
+        result[entry.name] = float(np.max(np.abs(deq - ref)))
     return {"samples": int(n), "max_abs_error": result}
 
 
@@ -235,7 +240,7 @@ def _setup(build_dir: "str | Path", dev: bool, seed: int | None) -> SetupResult:
     build = load_build(build_dir)
     started = time.perf_counter()
     with Staging(build.dir) as stage:
-        vk_text = _native.setup(build.data, str(stage.path(artifacts.PROVING_KEY)), seed)
+        vk_text = _native.setup(build.data, build.constants, str(stage.path(artifacts.PROVING_KEY)), seed)
         vk = json.loads(vk_text)
         vk["circuit_hash"] = build.circuit_hash
         if seed is None:
@@ -299,7 +304,7 @@ def prove(
 
     # The prover's randomness (r, s) always comes from the OS: fixed r, s
     # would let anyone who knows them recover the private parts of the witness.
-    out = _native.prove(build.data, str(pk), [q.reshape(-1).tolist() for q in quantized], None, device)
+    out = _native.prove(build.data, build.constants, str(pk), [q.reshape(-1).tolist() for q in quantized], None, device)
     timings.update(dict(out["timings"]))
 
     # The verifying key inside the proving key must be the one beside it: a
@@ -322,9 +327,7 @@ def prove(
     for q, native_out in zip(q_outputs, out["outputs"]):
         if q.reshape(-1).tolist() != list(native_out):
             raise ZkmlError("internal error: public signals disagree with the witness outputs")
-    outputs = {
-        e["name"]: prog.dequantize(build.program, e["tensor"], q) for e, q in zip(build.program["outputs"], q_outputs)
-    }
+    outputs = {e.name: prog.dequantize(build.program, e.tensor, q) for e, q in zip(build.program.outputs, q_outputs)}
     proof = json.loads(out["proof"])
     proof["circuit_hash"] = build.circuit_hash
     with Staging(out_dir) as stage:
@@ -335,13 +338,13 @@ def prove(
             {
                 "circuit_hash": build.circuit_hash,
                 "outputs": {k: v.tolist() for k, v in outputs.items()},
-                "quantized": {e["name"]: q.tolist() for e, q in zip(build.program["outputs"], q_outputs)},
+                "quantized": {e.name: q.tolist() for e, q in zip(build.program.outputs, q_outputs)},
             },
         )
     return ProveResult(
         Path(out_dir),
         outputs,
-        {e["name"]: q for e, q in zip(build.program["outputs"], q_outputs)},
+        {e.name: q for e, q in zip(build.program.outputs, q_outputs)},
         out["public"],
         timings,
         out["backend"],
@@ -362,11 +365,11 @@ def check(build_dir: "str | Path", inputs: "str | Path | dict | Sequence[np.ndar
     instruction, and the tensor the ONNX node producing it wrote)."""
     build = load_build(build_dir)
     quantized = _quantized_inputs(build, inputs)
-    outs, _public = _native.evaluate(build.data, [q.reshape(-1).tolist() for q in quantized])
+    outs, _public = _native.evaluate(build.data, build.constants, [q.reshape(-1).tolist() for q in quantized])
     p = build.program
     outputs = {
-        e["name"]: prog.dequantize(p, e["tensor"], np.asarray(o).reshape(p["tensors"][e["tensor"]]["shape"]))
-        for e, o in zip(p["outputs"], outs)
+        e.name: prog.dequantize(p, e.tensor, np.asarray(o).reshape(p.tensors[e.tensor].shape))
+        for e, o in zip(p.outputs, outs)
     }
     return CheckResult(int(build.settings.get("constraints", 0)), outputs)
 
@@ -437,8 +440,8 @@ def verify_statement(build_dir: "str | Path", out_dir: "str | Path") -> VerifyRe
         raise InputFileError("public.json must be a JSON list of decimal strings")
     q_inputs, q_outputs = prog.unpack_public(build.program, public)
     p = build.program
-    inputs = {e["name"]: prog.dequantize(p, e["tensor"], q) for e, q in zip(p["inputs"], q_inputs)}
-    outputs = {e["name"]: prog.dequantize(p, e["tensor"], q) for e, q in zip(p["outputs"], q_outputs)}
+    inputs = {e.name: prog.dequantize(p, e.tensor, q) for e, q in zip(p.inputs, q_inputs)}
+    outputs = {e.name: prog.dequantize(p, e.tensor, q) for e, q in zip(p.outputs, q_outputs)}
     digest = hashlib.sha256(",".join(str(v) for v in public).encode()).hexdigest()
     return VerifyResult(valid, outputs, inputs, digest)
 

@@ -18,9 +18,10 @@ from typing import Any
 
 from zkml.errors import CircuitMismatchError, InputFileError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 CIRCUIT = "circuit.json"
+CONSTANTS = "constants.bin"
 SETTINGS = "settings.json"
 PROVING_KEY = "proving_key.bin"
 VERIFICATION_KEY = "verification_key.json"

@@ -16,7 +16,7 @@ import click
 import numpy as np
 
 from zkml import __version__
-from zkml.errors import ZkmlError
+from zkml.errors import UnsupportedOpError, ZkmlError
 
 EXIT_INVALID = 1
 EXIT_ERROR = 2
@@ -45,6 +45,8 @@ def handle_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except UnsupportedOpError as e:
+            _fail(str(e))  # one line per unsupported node, all of them at once
         except ZkmlError as e:
             _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
         except KeyboardInterrupt:
@@ -80,6 +82,27 @@ def main() -> None:
     """
 
 
+@main.command("ops")
+@handle_errors
+def ops_cmd() -> None:
+    """List the ONNX ops zkml compiles: op versions, the circuit instructions
+    each lowers to, and the constraints per output element.
+
+    Nodes whose inputs are all constants (Constant, ConstantOfShape, Range,
+    Shape arithmetic, ...) are folded before lowering, whatever their op.
+    """
+    from zkml.ops import supported_ops
+
+    entries = supported_ops()
+    width = max(len(e.op_type) for e in entries)
+    click.echo(f"{'op':<{width}}  versions  instructions     constraints per output element")
+    for e in entries:
+        versions = f"{e.first_version}..{e.last_version}"
+        kinds = ", ".join(e.kinds) or "-"
+        click.echo(f"{e.op_type:<{width}}  {versions:<8}  {kinds:<15}  {e.cost}")
+    click.echo(f"{len(entries)} op types; constant subgraphs of any op are folded at compile time")
+
+
 @main.command("compile")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "build", required=True, type=click.Path(path_type=Path), help="Build directory to write.")
@@ -89,13 +112,22 @@ def main() -> None:
     help="Sample inputs (input.json shape; each input may hold several samples) used to choose the scales.",
 )
 @click.option("--bits", default=16, show_default=True, type=int, help="Signed bit width of every quantized value.")
+@click.option(
+    "--input-shape",
+    "input_shapes",
+    multiple=True,
+    metavar="NAME=D0,D1,...",
+    help="Static shape of an input whose dimensions the model leaves open (repeatable).",
+)
 @handle_errors
-def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int) -> None:
+def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, input_shapes: tuple) -> None:
     """Quantize MODEL.onnx into an arithmetic circuit.
 
     Writes BUILD/circuit.json (the quantized program; its SHA-256 is the
-    circuit hash) and BUILD/settings.json (constraints, variables, public
-    inputs, scales, error bounds).
+    circuit hash), BUILD/constants.bin (weights and index tables, covered by
+    that hash) and BUILD/settings.json (constraints, variables, public inputs,
+    scales, error bounds). Every unsupported node is reported at once; `zkml
+    ops` lists what is supported.
 
     \b
     Example:
@@ -104,7 +136,16 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int) -
     """
     from zkml import api
 
-    result = api.compile(model, build, calibration=calibration, bits=bits)
+    shapes = {}
+    for spec in input_shapes:
+        name, _, dims = spec.partition("=")
+        try:
+            shapes[name] = tuple(int(d) for d in dims.split(","))
+        except ValueError:
+            _fail(f"--input-shape {spec!r}: expected NAME=D0,D1,... with integer dimensions")
+        if not name or not dims:
+            _fail(f"--input-shape {spec!r}: expected NAME=D0,D1,...")
+    result = api.compile(model, build, calibration=calibration, bits=bits, input_shapes=shapes or None)
     s = result.settings
     click.echo(f"compiled {model} -> {build}/")
     click.echo(f"  circuit {s['circuit_hash'][:16]}…: {api.summary_of(s)}")
@@ -116,6 +157,13 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int) -
     if measured:
         errs = ", ".join(f"{k} {v:.3g}" for k, v in measured["max_abs_error"].items())
         click.echo(f"  max |error| vs onnxruntime over {measured['samples']} calibration samples: {errs}")
+    quant = s["quantization"]
+    bounds = ", ".join(f"{k} {v['error_bound']:.3g}" for k, v in quant["outputs"].items())
+    click.echo(f"  certified max |error| for inputs in the calibration box: {bounds}")
+    uncertified = [t["name"] for t in quant["tensors"] if not t["range_certified"]]
+    if uncertified:
+        shown = ", ".join(uncertified[:8]) + (f" (+{len(uncertified) - 8} more)" if len(uncertified) > 8 else "")
+        click.echo(f"  ranges not certified (an input in the box may overflow them and fail to prove): {shown}")
 
 
 @main.command("setup")

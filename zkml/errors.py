@@ -58,6 +58,20 @@ class UnsupportedOpError(ModelError):
         self.node = node
         self.op_type = op_type
         self.opset = opset
+        self.all = [self]
+
+    @classmethod
+    def many(cls, errors: "list[UnsupportedOpError]") -> "UnsupportedOpError":
+        """One error reporting every unsupported node (one line each)."""
+        if len(errors) == 1:
+            return errors[0]
+        first = errors[0]
+        combined = cls(first.node, first.op_type, first.opset)
+        lines = [str(e).removeprefix("unsupported op: ") for e in errors]
+        combined.args = (f"{len(errors)} unsupported nodes:\n  " + "\n  ".join(lines),)
+        combined.details = {"nodes": [e.details for e in errors], **first.details}
+        combined.all = list(errors)
+        return combined
 
 
 class QuantizationError(ZkmlError):

@@ -16,7 +16,7 @@ A wrong count or shape is an :class:`InputShapeError`; an unreadable file or a
 value that is not a finite number is an :class:`InputFileError`. Both messages
 are one line and name the input.
 
-``model`` is a frontend :class:`~zkml.frontend.graph.Graph` or a program dict:
+``model`` is a frontend :class:`~zkml.frontend.graph.Graph` or a :class:`~zkml.program.Program`:
 anything that knows the input names and shapes.
 """
 
@@ -35,8 +35,10 @@ EZKL_IGNORED = {"output_data"}
 
 def input_specs(model) -> list[tuple[str, tuple[int, ...]]]:
     """``[(name, shape)]`` of the model inputs, in order."""
-    if isinstance(model, dict):
-        return [(e["name"], tuple(model["tensors"][e["tensor"]]["shape"])) for e in model["inputs"]]
+    from zkml.program import Program
+
+    if isinstance(model, Program):
+        return [(e.name, model.tensors[e.tensor].shape) for e in model.inputs]
     return [(name, tuple(model.shape(name))) for name in model.inputs]
 
 

@@ -1,19 +1,21 @@
 """The quantized program: the boundary IR between Python and Rust.
 
 ``docs/program.md`` is the specification; this module checks programs against
-it (:func:`validate`), serialises them canonically (:func:`dumps`, whose bytes
-:func:`circuit_hash` identifies the circuit), converts model inputs between
-floats and the program's integers, and packs/unpacks the public signals.
+it (:func:`validate`, with each instruction kind's own rules in ``zkml.ops``),
+reads and writes its two files (:func:`from_files`, :meth:`Program.to_files`;
+the bytes of ``circuit.json`` are the circuit's identity, :func:`circuit_hash`),
+converts model inputs between floats and the program's integers, and
+packs/unpacks the public signals.
 
-A program is plain JSON data (dicts, lists, ints, strings): no numpy scalars,
-so that ``dumps`` is the same bytes whoever calls it.
+The IR is typed: :class:`Program`, :class:`Tensor`, :class:`Io` and one frozen
+dataclass per instruction kind.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from itertools import chain
+from dataclasses import dataclass
 from math import ceil, prod
 
 import numpy as np
@@ -21,14 +23,19 @@ import numpy as np
 from zkml.errors import InputShapeError, ModelError, ProofFormatError, QuantizationError
 
 FORMAT = "zkml-program"
-VERSION = 1
-OPS = ("linear", "relu", "reshape")
-TOP_LEVEL_KEYS = {"format", "version", "name", "tensors", "inputs", "outputs", "instructions",
-                  "meta"}
+VERSION = 2
+TOP_LEVEL_KEYS = {"format", "version", "name", "constants_sha256", "constants", "tensors",
+                  "inputs", "outputs", "instructions", "meta"}
 PACK_BITS = 252  # bits of a BN254 scalar field element that packing may fill
 ACCUMULATOR_LIMIT = 2**120
 # Keeps 2^shift * q + rem far below r/2 (the native validator has the same cap).
 MAX_SHIFT = 120
+# The same limits as native/src/program.rs: far beyond what fits a proving
+# key on one machine, and small enough that a hostile circuit.json cannot make
+# anything allocate without bound.
+MAX_TENSOR_ELEMENTS = 1 << 26
+MAX_TOTAL_ELEMENTS = 1 << 28
+MAX_CONSTANT_ELEMENTS = 1 << 28
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -40,55 +47,244 @@ def _invalid(message: str) -> ModelError:
     return ModelError(f"invalid program: {message}")
 
 
+# --- the typed IR --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tensor:
+    name: str
+    shape: tuple[int, ...]
+    scale: int
+    bits: int
+
+    @property
+    def size(self) -> int:
+        return prod(self.shape)
+
+    @property
+    def range(self) -> tuple[int, int]:
+        """The inclusive integer range ``[-2^(b-1), 2^(b-1) - 1]``."""
+        half = 1 << (self.bits - 1)
+        return -half, half - 1
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "shape": list(self.shape), "scale": self.scale,
+                "bits": self.bits}
+
+
+@dataclass(frozen=True)
+class Io:
+    name: str
+    tensor: int
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """A quantized program (docs/program.md). Instructions are the frozen
+    dataclasses of their kinds (``zkml.ops``), constants numpy int64 arrays."""
+
+    name: str
+    tensors: tuple[Tensor, ...]
+    inputs: tuple[Io, ...]
+    outputs: tuple[Io, ...]
+    instructions: tuple
+    meta: object = None
+
+    def tensor(self, index: int) -> Tensor:
+        return self.tensors[index]
+
+    def to_files(self) -> tuple[bytes, bytes]:
+        """``(circuit.json bytes, constants.bin bytes)``, canonical."""
+        from zkml.ops import KINDS
+
+        constants, blobs = [], []
+        instructions = []
+        for k, instr in enumerate(self.instructions):
+            kind = KINDS[instr.op]
+            entry = {"op": instr.op, "inputs": list(instr.inputs), "output": instr.output}
+            for name in kind.SCALARS:
+                entry[name] = int(getattr(instr, name))
+            for name in kind.CONSTANTS:
+                array = np.ascontiguousarray(getattr(instr, name), dtype="<i8")
+                entry[name] = len(constants)
+                constants.append({"name": f"{k}.{instr.op}.{name}", "shape": list(array.shape)})
+                blobs.append(array.tobytes())
+            instructions.append(entry)
+        blob = b"".join(blobs)
+        doc = {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "constants_sha256": hashlib.sha256(blob).hexdigest(),
+            "constants": constants,
+            "tensors": [t.to_json() for t in self.tensors],
+            "inputs": [{"name": e.name, "tensor": e.tensor} for e in self.inputs],
+            "outputs": [{"name": e.name, "tensor": e.tensor} for e in self.outputs],
+            "instructions": instructions,
+        }
+        if self.meta is not None:
+            doc["meta"] = self.meta
+        return dumps(doc), blob
+
+
 # --- structure ---------------------------------------------------------------
 
-def validate(program) -> None:
-    """Check ``program`` against docs/program.md; raise :class:`ModelError` if not."""
-    if not isinstance(program, dict):
+def from_files(data: bytes, blob: bytes) -> Program:
+    """Parse and validate ``circuit.json`` bytes and ``constants.bin`` bytes."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelError(f"invalid program: not JSON ({exc})") from exc
+    return from_document(doc, blob)
+
+
+def from_document(doc, blob: bytes) -> Program:
+    from zkml.ops import KINDS
+
+    if not isinstance(doc, dict):
         raise _invalid("not a JSON object")
-    if program.get("format") != FORMAT:
-        raise _invalid(f"'format' must be {FORMAT!r}, got {program.get('format')!r}")
-    if program.get("version") != VERSION or not _is_int(program.get("version")):
-        raise _invalid(f"unsupported version {program.get('version')!r} "
-                       f"(this zkml reads {VERSION})")
-    extra = set(program) - TOP_LEVEL_KEYS
+    if doc.get("format") != FORMAT:
+        raise _invalid(f"'format' must be {FORMAT!r}, got {doc.get('format')!r}")
+    if doc.get("version") != VERSION or not _is_int(doc.get("version")):
+        raise _invalid(f"unsupported version {doc.get('version')!r} "
+                       f"(this zkml reads {VERSION}; recompile the model)")
+    extra = set(doc) - TOP_LEVEL_KEYS
     if extra:
         raise _invalid(f"unknown keys {sorted(extra)} (extra data belongs under 'meta')")
-    if not isinstance(program.get("name"), str):
+    missing = (TOP_LEVEL_KEYS - {"meta"}) - set(doc)
+    if missing:
+        raise _invalid(f"missing keys {sorted(missing)}")
+    if not isinstance(doc["name"], str):
         raise _invalid("'name' must be a string")
-    tensors = program.get("tensors")
-    if not isinstance(tensors, list) or not tensors:
+    constants = _read_constants(doc, blob)
+
+    tensors_doc = doc["tensors"]
+    if not isinstance(tensors_doc, list) or not tensors_doc:
         raise _invalid("'tensors' must be a non-empty list")
+    tensors = []
     total = 0
-    for index, tensor in enumerate(tensors):
+    for index, tensor in enumerate(tensors_doc):
         _check_tensor(index, tensor)
         total += prod(tensor["shape"])
         if total > MAX_TOTAL_ELEMENTS:
             raise _invalid(f"the tensors hold more than {MAX_TOTAL_ELEMENTS} elements in all")
+        tensors.append(Tensor(tensor["name"], tuple(tensor["shape"]), tensor["scale"],
+                              tensor["bits"]))
+    inputs = _check_io(doc, "inputs", len(tensors))
+    outputs = _check_io(doc, "outputs", len(tensors))
 
-    inputs = _check_io(program, "inputs", len(tensors))
-    _check_io(program, "outputs", len(tensors))
-    if len(set(inputs)) != len(inputs):
-        raise _invalid("two model inputs share a tensor")
-
-    written = set(inputs)
-    instructions = program.get("instructions")
-    if not isinstance(instructions, list):
+    instructions_doc = doc["instructions"]
+    if not isinstance(instructions_doc, list):
         raise _invalid("'instructions' must be a list")
-    for index, instr in enumerate(instructions):
-        _check_instruction(index, instr, tensors, written)
-        written.add(instr["output"])
+    instructions = []
+    for k, entry in enumerate(instructions_doc):
+        if not isinstance(entry, dict) or entry.get("op") not in KINDS:
+            raise _invalid(f"instruction {k}: 'op' must be one of {sorted(KINDS)}")
+        kind = KINDS[entry["op"]]
+        where = f"instruction {k} ({entry['op']})"
+        expected = {"op", "inputs", "output", *kind.SCALARS, *kind.CONSTANTS}
+        if set(entry) != expected:
+            raise _invalid(f"{where}: keys must be {sorted(expected)}, got {sorted(entry)}")
+        ins = entry["inputs"]
+        if not isinstance(ins, list) or not ins or not all(_is_int(i) for i in ins):
+            raise _invalid(f"{where}: 'inputs' must be a non-empty list of tensor indices")
+        if not _is_int(entry["output"]):
+            raise _invalid(f"{where}: 'output' must be a tensor index")
+        values = {"inputs": tuple(ins), "output": entry["output"]}
+        for name in kind.SCALARS:
+            if not _is_int(entry[name]):
+                raise _invalid(f"{where}: '{name}' must be an int")
+            values[name] = entry[name]
+        for name in kind.CONSTANTS:
+            c = entry[name]
+            if not _is_int(c) or not 0 <= c < len(constants):
+                raise _invalid(f"{where}: '{name}' must be a constant index < {len(constants)}")
+            values[name] = constants[c]
+        instructions.append(kind.Instruction(**values))
+    program = Program(doc["name"], tuple(tensors), tuple(inputs), tuple(outputs),
+                      tuple(instructions), doc.get("meta"))
+    validate(program)
+    return program
+
+
+def _read_constants(doc: dict, blob: bytes) -> list[np.ndarray]:
+    entries = doc["constants"]
+    if not isinstance(entries, list):
+        raise _invalid("'constants' must be a list")
+    shapes = []
+    total = 0
+    for index, entry in enumerate(entries):
+        if (not isinstance(entry, dict) or set(entry) != {"name", "shape"}
+                or not isinstance(entry["name"], str) or not isinstance(entry["shape"], list)
+                or not entry["shape"]
+                or not all(_is_int(d) and d > 0 for d in entry["shape"])):
+            raise _invalid(f"constant {index} must be {{name: str, shape: non-empty list of "
+                           f"positive ints}}, got {entry!r}"[:300])
+        size = prod(entry["shape"])
+        total += size
+        if total > MAX_CONSTANT_ELEMENTS:
+            raise _invalid(f"the constants hold more than {MAX_CONSTANT_ELEMENTS} elements")
+        shapes.append(tuple(entry["shape"]))
+    digest = doc["constants_sha256"]
+    if not isinstance(digest, str) or hashlib.sha256(blob).hexdigest() != digest:
+        raise _invalid("constants.bin does not match the circuit (its SHA-256 differs from "
+                       "constants_sha256)")
+    if len(blob) != 8 * total:
+        raise _invalid(f"constants.bin holds {len(blob)} bytes; the constants need {8 * total}")
+    flat = np.frombuffer(blob, dtype="<i8").astype(np.int64)
+    result, at = [], 0
+    for shape in shapes:
+        size = prod(shape)
+        array = flat[at: at + size].reshape(shape)
+        array.flags.writeable = False
+        result.append(array)
+        at += size
+    return result
+
+
+def validate(program: Program) -> None:
+    """Check a typed program against docs/program.md; raise :class:`ModelError` if not."""
+    from zkml.ops import KINDS
+
+    tensors = program.tensors
+    if not tensors:
+        raise _invalid("'tensors' must be a non-empty list")
+    total = 0
+    for index, tensor in enumerate(tensors):
+        _check_tensor(index, tensor.to_json())
+        total += tensor.size
+    if total > MAX_TOTAL_ELEMENTS:
+        raise _invalid(f"the tensors hold more than {MAX_TOTAL_ELEMENTS} elements in all")
+    if not program.inputs or not program.outputs:
+        raise _invalid("a program needs at least one input and one output")
+    written = set()
+    for e in program.inputs:
+        if not 0 <= e.tensor < len(tensors):
+            raise _invalid(f"input '{e.name}' refers to tensor {e.tensor}")
+        if e.tensor in written:
+            raise _invalid("two model inputs share a tensor")
+        written.add(e.tensor)
+    for k, instr in enumerate(program.instructions):
+        where = f"instruction {k} ({instr.op})"
+        for i in list(instr.inputs) + [instr.output]:
+            if not _is_int(i) or not 0 <= i < len(tensors):
+                raise _invalid(f"{where}: tensor index {i!r} is not below {len(tensors)}")
+        for i in instr.inputs:
+            if i not in written:
+                raise _invalid(f"{where} reads tensor {i} ('{tensors[i].name}') before it is "
+                               "written")
+        if instr.output in written:
+            raise _invalid(f"{where} writes tensor {instr.output} ('{tensors[instr.output].name}'),"
+                           " which is a model input or already written")
+        KINDS[instr.op].validate(instr, program, where)
+        written.add(instr.output)
+    for e in program.outputs:
+        if not 0 <= e.tensor < len(tensors) or e.tensor not in written:
+            raise _invalid(f"output '{e.name}' (tensor {e.tensor}) is never written")
     for index in range(len(tensors)):
         if index not in written:
-            raise _invalid(f"tensor {index} ('{tensors[index]['name']}') is neither a model input "
+            raise _invalid(f"tensor {index} ('{tensors[index].name}') is neither a model input "
                            "nor written by an instruction")
-
-
-# The same limits as native/src/program.rs: far beyond what fits a proving
-# key on one machine, and small enough that a hostile circuit.json cannot make
-# anything allocate without bound.
-MAX_TENSOR_ELEMENTS = 1 << 26
-MAX_TOTAL_ELEMENTS = 1 << 28
 
 
 def _check_tensor(index: int, tensor) -> None:
@@ -111,144 +307,57 @@ def _check_tensor(index: int, tensor) -> None:
         raise _invalid(f"{where} ('{tensor['name']}'): bits must be an int in 2..64, got {bits!r}")
 
 
-def _check_io(program: dict, key: str, n_tensors: int) -> list[int]:
+def _check_io(program: dict, key: str, n_tensors: int) -> list[Io]:
     entries = program.get(key)
     if not isinstance(entries, list) or not entries:
         raise _invalid(f"'{key}' must be a non-empty list")
-    indices = []
+    result = []
     for entry in entries:
         if (not isinstance(entry, dict) or set(entry) != {"name", "tensor"}
                 or not isinstance(entry["name"], str) or not _is_int(entry["tensor"])
                 or not 0 <= entry["tensor"] < n_tensors):
             raise _invalid(f"'{key}' entry {entry!r} must be "
                            f"{{name: str, tensor: index < {n_tensors}}}")
-        indices.append(entry["tensor"])
-    return indices
+        result.append(Io(entry["name"], entry["tensor"]))
+    return result
 
 
-def _check_instruction(index: int, instr, tensors: list, written: set) -> None:
-    where = f"instruction {index}"
-    if not isinstance(instr, dict) or instr.get("op") not in OPS:
-        raise _invalid(f"{where}: 'op' must be one of {list(OPS)}")
-    op = instr["op"]
-    expected = {"op", "input", "output"}
-    if op == "linear":
-        expected |= {"weight", "bias", "shift"}
-    if set(instr) != expected:
-        raise _invalid(f"{where} ({op}): keys must be {sorted(expected)}, got {sorted(instr)}")
-    where = f"{where} ({op})"
-    for key in ("input", "output"):
-        if not _is_int(instr[key]) or not 0 <= instr[key] < len(tensors):
-            raise _invalid(f"{where}: '{key}' must be a tensor index < {len(tensors)}")
-    x, y = tensors[instr["input"]], tensors[instr["output"]]
-    if instr["input"] not in written:
-        raise _invalid(f"{where} reads tensor {instr['input']} ('{x['name']}') before it is "
-                       "written")
-    if instr["output"] in written:
-        raise _invalid(f"{where} writes tensor {instr['output']} ('{y['name']}'), which is a model "
-                       "input or already written")
-    if op == "linear":
-        _check_linear(where, instr, x, y)
-        return
-    if (x["scale"], x["bits"]) != (y["scale"], y["bits"]):
-        raise _invalid(f"{where}: input and output must have the same scale and bits")
-    if op == "relu" and x["shape"] != y["shape"]:
-        raise _invalid(f"{where}: shapes differ ({x['shape']} vs {y['shape']})")
-    if op == "reshape" and prod(x["shape"]) != prod(y["shape"]):
-        raise _invalid(f"{where}: element counts differ ({x['shape']} vs {y['shape']})")
-
-
-def _contains_bool(value, ndim: int) -> bool:
-    """JSON true/false among the numbers: numpy would take them for 1 and 0,
-    the native validator refuses them, and so must we (found by fuzzing)."""
-    if not isinstance(value, list):
-        return False
-    items = value
-    for _ in range(ndim - 1):
-        if not all(isinstance(row, list) for row in items):
-            return False
-        items = list(chain.from_iterable(items))
-    return bool in map(type, items)
-
-
-def _int64_array(value, ndim: int):
-    """``value`` as an int64 array of rank ``ndim``, or None if it is not one."""
-    if _contains_bool(value, ndim):
-        return None
-    try:
-        array = np.array(value)
-    except (ValueError, TypeError):
-        return None
-    if array.ndim != ndim or array.dtype.kind not in "iu":
-        return None
-    if array.dtype.kind == "u" and array.size and array.max() > _INT64_MAX:
-        return None
-    return array.astype(np.int64)
-
-
-def _check_linear(where: str, instr: dict, x: dict, y: dict) -> None:
-    shift = instr["shift"]
-    if not _is_int(shift) or not 0 <= shift <= MAX_SHIFT:
-        raise _invalid(f"{where}: shift must be an int in [0, {MAX_SHIFT}], got {shift!r}")
-    weight = _int64_array(instr["weight"], 2)
-    bias = _int64_array(instr["bias"], 1)
-    if weight is None or bias is None:
-        raise _invalid(f"{where}: weight must be an [N][K] list and bias an [N] list of signed "
-                       "64-bit ints")
-    n, k = weight.shape
-    if x["shape"][-1] != k or bias.shape != (n,):
-        raise _invalid(f"{where}: weight is [{n}][{k}] and bias has {bias.shape[0]} entries, "
-                       f"but the input shape is {x['shape']}")
-    if y["shape"] != x["shape"][:-1] + [n]:
-        raise _invalid(f"{where}: output shape must be {x['shape'][:-1] + [n]}, got {y['shape']}")
-    bound = accumulator_bound(weight, bias, x["bits"])
-    if bound >= ACCUMULATOR_LIMIT:
-        # The same rule as native/src/program.rs: the bound must stay below 2^120.
-        raise _invalid(f"{where}: accumulator bound {bound} is not below 2^120")
-
-
-def accumulator_bound(weight: np.ndarray, bias: np.ndarray, bits_in: int) -> int:
-    """``max_n sum_k |w[n,k]| * 2^(bits_in-1) + |b[n]|``, exact as a Python int."""
+def accumulator_bound(weight: np.ndarray, bias: np.ndarray, bits_in) -> int:
+    """``max_n sum_k |w[n,k]| * 2^(bits_in-1) + |b[n]|``, exact as a Python int.
+    ``bits_in`` is an int, or an array of the input bits per column of ``weight``."""
     weight = np.asarray(weight)
     bias = np.asarray(bias)
-    estimate = float((np.abs(weight.astype(np.float64)).sum(axis=1) * 2.0 ** (bits_in - 1)
-                      + np.abs(bias.astype(np.float64))).max())
-    if estimate < 2.0**60 and bits_in <= 60:  # int64 cannot overflow here, so this is exact
-        rows = np.abs(weight).sum(axis=1) * (1 << (bits_in - 1)) + np.abs(bias)
-        return int(rows.max())
-    rows = (np.abs(weight.astype(object)).sum(axis=1) * (1 << (bits_in - 1))
-            + np.abs(bias.astype(object)))
-    return int(max(rows))
+    half = np.ldexp(1.0, np.asarray(bits_in) - 1)
+    estimate = float((np.abs(weight.astype(np.float64)) * half).sum(axis=1).max(initial=0)
+                     + np.abs(bias.astype(np.float64)).max(initial=0))
+    if estimate < 2.0**60 and np.max(bits_in) <= 60:  # int64 cannot overflow: exact
+        halves = np.left_shift(np.int64(1), np.asarray(bits_in, dtype=np.int64) - 1)
+        rows = (np.abs(weight) * halves).sum(axis=1) + np.abs(bias)
+        return int(rows.max(initial=0))
+    halves = np.vectorize(lambda b: 1 << (int(b) - 1), otypes=[object])(
+        np.broadcast_to(np.asarray(bits_in), weight.shape))
+    rows = (np.abs(weight.astype(object)) * halves).sum(axis=1) + np.abs(bias.astype(object))
+    return int(max(rows, default=0))
 
 
 # --- bytes -------------------------------------------------------------------
 
-def dumps(program: dict) -> bytes:
-    """The canonical bytes of ``program`` (what ``circuit.json`` holds)."""
-    return json.dumps(program, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
-def loads(data: bytes) -> dict:
-    """Parse and validate program bytes."""
-    try:
-        program = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ModelError(f"invalid program: not JSON ({exc})") from exc
-    validate(program)
-    return program
+def dumps(doc: dict) -> bytes:
+    """Canonical JSON bytes (what ``circuit.json`` holds)."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def circuit_hash(data: bytes) -> str:
-    """SHA-256 (hex) of the canonical program bytes: the circuit's identity."""
+    """SHA-256 (hex) of the canonical program bytes: the circuit's identity
+    (it covers constants.bin through ``constants_sha256``)."""
     return hashlib.sha256(data).hexdigest()
 
 
 # --- numbers -----------------------------------------------------------------
 
-def tensor_range(tensor: dict) -> tuple[int, int]:
+def tensor_range(tensor: Tensor) -> tuple[int, int]:
     """The inclusive integer range of a tensor: ``[-2^(b-1), 2^(b-1) - 1]``."""
-    half = 1 << (tensor["bits"] - 1)
-    return -half, half - 1
+    return tensor.range
 
 
 def _shaped(array: np.ndarray, shape: tuple[int, ...], what: str, allow_batch: bool) -> np.ndarray:
@@ -262,85 +371,85 @@ def _shaped(array: np.ndarray, shape: tuple[int, ...], what: str, allow_batch: b
                           f"got shape {list(array.shape)}")
 
 
-def quantize_inputs(program: dict, floats: list) -> list[np.ndarray]:
+def quantize_inputs(program: Program, floats: list) -> list[np.ndarray]:
     """Model inputs (floats) → int64 arrays: ``q = floor(x * 2^f + 1/2)``.
 
     Each array has its tensor's shape, the same number of elements, or one
     leading axis of samples. A non-finite value or a ``q`` outside the tensor's
     range is a :class:`QuantizationError` (never a clamp).
     """
-    specs = program["inputs"]
+    specs = program.inputs
     if len(floats) != len(specs):
         raise InputShapeError(f"the model takes {len(specs)} input(s), got {len(floats)}")
     result = []
     for spec, value in zip(specs, floats):
-        tensor = program["tensors"][spec["tensor"]]
-        what = f"input '{spec['name']}'"
+        tensor = program.tensors[spec.tensor]
+        what = f"input '{spec.name}'"
         array = np.asarray(value, dtype=np.float64)
-        array = _shaped(array, tuple(tensor["shape"]), what, allow_batch=True)
+        array = _shaped(array, tensor.shape, what, allow_batch=True)
         bad = ~np.isfinite(array)
         if bad.any():
             at = tuple(int(i) for i in np.argwhere(bad)[0])
             raise QuantizationError(f"{what} has a non-finite value {float(array[at])} at index "
                                     f"{list(at)}")
-        scaled = np.floor(np.ldexp(array, tensor["scale"]) + 0.5)
-        lo, hi = tensor_range(tensor)
-        outside = (scaled < lo) | (scaled >= 2.0 ** (tensor["bits"] - 1))
+        scaled = np.floor(np.ldexp(array, tensor.scale) + 0.5)
+        lo, hi = tensor.range
+        outside = (scaled < lo) | (scaled >= 2.0 ** (tensor.bits - 1))
         if outside.any():
             worst = np.unravel_index(np.argmax(np.where(outside, np.abs(array), -1.0)), array.shape)
-            step = 2.0 ** -tensor["scale"]
+            step = 2.0 ** -tensor.scale
             raise QuantizationError(
                 f"{what} value {float(array[worst]):g} at index {[int(i) for i in worst]} is out of "
-                f"range: with scale 2^{-tensor['scale']} and {tensor['bits']} bits the representable "
+                f"range: with scale 2^{-tensor.scale} and {tensor.bits} bits the representable "
                 f"range is [{float(lo * step):g}, {float(hi * step):g}]; recompile with a calibration "
                 f"sample that covers this value (or more --bits)")
         result.append(scaled.astype(np.int64))
     return result
 
 
-def dequantize(program: dict, tensor_index: int, ints) -> np.ndarray:
+def dequantize(program: Program, tensor_index: int, ints) -> np.ndarray:
     """Integers of tensor ``tensor_index`` → the reals they stand for (``q * 2^-f``)."""
-    scale = program["tensors"][tensor_index]["scale"]
+    scale = program.tensors[tensor_index].scale
     return np.ldexp(np.asarray(ints).astype(np.float64), -scale)
 
 
 # --- public signals ----------------------------------------------------------
 
-def _public_tensors(program: dict) -> list[tuple[str, dict]]:
-    named = [("input", e) for e in program["inputs"]] + [("output", e) for e in program["outputs"]]
-    return [(f"{kind} '{e['name']}'", program["tensors"][e["tensor"]]) for kind, e in named]
+def _public_tensors(program: Program) -> list[tuple[str, Tensor]]:
+    named = [("input", e) for e in program.inputs] + [("output", e) for e in program.outputs]
+    return [(f"{kind} '{e.name}'", program.tensors[e.tensor]) for kind, e in named]
 
 
-def _per_element(tensor: dict) -> int:
-    return PACK_BITS // tensor["bits"]
+def _per_element(tensor: Tensor) -> int:
+    return PACK_BITS // tensor.bits
 
 
-def public_count(program: dict) -> int:
+def public_count(program: Program) -> int:
     """How many field elements :func:`pack_public` produces."""
-    return sum(ceil(prod(t["shape"]) / _per_element(t)) for _, t in _public_tensors(program))
+    return sum(ceil(t.size / _per_element(t)) for _, t in _public_tensors(program))
 
 
-def pack_public(program: dict, inputs_int: list, outputs_int: list) -> list[int]:
+def pack_public(program: Program, inputs_int: list, outputs_int: list) -> list[int]:
     """Pack quantized inputs then outputs into field elements (docs/program.md)."""
     tensors = _public_tensors(program)
     values = list(inputs_int) + list(outputs_int)
-    if len(inputs_int) != len(program["inputs"]) or len(outputs_int) != len(program["outputs"]):
-        raise InputShapeError(f"expected {len(program['inputs'])} input and "
-                              f"{len(program['outputs'])} output tensors, got "
+    if len(inputs_int) != len(program.inputs) or len(outputs_int) != len(program.outputs):
+        raise InputShapeError(f"expected {len(program.inputs)} input and "
+                              f"{len(program.outputs)} output tensors, got "
                               f"{len(inputs_int)} and {len(outputs_int)}")
     packed: list[int] = []
     for (what, tensor), value in zip(tensors, values):
         array = np.asarray(value)
         if array.dtype.kind not in "iuO":
             raise QuantizationError(f"{what}: expected integers, got {array.dtype}")
-        array = _shaped(array, tuple(tensor["shape"]), what, allow_batch=False).reshape(-1)
-        lo, hi = tensor_range(tensor)
+        array = _shaped(array, tensor.shape, what, allow_batch=False).reshape(-1)
+        lo, hi = tensor.range
         outside = (array < lo) | (array > hi)
         if outside.any():
             at = int(np.argmax(outside))
             raise QuantizationError(f"{what} value {array[at]} at flat index {at} is outside "
-                                    f"[{lo}, {hi}] ({tensor['bits']} bits)")
-        packed.extend(_pack(array.astype(np.int64), tensor["bits"]))
+                                    f"[{lo}, {hi}] ({tensor.bits} bits)")
+        packed.extend(_pack(array.astype(np.int64), tensor.bits))
     return packed
 
 
@@ -365,7 +474,7 @@ def _field_int(value, index: int) -> int:
     raise ProofFormatError(f"public signal {index} is not a non-negative integer: {value!r}")
 
 
-def unpack_public(program: dict, public: list) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def unpack_public(program: Program, public: list) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Public signals → (quantized inputs, quantized outputs), int64 arrays.
 
     Checks the element count and that every element holds only its packed
@@ -379,7 +488,7 @@ def unpack_public(program: dict, public: list) -> tuple[list[np.ndarray], list[n
     arrays = []
     cursor = 0
     for what, tensor in _public_tensors(program):
-        bits, k, size = tensor["bits"], _per_element(tensor), prod(tensor["shape"])
+        bits, k, size = tensor.bits, _per_element(tensor), tensor.size
         n_elements = ceil(size / k)
         chunk = [_field_int(v, cursor + i)
                  for i, v in enumerate(public[cursor: cursor + n_elements])]
@@ -394,11 +503,11 @@ def unpack_public(program: dict, public: list) -> tuple[list[np.ndarray], list[n
         digits = digits[:, : k * bits].reshape(n_elements * k, bits).astype(np.uint64)
         u = (digits << np.arange(bits, dtype=np.uint64)).sum(axis=1, dtype=np.uint64)[:size]
         q = (u - np.uint64(1 << (bits - 1))).view(np.int64)
-        arrays.append(q.reshape(tensor["shape"]))
-    n_inputs = len(program["inputs"])
+        arrays.append(q.reshape(tensor.shape))
+    n_inputs = len(program.inputs)
     return arrays[:n_inputs], arrays[n_inputs:]
 
 
-def unpack_outputs(program: dict, public: list) -> list[np.ndarray]:
+def unpack_outputs(program: Program, public: list) -> list[np.ndarray]:
     """The quantized model outputs held in the public signals."""
     return unpack_public(program, public)[1]

@@ -1,13 +1,10 @@
 """The float graph: what the ONNX frontend lowers a model to.
 
 A :class:`Graph` is a straight-line program over named tensors with static
-shapes. It has three node kinds, which are exactly what the quantizer knows how
-to turn into program instructions:
-
-* :class:`Linear` — ``y = x @ weight.T + bias`` on the last axis
-  (``weight`` is ``[N, K]``, ``bias`` is ``[N]``, both float64);
-* :class:`Relu` — ``y = max(x, 0)``;
-* :class:`Reshape` — same elements in row-major order, the output tensor's shape.
+shapes. Its nodes are the float nodes of the instruction kinds in
+:mod:`zkml.ops` (``LinearNode``, ``AffineNode``, ``ReluNode``, ``GatherNode``,
+``MaxNode``), each with ``inputs`` (tensor names) and one ``output``; what a
+node computes is its kind's ``run_float``.
 
 :meth:`Graph.run` evaluates it in float64, optionally over a leading axis of
 samples (one extra dimension in front of every input), which is how the
@@ -17,38 +14,12 @@ quantizer calibrates it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
-from zkml.errors import InputShapeError, ModelError
+from zkml.errors import InputShapeError
 
 Shape = tuple[int, ...]
-
-
-@dataclass(frozen=True, eq=False)
-class Linear:
-    """``y[..., n] = sum_k weight[n, k] * x[..., k] + bias[n]``."""
-
-    input: str
-    output: str
-    weight: np.ndarray
-    bias: np.ndarray
-
-
-@dataclass(frozen=True)
-class Relu:
-    input: str
-    output: str
-
-
-@dataclass(frozen=True)
-class Reshape:
-    input: str
-    output: str
-
-
-Node = Union[Linear, Relu, Reshape]
 
 
 @dataclass
@@ -64,7 +35,7 @@ class Graph:
     tensors: dict[str, Shape]
     inputs: list[str]
     outputs: list[str]
-    nodes: list[Node] = field(default_factory=list)
+    nodes: list = field(default_factory=list)
 
     def shape(self, name: str) -> Shape:
         return self.tensors[name]
@@ -76,6 +47,8 @@ class Graph:
         (all inputs must then agree on the number of samples); every result
         carries the same leading axis.
         """
+        from zkml.ops import kind_of
+
         if len(inputs) != len(self.inputs):
             raise InputShapeError(
                 f"model '{self.name}' takes {len(self.inputs)} input(s), got {len(inputs)}"
@@ -95,16 +68,10 @@ class Graph:
             values[name] = array
         lead = lead or ()
         for node in self.nodes:
-            x = values[node.input]
-            if isinstance(node, Linear):
-                y = x @ node.weight.T + node.bias
-            elif isinstance(node, Relu):
-                y = np.maximum(x, 0.0)
-            elif isinstance(node, Reshape):
-                y = x.reshape(lead + self.tensors[node.output])
-            else:  # pragma: no cover - the frontend builds only the three kinds
-                raise ModelError(f"unknown node {node!r}")
-            values[node.output] = y
+            xs = [values[x] for x in node.inputs]
+            y = kind_of(node).run_float(node, xs, lead, self.tensors[node.output])
+            values[node.output] = np.asarray(y, dtype=np.float64).reshape(
+                lead + self.tensors[node.output])
         return values
 
 

@@ -7,12 +7,16 @@ Steps, in order:
    checker or shape inference is a :class:`ModelError`; both name the file.
 2. Initializers and ``Constant`` nodes are constants. Any node whose inputs are
    all constants is folded with ``onnx.reference`` (numpy), whatever its op.
-3. Every other node is lowered through :mod:`zkml.frontend.ops`; an op without
-   a lowering for this opset is an :class:`UnsupportedOpError`, never a skip.
-4. An ``Add`` of a constant is fused into the linear layer that produces its
-   other operand; one that cannot be fused is unsupported.
-5. Output tensors take their ONNX names; nodes that no output depends on are
+3. Every other node is lowered through the op registry (:mod:`zkml.ops`); an op
+   without a lowering for this opset is unsupported, never skipped. Lowering
+   goes on past an unsupported node (skipping only what depends on it), and
+   every unsupported node is reported at once, in one
+   :class:`UnsupportedOpError`.
+4. Output tensors take their ONNX names; nodes that no output depends on are
    dropped.
+5. An element-wise affine step (a bias ``Add``, a ``BatchNormalization``, a
+   ``Mul`` by a constant) is folded into the Gemm/MatMul/Conv that produces
+   its input when nothing else reads it (:func:`zkml.ops.fold_affine_chains`).
 
 Shapes are static. A symbolic *leading* dimension of a model input (the usual
 batch axis) is taken to be 1; any other unknown dimension is an error.
@@ -21,7 +25,6 @@ batch axis) is taken to be 1; any other unknown dimension is an error.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +33,9 @@ from onnx import numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 from zkml.errors import InputFileError, ModelError, UnsupportedOpError
-from zkml.frontend.graph import Graph, Linear, Reshape, Shape
-from zkml.frontend.ops import REGISTRY, BiasAdd, op_version
+from zkml.frontend.graph import Graph, Shape
+from zkml.ops import ONNX_OPS, fold_affine_chains, op_version
+from zkml.ops.shape import GatherNode
 
 _DEFAULT_DOMAINS = ("", "ai.onnx")
 _FLOAT_TYPES = {
@@ -48,8 +52,9 @@ def _one_line(exc: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def load_model(path) -> Graph:
-    """Load, check and lower the ONNX model at ``path``."""
+def load_model(path, input_shapes: dict | None = None) -> Graph:
+    """Load, check and lower the ONNX model at ``path``. ``input_shapes``
+    pins inputs with open dimensions (``{"x": (1, 8, 16)}``)."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"model file not found: {path}", path)
@@ -63,11 +68,37 @@ def load_model(path) -> Graph:
         onnx.checker.check_model(model)
     except Exception as exc:
         raise ModelError(f"invalid ONNX model {path}: {_one_line(exc)}") from exc
+    if input_shapes:
+        _pin_input_shapes(model, input_shapes)
     try:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     except Exception as exc:
         raise ModelError(f"shape inference failed on {path}: {_one_line(exc)}") from exc
     return lower_model(model, name=model.graph.name or path.stem)
+
+
+def _pin_input_shapes(model: onnx.ModelProto, shapes: dict) -> None:
+    """Write the given static shapes into the model's input declarations."""
+    inputs = {v.name: v for v in model.graph.input}
+    for name, shape in shapes.items():
+        if name not in inputs:
+            raise ModelError(f"--input-shape names '{name}', which is not a model input "
+                             f"(inputs: {', '.join(inputs)})")
+        dims = inputs[name].type.tensor_type.shape.dim
+        shape = [int(d) for d in shape]
+        if len(dims) and len(dims) != len(shape):
+            raise ModelError(f"--input-shape {name}: the model declares rank {len(dims)}, "
+                             f"got {len(shape)} dimensions")
+        for axis, (dim, want) in enumerate(zip(dims, shape)):
+            if dim.HasField("dim_value") and dim.dim_value != want:
+                raise ModelError(f"--input-shape {name}: axis {axis} is {dim.dim_value} in the "
+                                 f"model, not {want}")
+        if any(d <= 0 for d in shape):
+            raise ModelError(f"--input-shape {name}: dimensions must be positive, got {shape}")
+        tensor = inputs[name].type.tensor_type
+        tensor.shape.ClearField("dim")
+        for d in shape:
+            tensor.shape.dim.add().dim_value = d
 
 
 def lower_model(model: onnx.ModelProto, name: str | None = None) -> Graph:
@@ -103,11 +134,15 @@ def _input_shape(value: onnx.ValueInfoProto) -> Shape:
         else:
             what = dim.dim_param or (dim.dim_value if dim.HasField("dim_value") else "?")
             raise ModelError(f"model input '{value.name}' has dimension {what!r} at axis {axis}; "
-                             "zkml needs static positive shapes (only a symbolic leading "
-                             "batch axis is taken as 1)")
+                             "zkml needs static positive shapes (a symbolic leading batch axis "
+                             f"is taken as 1): give it with --input-shape {value.name}=d0,d1,...")
     if not dims:
         raise ModelError(f"model input '{value.name}' is a scalar; zkml needs rank >= 1")
     return tuple(dims)
+
+
+class _Derived(Exception):
+    """A node reads the output of a node that could not be lowered."""
 
 
 class _Lowering:
@@ -124,6 +159,9 @@ class _Lowering:
         self.shapes: dict[str, Shape] = {}
         self.aliases: dict[str, str] = {}
         self.nodes: list = []
+        self.unsupported: list[UnsupportedOpError] = []
+        self.unusable: dict[str, tuple[str, str, str] | None] = {}
+        self.taken: set[str] = set()
         self._index = 0
         self._node: onnx.NodeProto | None = None
 
@@ -150,6 +188,8 @@ class _Lowering:
 
     def act(self, name: str) -> str:
         resolved = self.resolve(name)
+        if resolved in self.unusable:
+            raise _Derived(resolved)
         if resolved not in self.shapes:
             node = self._node
             raise ModelError(f"node '{self.label(node)}' ({node.op_type}) reads '{name}', "
@@ -163,6 +203,7 @@ class _Lowering:
         if node.output in self.shapes or node.output in self.consts:
             raise ModelError(f"tensor '{node.output}' is written twice")
         self.shapes[node.output] = tuple(int(d) for d in shape)
+        self.taken.add(node.output)
         self.nodes.append(node)
 
     def alias(self, name: str, source: str) -> None:
@@ -171,36 +212,88 @@ class _Lowering:
         else:
             self.aliases[name] = self.act(source)
 
+    def fresh(self, base: str) -> str:
+        """A tensor name of our own, unused by the model."""
+        name, k = base, 0
+        while name in self.taken or name in self.shapes or name in self.consts:
+            k += 1
+            name = f"{base}.{k}"
+        self.taken.add(name)
+        return name
+
+    def reshape(self, source: str, out: str, shape: Shape) -> None:
+        from zkml.ops.shape import emit_gather
+
+        emit_gather(self, [source], np.arange(int(np.prod(shape))), out, shape)
+
+    def mark_unusable(self, name: str, node: onnx.NodeProto, reason: str) -> None:
+        """An output a lowering cannot produce; reading it is unsupported."""
+        self.unusable[name] = (self.label(node), node.op_type, reason)
+
     # --- the pass ------------------------------------------------------------
     def run(self) -> Graph:
         graph = self.model.graph
         for init in graph.initializer:
             self.consts[init.name] = numpy_helper.to_array(init)
+        self.taken = {v.name for v in graph.input} | {v.name for v in graph.output}
+        for node in graph.node:
+            self.taken.update(x for x in node.output if x)
         inputs = [v for v in graph.input if v.name not in self.consts]
         for value in inputs:
             self.shapes[value.name] = _input_shape(value)
         for index, node in enumerate(graph.node):
             self._index, self._node = index, node
-            self._lower_node(node)
-        fused = self._fuse_biases()
+            try:
+                self._lower_node(node)
+            except UnsupportedOpError as exc:
+                self.unsupported.append(exc)
+                self._poison(node)
+            except _Derived as exc:
+                cause = self.unusable.get(str(exc))
+                if cause is not None:  # an output the producer could not make
+                    label, op_type, reason = cause
+                    self.unsupported.append(UnsupportedOpError(
+                        self.label(node), node.op_type, self.opset,
+                        f"it reads '{exc}', {reason} (from node '{label}', {op_type})"))
+                self._poison(node)
+        output_names = [v.name for v in graph.output]
+        if self.unsupported:
+            raise UnsupportedOpError.many(self.unsupported)
+        for out in output_names:
+            if self.resolve(out) in self.unusable:
+                raise ModelError(f"model output '{out}' cannot be computed")
         input_names = [v.name for v in inputs]
-        nodes, outputs = self._name_outputs(fused, input_names, [v.name for v in graph.output])
+        nodes, outputs = self._name_outputs(self.nodes, input_names, output_names)
         nodes = _prune(nodes, outputs)
+        nodes = fold_affine_chains(nodes, set(outputs))
         tensors = {n: self.shapes[n] for n in input_names}
         for node in nodes:
             tensors[node.output] = self.shapes[node.output]
         return Graph(self.name, tensors, input_names, outputs, nodes)
 
+    def _poison(self, node: onnx.NodeProto) -> None:
+        for out in node.output:
+            if out:
+                self.unusable.setdefault(out, None)
+
     def _lower_node(self, node: onnx.NodeProto) -> None:
+        operands = [name for name in node.input if name]
         if node.domain not in _DEFAULT_DOMAINS:
+            if self._foldable(node, operands):
+                self._fold(node, operands)
+                return
+            for name in operands:
+                self.act(name) if not self.is_const(name) else None
             raise UnsupportedOpError(self.label(node), f"{node.domain}.{node.op_type}",
                                      _opset(self.model, node.domain) or 0,
                                      "only the default ONNX domain is supported")
-        operands = [name for name in node.input if name]
         if self._foldable(node, operands):
             self._fold(node, operands)
             return
-        entry = REGISTRY.get(node.op_type)
+        for name in operands:  # a node downstream of an unsupported one is not reported
+            if not self.is_const(name):
+                self.act(name)
+        entry = ONNX_OPS.get(("", node.op_type))
         if entry is None:
             self.fail(node, "no lowering for this op")
         version = op_version(node.op_type, self.opset)
@@ -222,38 +315,17 @@ class _Lowering:
 
     def _fold(self, node: onnx.NodeProto, operands: list[str]) -> None:
         feeds = {name: self.const(name) for name in operands}
+        opsets = {"": self.opset}
+        if node.domain not in _DEFAULT_DOMAINS:
+            opsets[node.domain] = _opset(self.model, node.domain) or 1
         try:
-            results = ReferenceEvaluator(node, opsets={"": self.opset}).run(None, feeds)
+            results = ReferenceEvaluator(node, opsets=opsets).run(None, feeds)
         except Exception as exc:
             raise ModelError(f"node '{self.label(node)}' ({node.op_type}): constant folding "
                              f"failed: {_one_line(exc)}") from exc
         for name, value in zip(node.output, results):
             if name:
                 self.set_const(name, value)
-
-    def _fuse_biases(self) -> list:
-        """Fold each BiasAdd into the Linear that produces its input."""
-        graph_outputs = Counter(self.resolve(v.name) for v in self.model.graph.output)
-        uses = Counter(node.input for node in self.nodes) + graph_outputs
-        result: list = []
-        position: dict[str, int] = {}  # tensor name -> index in result of its producer
-        for node in self.nodes:
-            if isinstance(node, BiasAdd):
-                at = position.get(node.input)
-                source = result[at] if at is not None else None
-                if not isinstance(source, Linear) or uses[node.input] != 1:
-                    raise UnsupportedOpError(
-                        node.node_name, "Add", self.opset,
-                        "a constant can only be added as the bias of the Gemm/MatMul that "
-                        "produces the other operand, with no other use of that product")
-                node = Linear(source.input, node.output, source.weight, source.bias + node.bias)
-                del position[source.output]
-                result[at] = node
-                position[node.output] = at
-                continue
-            position[node.output] = len(result)
-            result.append(node)
-        return result
 
     def _name_outputs(self, nodes: list, inputs: list[str], onnx_outputs: list[str]):
         """Give each output tensor its ONNX output name (a copy where one tensor
@@ -272,12 +344,16 @@ class _Lowering:
                 renames[source] = out
             else:
                 source = renames.get(source, source)
-                copies.append(Reshape(source, out))
+                size = int(np.prod(self.shapes[self.resolve(out)]))
+                copies.append(GatherNode((source,), out, np.arange(size, dtype=np.int64)))
                 self.shapes[out] = self.shapes[self.resolve(out)]
         renamed = []
         for node in nodes:
-            changes = {k: renames[getattr(node, k)] for k in ("input", "output")
-                       if getattr(node, k) in renames}
+            changes = {}
+            if any(x in renames for x in node.inputs):
+                changes["inputs"] = tuple(renames.get(x, x) for x in node.inputs)
+            if node.output in renames:
+                changes["output"] = renames[node.output]
             renamed.append(dataclasses.replace(node, **changes) if changes else node)
         for old, new in renames.items():
             self.shapes[new] = self.shapes[old]
@@ -291,5 +367,5 @@ def _prune(nodes: list, outputs: list[str]) -> list:
     for node in reversed(nodes):
         if node.output in needed:
             kept.append(node)
-            needed.add(node.input)
+            needed.update(node.inputs)
     return kept[::-1]

@@ -6,15 +6,14 @@ Scales are powers of two, one per tensor, written as ``f`` fractional bits
 * A model input: ``f`` is the largest whose range holds the calibration
   ``max|x|`` (without calibration data: ``|x| ≤ 1`` is assumed, and the report
   says so).
-* A linear layer: weights get the largest ``f_w`` for which ``max|w|`` rounds
-  into ``bits`` signed bits. The output gets the largest ``f_out`` whose range
-  holds twice the calibration ``max|y|`` (2× headroom; without calibration, twice
-  the certified bound on ``|y|`` over the assumed input box), capped at
-  ``f_in + f_w`` so that ``shift = f_in + f_w - f_out ≥ 0``. The bias is rounded
-  at scale ``f_in + f_w`` and, when ``shift > 0``, gets ``2^(shift-1)`` added so
-  that the program's floor rounds to nearest. If the bias would not fit in
-  signed 64 bits, ``f_w`` is lowered until it does.
-* Relu and reshape outputs keep their input's scale.
+* Every other tensor: its instruction kind's rule (``quantize`` in
+  :mod:`zkml.ops`; each kind's module documents it). Outputs of weighted sums
+  get the largest scale whose range holds twice the calibration ``max|y|``
+  (2× headroom; without calibration, twice the certified bound over the
+  assumed input box).
+* Kinds whose inputs must share one scale (``gather``, ``max``) get it: an
+  input finer than the coarsest is first rescaled by an ``affine`` with weight
+  1 (a rounding shift), inserted here.
 
 The report (for ``settings.json``) gives every tensor's scale and width, the
 calibration range, the certified worst-case error of each output for inputs in
@@ -24,38 +23,22 @@ is given, the measured error of the program against the float graph on it.
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
+import dataclasses
 
 import numpy as np
 
 from zkml.errors import InputShapeError, QuantizationError
-from zkml.frontend.graph import Graph, Linear, Relu, Reshape
-from zkml.program import FORMAT, VERSION, dequantize, quantize_inputs, validate
-from zkml.quantize.bounds import error_bounds, max_abs, max_abs_elementwise, value_intervals
+from zkml.frontend.graph import Graph
+from zkml.ops import kind_of
+from zkml.ops.affine import AffineInstruction, AffineNode
+from zkml.ops.base import HEADROOM, frac_bits, max_abs
+from zkml.program import Io, Program, Tensor, dequantize, quantize_inputs, validate
+from zkml.quantize.bounds import error_bounds, max_abs_elementwise, value_intervals
 
 MIN_BITS, MAX_BITS = 4, 32
-HEADROOM = 2.0
 ASSUMED_INPUT_BOX = (-1.0, 1.0)
-_BIAS_LIMIT = 2**63
 
-
-def frac_bits(magnitude: float, bits: int) -> int:
-    """The largest ``f`` with ``floor(m·2^f + 1/2) ≤ 2^(bits-1) - 1`` for every
-    ``|m| ≤ magnitude`` (a magnitude of 0 is treated as 1)."""
-    if not magnitude > 0 or not math.isfinite(magnitude):
-        magnitude = 1.0
-    limit = 2.0 ** (bits - 1) - 0.5  # m·2^f must stay below this
-    f = math.floor(math.log2(limit / magnitude))
-    while math.ldexp(magnitude, f) >= limit:
-        f -= 1
-    while math.ldexp(magnitude, f + 1) < limit:
-        f += 1
-    return f
-
-
-def _round_half_up(values: np.ndarray, f: int) -> np.ndarray:
-    return np.floor(np.ldexp(values, f) + 0.5)
+__all__ = ["quantize", "frac_bits", "HEADROOM", "MIN_BITS", "MAX_BITS"]
 
 
 def _calibration_samples(graph: Graph, calibration) -> list[np.ndarray]:
@@ -80,29 +63,68 @@ def _calibration_samples(graph: Graph, calibration) -> list[np.ndarray]:
     return samples
 
 
-def _round_bias(bias: np.ndarray, f: int) -> list[int]:
-    """``floor(b·2^f + 1/2)`` exactly, as Python ints (biases are short)."""
-    step = Fraction(2) ** f
-    return [math.floor(Fraction(b) * step + Fraction(1, 2)) for b in bias.tolist()]
+class _State:
+    """The quantizer's side of :class:`zkml.ops.base.QuantContext`."""
+
+    def __init__(self, graph: Graph, bits: int, magnitude):
+        self.graph = graph
+        self.bits = bits
+        self._magnitude = magnitude
+        self.scales: dict[str, int] = {}
+        self.shapes: dict[str, tuple] = dict(graph.tensors)
+        self.observed_override: dict[str, float] = {}
+        self.tensors: list[Tensor] = []
+        self.index: dict[str, int] = {}
+        self.nodes: list = []
+        self.instructions: list = []
+
+    def scale(self, name: str) -> int:
+        return self.scales[name]
+
+    def shape(self, name: str) -> tuple:
+        return self.shapes[name]
+
+    def observed(self, name: str) -> float:
+        if name in self.observed_override:
+            return self.observed_override[name]
+        return self._magnitude(name)
+
+    def add_tensor(self, name: str, scale: int) -> int:
+        self.scales[name] = scale
+        self.index[name] = len(self.tensors)
+        self.tensors.append(Tensor(name, tuple(self.shapes[name]), scale, self.bits))
+        return self.index[name]
+
+    def add(self, node, instruction_cls, fields: dict, f_out: int) -> None:
+        out = self.add_tensor(node.output, f_out)
+        self.nodes.append(node)
+        self.instructions.append(instruction_cls(
+            inputs=tuple(self.index[x] for x in node.inputs), output=out, **fields))
+
+    def rescaled(self, name: str, target: int) -> str:
+        """``name`` at the coarser scale ``target``: an affine with weight 1
+        and shift ``f - target`` (rounding to nearest)."""
+        f = self.scales[name]
+        if f == target:
+            return name
+        new = f"{name}/at_scale_{target}"
+        if new in self.index:
+            return new
+        size = int(np.prod(self.shapes[name]))
+        self.shapes[new] = self.shapes[name]
+        self.observed_override[new] = self.observed(name)
+        node = AffineNode((name,), new, np.arange(size, dtype=np.int64)[:, None],
+                          np.ones((1, 1)), np.zeros(size, dtype=np.int64), np.zeros(size))
+        shift = f - target
+        fields = {"index": node.index, "weight": np.ones((1, 1), dtype=np.int64),
+                  "row": node.row, "bias": np.full(size, 1 << (shift - 1), dtype=np.int64),
+                  "shift": shift}
+        self.add(node, AffineInstruction, fields, target)
+        return new
 
 
-def _linear_instruction(node: Linear, f_in: int, y_magnitude: float, bits: int):
-    """Integer weights, bias, shift and the output scale of one linear layer."""
-    f_w = frac_bits(float(np.abs(node.weight).max()), bits)
-    f_out_wanted = frac_bits(HEADROOM * y_magnitude, bits)
-    while True:
-        f_out = min(f_out_wanted, f_in + f_w)
-        shift = f_in + f_w - f_out
-        rounding = (1 << (shift - 1)) if shift > 0 else 0
-        bias = [b + rounding for b in _round_bias(node.bias, f_in + f_w)]
-        if all(-_BIAS_LIMIT <= b < _BIAS_LIMIT for b in bias):
-            break
-        f_w -= 1  # coarser weights shrink the bias scale f_in + f_w
-    weight = _round_half_up(node.weight, f_w).astype(np.int64)
-    return {"weight": weight.tolist(), "bias": bias, "shift": shift}, f_out
-
-
-def quantize(graph: Graph, calibration: list | None = None, bits: int = 16) -> tuple[dict, dict]:
+def quantize(graph: Graph, calibration: list | None = None, bits: int = 16
+             ) -> tuple[Program, dict]:
     """Quantize ``graph`` to a program of ``bits``-wide tensors.
 
     ``calibration``: one array per model input, ``[samples, *shape]`` (or the
@@ -119,50 +141,51 @@ def quantize(graph: Graph, calibration: list | None = None, bits: int = 16) -> t
         box = {n: ASSUMED_INPUT_BOX for n in graph.inputs}
     intervals = value_intervals(graph, box)
 
-    def observed(name: str) -> float:
+    def magnitude(name: str) -> float:
         if values is not None:
             return float(np.abs(values[name]).max())
         return max_abs(intervals[name])
 
-    scales = {n: frac_bits(max(abs(lo), abs(hi)), bits) for n, (lo, hi) in box.items()}
-    instructions = []
-    index = {name: i for i, name in enumerate(graph.tensors)}
+    state = _State(graph, bits, magnitude)
+    for name, (lo, hi) in box.items():
+        state.add_tensor(name, frac_bits(max(abs(lo), abs(hi)), bits))
     for node in graph.nodes:
-        step = {"input": index[node.input], "output": index[node.output]}
-        if isinstance(node, Linear):
-            fields, scales[node.output] = _linear_instruction(
-                node, scales[node.input], observed(node.output), bits)
-            instructions.append({"op": "linear", **step, **fields})
-        elif isinstance(node, (Relu, Reshape)):
-            scales[node.output] = scales[node.input]
-            instructions.append({"op": "relu" if isinstance(node, Relu) else "reshape", **step})
+        kind = kind_of(node)
+        if getattr(kind, "SAME_SCALE", False):
+            target = min(state.scale(x) for x in node.inputs)
+            inputs = tuple(state.rescaled(x, target) for x in node.inputs)
+            if inputs != node.inputs:
+                node = dataclasses.replace(node, inputs=inputs)
+        fields, f_out = kind.quantize(node, state)
+        state.add(node, kind.Instruction, fields, f_out)
 
-    program = {
-        "format": FORMAT,
-        "version": VERSION,
-        "name": graph.name,
-        "tensors": [{"name": name, "shape": list(shape), "scale": scales[name], "bits": bits}
-                    for name, shape in graph.tensors.items()],
-        "inputs": [{"name": n, "tensor": index[n]} for n in graph.inputs],
-        "outputs": [{"name": n, "tensor": index[n]} for n in graph.outputs],
-        "instructions": instructions,
-    }
+    program = Program(
+        graph.name, tuple(state.tensors),
+        tuple(Io(n, state.index[n]) for n in graph.inputs),
+        tuple(Io(n, state.index[n]) for n in graph.outputs),
+        tuple(state.instructions),
+    )
     validate(program)
-    report = _report(graph, program, box, samples, values, intervals)
+    quantized_graph = Graph(graph.name, {t.name: t.shape for t in state.tensors},
+                            list(graph.inputs), list(graph.outputs), state.nodes)
+    if len(state.nodes) != len(graph.nodes):
+        intervals = value_intervals(quantized_graph, box)
+        values = quantized_graph.run(samples) if samples is not None else None
+    report = _report(quantized_graph, program, box, samples, values, intervals)
     return program, report
 
 
 def _report(graph, program, box, samples, values, intervals) -> dict:
     errors = error_bounds(graph, program, intervals)
     tensors = []
-    for tensor in program["tensors"]:
-        name = tensor["name"]
+    for tensor in program.tensors:
+        name = tensor.name
         certified = float((max_abs_elementwise(intervals[name]) + errors[name]).max())
-        largest = (2 ** (tensor["bits"] - 1) - 1) * 2.0 ** -tensor["scale"]
+        largest = (2 ** (tensor.bits - 1) - 1) * 2.0 ** -tensor.scale
         tensors.append({
             "name": name,
-            "scale": tensor["scale"],
-            "bits": tensor["bits"],
+            "scale": tensor.scale,
+            "bits": tensor.bits,
             "calibration_max_abs": None if values is None else float(np.abs(values[name]).max()),
             "certified_max_abs": certified,
             "range_certified": certified <= largest,
@@ -181,7 +204,7 @@ def _report(graph, program, box, samples, values, intervals) -> dict:
         notes.append("some tensors (range_certified false) may leave their range for inputs in "
                      "the box; such an inference fails with a quantization error, never wraps")
     return {
-        "bits": program["tensors"][0]["bits"],
+        "bits": program.tensors[0].bits,
         "headroom": HEADROOM,
         "calibration": {
             "samples": 0 if samples is None else int(samples[0].shape[0]),
@@ -199,7 +222,7 @@ def _measured_errors(graph, program, samples, values) -> dict[str, float]:
 
     outputs = evaluate(program, quantize_inputs(program, samples))
     measured = {}
-    for entry, ints in zip(program["outputs"], outputs):
-        approx = dequantize(program, entry["tensor"], ints)
-        measured[entry["name"]] = float(np.abs(approx - values[entry["name"]]).max())
+    for entry, ints in zip(program.outputs, outputs):
+        approx = dequantize(program, entry.tensor, ints)
+        measured[entry.name] = float(np.abs(approx - values[entry.name]).max())
     return measured

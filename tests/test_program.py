@@ -8,13 +8,34 @@ import json
 import numpy as np
 import pytest
 
-from program_fixtures import modified, single_linear, tensor, tiny_program
+from program_fixtures import (
+    all_ops_program, document, files, modified, program, single_linear, tensor, tiny_program,
+)
 from zkml import program as P
 from zkml.errors import InputShapeError, ModelError, ProofFormatError, QuantizationError
 
 
-def test_tiny_program_is_valid():
-    P.validate(tiny_program())
+def test_fixture_programs_are_valid():
+    for doc in (tiny_program(), all_ops_program()):
+        parsed = program(doc)
+        P.validate(parsed)
+        assert isinstance(parsed, P.Program)
+
+
+def test_constants_are_read_only_int64_arrays_in_row_major_order():
+    parsed = program(all_ops_program())
+    affine = parsed.instructions[0]
+    assert affine.op == "affine" and affine.inputs == (0, 0) and affine.output == 1
+    for array in (affine.index, affine.weight, affine.row, affine.bias):
+        assert isinstance(array, np.ndarray) and array.dtype == np.int64
+        assert not array.flags.writeable
+    assert affine.index.tolist() == [[0, 5, -1], [3, -1, -1], [-1, -1, -1]]
+    assert affine.weight.tolist() == [[1, -2, 3], [-1, 0, 0]]
+    assert affine.shift == 1 and type(affine.shift) is int
+    _, blob = files(all_ops_program())
+    # constants.bin: each constant little-endian int64, row-major, in list order.
+    assert blob[:8 * 9] == np.array(affine.index, dtype="<i8").tobytes()
+    assert len(blob) == 8 * (9 + 6 + 3 + 3 + 5 + 6)
 
 
 def _set(path, value):
@@ -30,74 +51,313 @@ def _append_instruction(instr):
     return lambda p: p["instructions"].append(instr)
 
 
+# Cases on tiny_program (linear → relu → gather), constants inline.
 INVALID = {
     "wrong_format": (_set(["format"], "onnx"), "'format'"),
-    "wrong_version": (_set(["version"], 2), "version"),
+    "version_1": (_set(["version"], 1), "version"),
+    "version_3": (_set(["version"], 3), "version"),
+    "version_as_string": (_set(["version"], "2"), "version"),
     "extra_top_level_key": (_set(["report"], {}), "under 'meta'"),
     "bits_out_of_range": (_set(["tensors", 0, "bits"], 65), "bits"),
+    "bits_below_two": (_set(["tensors", 0, "bits"], 1), "bits"),
     "bool_is_not_an_int": (_set(["tensors", 0, "bits"], True), "bits"),
     "zero_dimension": (_set(["tensors", 0, "shape"], [1, 0]), "positive"),
     "scalar_shape": (_set(["tensors", 0, "shape"], []), "non-empty"),
     "output_index_out_of_range": (_set(["outputs", 0, "tensor"], 9), "'outputs'"),
     "unknown_op": (_set(["instructions", 1, "op"], "sigmoid"), "'op'"),
+    "reshape_is_gone": (_set(["instructions", 2], {"op": "reshape", "inputs": [2], "output": 3}),
+                        "'op'"),
     "weight_row_length": (_set(["instructions", 0, "weight"], [[1, 2, 3], [1, 2, 3]]),
                           "input shape"),
-    "ragged_weight": (_set(["instructions", 0, "weight"], [[1, 2], [1]]), "weight"),
-    "float_weight": (_set(["instructions", 0, "weight"], [[1.5, 2], [1, 1]]), "weight"),
-    "weight_beyond_int64": (_set(["instructions", 0, "weight"], [[2**63, 0], [0, 0]]), "64-bit"),
+    "weight_rank": (_set(["instructions", 0, "weight"], [1, 2]), "[N, K]"),
     "bias_length": (_set(["instructions", 0, "bias"], [1]), "bias"),
     "negative_shift": (_set(["instructions", 0, "shift"], -1), "shift"),
+    "shift_over_120": (_set(["instructions", 0, "shift"], 121), "shift"),
+    "float_shift": (_set(["instructions", 0, "shift"], 1.0), "shift"),
     "linear_output_shape": (_set(["tensors", 1, "shape"], [1, 3]), "output shape"),
+    "linear_two_inputs": (_set(["instructions", 0, "inputs"], [0, 0]), "one input"),
     "relu_scale_changes": (_set(["tensors", 2, "scale"], 5), "same scale"),
-    "reshape_element_count": (_set(["tensors", 3, "shape"], [3]), "element counts"),
-    "second_writer": (_append_instruction({"op": "relu", "input": 1, "output": 2}),
+    "relu_bits_change": (_set(["tensors", 2, "bits"], 9), "same scale and bits"),
+    "relu_shape_change": (_set(["tensors", 2, "shape"], [2, 1]), "shapes differ"),
+    "relu_two_inputs": (_set(["instructions", 1, "inputs"], [1, 1]), "one input"),
+    "gather_element_count": (_set(["tensors", 3, "shape"], [3]), "output elements"),
+    "inputs_empty": (_set(["instructions", 1, "inputs"], []), "'inputs' must be a non-empty list"),
+    "inputs_not_a_list": (_set(["instructions", 1, "inputs"], 1),
+                          "'inputs' must be a non-empty list"),
+    "inputs_hold_a_string": (_set(["instructions", 1, "inputs"], ["1"]),
+                             "'inputs' must be a non-empty list"),
+    "inputs_hold_a_bool": (_set(["instructions", 1, "inputs"], [True]),
+                           "'inputs' must be a non-empty list"),
+    "inputs_index_out_of_range": (_set(["instructions", 1, "inputs"], [9]), "not below 4"),
+    "version_1_input_key": (_set(["instructions", 1], {"op": "relu", "input": 1, "output": 2}),
+                            "keys"),
+    "output_not_an_int": (_set(["instructions", 1, "output"], "2"), "'output'"),
+    "second_writer": (_append_instruction({"op": "relu", "inputs": [1], "output": 2}),
                       "already written"),
-    "writes_a_model_input": (_append_instruction({"op": "relu", "input": 1, "output": 0}),
+    "writes_a_model_input": (_append_instruction({"op": "relu", "inputs": [1], "output": 0}),
                              "model input"),
     "read_before_write": (lambda p: p["instructions"].reverse(), "before it is written"),
     "dangling_tensor": (lambda p: p["tensors"].append(tensor("orphan", [1])), "neither"),
     "missing_instruction_key": (lambda p: p["instructions"][0].pop("shift"), "keys"),
+    "extra_instruction_key": (_set(["instructions", 1, "shift"], 0), "keys"),
     "accumulator_over_2_120": (
         lambda p: p.update(single_linear([[2**62] * 4], [0], 0, bits_in=62)), "2^120"),
 }
 
+# Cases on all_ops_program (affine, gather, max, relu), constants inline.
+INVALID_ALL_OPS = {
+    "affine_index_out_of_range": (_set(["instructions", 0, "index", 0, 1], 8), "[-1, 8)"),
+    "affine_index_below_minus_one": (_set(["instructions", 0, "index", 2, 0], -2), "[-1, 8)"),
+    "affine_row_out_of_range": (_set(["instructions", 0, "row"], [0, 2, 0]), "[0, 2)"),
+    "affine_negative_row": (_set(["instructions", 0, "row"], [0, -1, 0]), "[0, 2)"),
+    "affine_bias_shape": (_set(["instructions", 0, "bias"], [1, 0]), "do not fit"),
+    "affine_row_shape": (_set(["instructions", 0, "row"], [0, 1, 0, 0]), "do not fit"),
+    "affine_index_rows": (_set(["instructions", 0, "index"], [[0, 5, -1], [3, -1, -1]]),
+                          "do not fit"),
+    "affine_weight_columns": (_set(["instructions", 0, "weight"], [[1, -2], [-1, 0]]),
+                              "do not fit"),
+    "affine_output_size": (_set(["tensors", 1, "shape"], [4]), "do not fit"),
+    "affine_index_rank": (_set(["instructions", 0, "index"], [0, 5, 3]), "[O, T]"),
+    "affine_shift_over_120": (_set(["instructions", 0, "shift"], 121), "shift"),
+    "affine_accumulator_over_2_120": (
+        lambda p: (_set(["tensors", 0, "bits"], 64)(p),
+                   _set(["instructions", 0, "weight", 0, 0], 2**62)(p)), "2^120"),
+    "gather_index_out_of_range": (_set(["instructions", 1, "index", 1], 8), "[-1, 8)"),
+    "gather_index_below_minus_one": (_set(["instructions", 1, "index", 2], -2), "[-1, 8)"),
+    "gather_index_length": (_set(["instructions", 1, "index"], [0, 1]), "output elements"),
+    "gather_index_rank": (_set(["instructions", 1, "index"], [[0], [7], [-1], [3], [4]]),
+                          "output elements"),
+    "gather_inputs_different_scales": (_set(["instructions", 1, "inputs"], [0, 1]),
+                                       "share scale and bits"),
+    "gather_output_scale": (lambda p: (_set(["tensors", 2, "scale"], 1)(p),
+                                       _set(["tensors", 3, "scale"], 1)(p)),
+                            "share scale and bits"),
+    "gather_output_bits": (_set(["tensors", 2, "bits"], 9), "share scale and bits"),
+    "max_row_with_no_valid_entry": (_set(["instructions", 2, "index", 0], [-1, -1, -1]),
+                                    "at least one entry"),
+    "max_index_out_of_range": (_set(["instructions", 2, "index", 1, 2], 9), "[-1, 9)"),
+    "max_index_below_minus_one": (_set(["instructions", 2, "index", 1, 2], -2), "[-1, 9)"),
+    "max_index_rows": (_set(["instructions", 2, "index"], [[1, -1, -1]]), "output elements"),
+    "max_index_rank": (_set(["instructions", 2, "index"], [1, 2]), "[O, T]"),
+    "max_inputs_different_scales": (_set(["instructions", 2, "inputs"], [0, 1]),
+                                    "share scale and bits"),
+    "max_output_scale": (lambda p: (_set(["tensors", 3, "scale"], 2)(p),
+                                    _set(["tensors", 4, "scale"], 2)(p)),
+                         "share scale and bits"),
+    "relu_shape_change_all_ops": (_set(["tensors", 4, "shape"], [1, 2]), "shapes differ"),
+}
 
-@pytest.mark.parametrize("case", sorted(INVALID))
+
+def _doc_of(data: bytes) -> dict:
+    return json.loads(data)
+
+
+def _with_blob(change_blob):
+    """A file-level change that rewrites constants.bin and updates its hash."""
+    def change(doc, blob):
+        blob = change_blob(blob)
+        doc["constants_sha256"] = hashlib.sha256(blob).hexdigest()
+        return doc, blob
+    return change
+
+
+def _on_doc(change_doc):
+    def change(doc, blob):
+        change_doc(doc)
+        return doc, blob
+    return change
+
+
+def _flip_first_byte(doc, blob):
+    return doc, bytes([blob[0] ^ 1]) + blob[1:]
+
+
+# Cases on the two files of tiny_program: circuit.json (parsed, with its
+# constants list; constant 0 is the linear weight [2, 2], 1 its bias [2],
+# 2 the gather index [2]) and constants.bin.
+INVALID_FILES = {
+    "constants_sha256_mismatch": (_on_doc(_set(["constants_sha256"], "00" * 32)),
+                                  "constants_sha256"),
+    "constants_sha256_not_a_string": (_on_doc(_set(["constants_sha256"], 5)), "constants_sha256"),
+    "constants_sha256_missing": (_on_doc(lambda d: d.pop("constants_sha256")), "missing keys"),
+    "one_byte_of_constants_bin_flipped": (_flip_first_byte, "constants_sha256"),
+    "constants_bin_empty_with_its_hash": (_with_blob(lambda b: b""), "constants.bin holds 0 bytes"),
+    "constants_bin_one_value_too_long": (_with_blob(lambda b: b + bytes(8)),
+                                         "constants.bin holds 72 bytes; the constants need 64"),
+    "constants_bin_one_value_too_short": (_with_blob(lambda b: b[:-8]),
+                                          "constants.bin holds 56 bytes"),
+    "constants_bin_not_a_multiple_of_8": (_with_blob(lambda b: b + b"\0"),
+                                          "constants.bin holds 65 bytes"),
+    "constant_index_out_of_range": (_on_doc(_set(["instructions", 0, "weight"], 3)),
+                                    "constant index < 3"),
+    "constant_index_negative": (_on_doc(_set(["instructions", 0, "bias"], -1)),
+                                "constant index"),
+    "constant_index_not_an_int": (_on_doc(_set(["instructions", 2, "index"], "2")),
+                                  "constant index"),
+    "constant_index_is_a_bool": (_on_doc(_set(["instructions", 0, "weight"], False)),
+                                 "constant index"),
+    "constant_inline_instead_of_index": (_on_doc(_set(["instructions", 0, "bias"], [1, 0])),
+                                         "constant index"),
+    "constant_shape_does_not_fit_rank": (_on_doc(_set(["constants", 0, "shape"], [4])), "[N, K]"),
+    "constant_shape_does_not_fit_input": (_on_doc(_set(["constants", 0, "shape"], [1, 4])),
+                                          "input shape"),
+    "weight_refers_to_the_bias": (_on_doc(_set(["instructions", 0, "weight"], 1)), "[N, K]"),
+    "constant_shape_zero": (_on_doc(_set(["constants", 0, "shape"], [4, 0])), "positive ints"),
+    "constant_shape_empty": (_on_doc(_set(["constants", 1, "shape"], [])), "positive ints"),
+    "constant_shape_float": (_on_doc(_set(["constants", 0, "shape"], [2.0, 2])), "positive ints"),
+    "constant_extra_key": (_on_doc(_set(["constants", 0, "dtype"], "int64")), "constant 0"),
+    "constant_name_not_a_string": (_on_doc(_set(["constants", 2, "name"], 7)), "constant 2"),
+    "constants_not_a_list": (_on_doc(_set(["constants"], {})), "'constants' must be a list"),
+    "constants_missing": (_on_doc(lambda d: d.pop("constants")), "missing keys"),
+    "constants_beyond_element_limit": (
+        _on_doc(_set(["constants", 0, "shape"], [2**14, 2**15])), "elements"),
+}
+
+
+def _invalid_files(case):
+    if case in INVALID:
+        change, message = INVALID[case]
+        return files(modified(tiny_program(), change)), message
+    if case in INVALID_ALL_OPS:
+        change, message = INVALID_ALL_OPS[case]
+        return files(modified(all_ops_program(), change)), message
+    change, message = INVALID_FILES[case]
+    data, blob = files(tiny_program())
+    doc, blob = change(_doc_of(data), blob)
+    return (P.dumps(doc), blob), message
+
+
+ALL_INVALID = sorted(INVALID) + sorted(INVALID_ALL_OPS) + sorted(INVALID_FILES)
+
+
+def test_invalid_case_names_are_unique():
+    assert len(ALL_INVALID) == len(set(ALL_INVALID))
+
+
+@pytest.mark.parametrize("case", ALL_INVALID)
 def test_validate_rejects_malformed_programs(case):
-    change, message = INVALID[case]
+    (data, blob), message = _invalid_files(case)
     with pytest.raises(ModelError, match="invalid program") as info:
-        P.validate(modified(tiny_program(), change))
+        P.from_files(data, blob)
     assert message in str(info.value)
+
+
+def test_typed_validate_rejects_what_from_files_rejects():
+    # validate() on a typed Program built by hand (not through from_files).
+    good = program(tiny_program())
+    linear = good.instructions[0]
+    bad_linear = type(linear)(linear.inputs, linear.output, linear.weight, linear.bias[:1],
+                              linear.shift)
+    bad = P.Program(good.name, good.tensors, good.inputs, good.outputs,
+                    (bad_linear,) + good.instructions[1:])
+    with pytest.raises(ModelError, match="bias"):
+        P.validate(bad)
+    orphan = P.Program(good.name, good.tensors + (P.Tensor("orphan", (1,), 0, 8),), good.inputs,
+                       good.outputs, good.instructions)
+    with pytest.raises(ModelError, match="neither"):
+        P.validate(orphan)
+    with pytest.raises(ModelError, match="neither"):
+        P.from_files(*orphan.to_files())  # to_files only writes; reading validates
+
+
+def test_the_same_tensor_may_be_read_twice():
+    parsed = program(all_ops_program())
+    assert parsed.instructions[0].inputs == (0, 0) and parsed.instructions[1].inputs == (0, 0)
 
 
 def test_meta_is_allowed_and_hashed():
     plain = tiny_program()
     with_meta = modified(plain, _set(["meta"], {"note": "x"}))
-    P.validate(with_meta)
-    assert P.circuit_hash(P.dumps(plain)) != P.circuit_hash(P.dumps(with_meta))
+    parsed = program(with_meta)
+    assert parsed.meta == {"note": "x"}
+    assert P.circuit_hash(files(plain)[0]) != P.circuit_hash(files(with_meta)[0])
+    # to_files keeps meta, and it changes the hashed bytes, not the constants.
+    meta_json, meta_blob = parsed.to_files()
+    plain_json, plain_blob = program(plain).to_files()
+    assert meta_blob == plain_blob
+    assert P.circuit_hash(meta_json) != P.circuit_hash(plain_json)
+    assert json.loads(meta_json)["meta"] == {"note": "x"}
+    assert P.from_files(meta_json, meta_blob).meta == {"note": "x"}
+
+
+def _fields(parsed: P.Program) -> list:
+    """Every field of a program, constants as (dtype, shape, values), for comparison."""
+    def plain(value):
+        if isinstance(value, np.ndarray):
+            return (str(value.dtype), value.shape, value.tolist())
+        return value
+    return [parsed.name, parsed.tensors, parsed.inputs, parsed.outputs, parsed.meta,
+            [(i.op, {k: plain(v) for k, v in vars(i).items()}) for i in parsed.instructions]]
+
+
+@pytest.mark.parametrize("make", [tiny_program, all_ops_program])
+def test_to_files_is_canonical_and_round_trips(make):
+    parsed = program(make())
+    data, blob = parsed.to_files()
+    assert (data, blob) == parsed.to_files()  # deterministic
+    assert data == json.dumps(json.loads(data), sort_keys=True, separators=(",", ":")).encode()
+    assert b" " not in data and not data.endswith(b"\n")
+    assert P.circuit_hash(data) == hashlib.sha256(data).hexdigest()
+    doc = json.loads(data)
+    assert doc["format"] == "zkml-program" and doc["version"] == 2
+    assert doc["constants_sha256"] == hashlib.sha256(blob).hexdigest()
+    assert len(blob) == 8 * sum(int(np.prod(c["shape"])) for c in doc["constants"])
+    again = P.from_files(data, blob)
+    assert _fields(again) == _fields(parsed)
+    assert again.to_files() == (data, blob)
+    # A document with its keys in another order is the same program, same bytes.
+    shuffled = {k: doc[k] for k in reversed(list(doc))}
+    assert P.from_files(json.dumps(shuffled, indent=2).encode(), blob).to_files() == (data, blob)
+    # The bytes of a fixture parse to the same program, whatever its constant names.
+    assert P.from_files(*files(make())).to_files() == (data, blob)
+
+
+def test_to_files_lays_constants_out_in_order():
+    parsed = program(tiny_program())
+    data, blob = parsed.to_files()
+    doc = json.loads(data)
+    linear, _, gather = parsed.instructions
+    assert [c["shape"] for c in doc["constants"]] == [[2, 2], [2], [2]]
+    assert [doc["instructions"][0]["weight"], doc["instructions"][0]["bias"],
+            doc["instructions"][2]["index"]] == [0, 1, 2]
+    assert "constants" not in doc["instructions"][1] and doc["instructions"][1]["inputs"] == [1]
+    expected = np.concatenate([linear.weight.reshape(-1), linear.bias, gather.index])
+    assert blob == expected.astype("<i8").tobytes()
 
 
 def test_dumps_is_canonical_json_independent_of_key_order():
-    program = tiny_program()
-    shuffled = json.loads(json.dumps(program))
-    shuffled = {k: shuffled[k] for k in reversed(list(shuffled))}
-    data = P.dumps(program)
+    doc = json.loads(files(tiny_program())[0])
+    shuffled = {k: doc[k] for k in reversed(list(doc))}
+    data = P.dumps(doc)
     assert data == P.dumps(shuffled)
-    assert data == json.dumps(program, sort_keys=True, separators=(",", ":")).encode()
+    assert data == json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
     assert b" " not in data and not data.endswith(b"\n")
-    assert P.circuit_hash(data) == hashlib.sha256(data).hexdigest()
-    assert P.loads(data) == program
 
 
-def test_loads_rejects_non_json():
+def test_circuit_hash_covers_the_constants():
+    data, blob = files(tiny_program())
+    other = files(modified(tiny_program(), _set(["instructions", 0, "bias"], [2, 0])))
+    assert other[0] != data and P.circuit_hash(other[0]) != P.circuit_hash(data)
+    # The new weights with the old circuit.json are refused, not silently used.
+    with pytest.raises(ModelError, match="constants_sha256"):
+        P.from_files(data, other[1])
+
+
+def test_from_files_rejects_non_json():
     with pytest.raises(ModelError, match="not JSON"):
-        P.loads(b"{nope")
+        P.from_files(b"{nope", b"")
+    with pytest.raises(ModelError, match="not JSON"):
+        P.from_files(b"\xff\xfe", b"")
+    with pytest.raises(ModelError, match="not a JSON object"):
+        P.from_files(b"[]", b"")
 
 
 def _float_program(scale=4, bits=8, shape=(3,)):
-    program = tiny_program()
-    program["tensors"][0] = tensor("x", shape, scale, bits)
-    return program
+    """One input x of ``shape`` gathered unchanged to the output."""
+    size = int(np.prod(shape))
+    return program(document(
+        "float", [tensor("x", shape, scale, bits), tensor("out", shape, scale, bits)], [0], [1],
+        [{"op": "gather", "inputs": [0], "output": 1, "index": list(range(size))}]))
 
 
 def test_quantize_inputs_rounds_half_up():
@@ -156,14 +416,11 @@ def test_dequantize_scales_by_two_to_minus_f():
 
 # --- packing ---------------------------------------------------------------------
 
-def _io_program(bits: int, n_in: int, n_out: int) -> dict:
-    return {
-        "format": "zkml-program", "version": 1, "name": "io",
-        "tensors": [tensor("a", [n_in], 0, bits), tensor("b", [n_out], 0, bits)],
-        "inputs": [{"name": "a", "tensor": 0}],
-        "outputs": [{"name": "b", "tensor": 1}],
-        "instructions": [{"op": "reshape", "input": 0, "output": 1}] if n_in == n_out else [],
-    }
+def _io_program(bits: int, n_in: int, n_out: int) -> P.Program:
+    return program(document(
+        "io", [tensor("a", [n_in], 0, bits), tensor("b", [n_out], 0, bits)], [0], [1],
+        [{"op": "gather", "inputs": [0], "output": 1,
+          "index": [i % n_in for i in range(n_out)]}]))
 
 
 def test_packing_matches_the_spec_formula_on_a_small_example():
@@ -225,14 +482,14 @@ def test_unpack_checks_count_and_range():
 def test_a_tensor_beyond_the_element_limit_is_refused_by_both_validators(shape):
     from zkml import _native
 
-    prog = tiny_program()
-    prog["tensors"][0]["shape"] = shape
+    doc = tiny_program()
+    doc["tensors"][0]["shape"] = shape
+    data, blob = files(doc)
     with pytest.raises(ModelError, match="elements"):
-        P.validate(prog)
+        P.from_files(data, blob)
     # The native validator refuses the same bytes on its own.
-    data = json.dumps(prog).encode()
     with pytest.raises(ModelError, match="elements"):
-        _native.circuit_info(data)
+        _native.circuit_info(data, blob)
 
 
 @pytest.mark.parametrize("bias, accepted", [(0, False), (-1, False), (None, True)])
@@ -241,13 +498,45 @@ def test_both_validators_put_the_accumulator_limit_at_the_same_place(bias, accep
 
     # sum|w| * 2^(64-1) + |b| = 2^120 + |b| with w = 2^57 (rejected), or 2^120 - 2^63 (accepted).
     weight = [[2**57]] if bias is not None else [[2**57 - 1]]
-    prog = single_linear(weight, [bias or 0], shift=100, bits_in=64, bits_out=20)
-    data = json.dumps(prog).encode()
+    data, blob = files(single_linear(weight, [bias or 0], shift=100, bits_in=64, bits_out=20))
     if accepted:
-        P.validate(prog)
-        _native.circuit_info(data)
+        P.from_files(data, blob)
+        _native.circuit_info(data, blob)
     else:
         with pytest.raises(ModelError, match="2\\^120"):
-            P.validate(prog)
+            P.from_files(data, blob)
         with pytest.raises(ModelError, match="accumulator"):
-            _native.circuit_info(data)
+            _native.circuit_info(data, blob)
+
+
+@pytest.mark.parametrize("bias, accepted", [(2**62 - 1, True), (2**62, False)])
+def test_both_validators_put_the_affine_accumulator_limit_at_the_same_place(bias, accepted):
+    from zkml import _native
+
+    # Terms over inputs of 64 and 2 bits, and one left out (index -1):
+    # (2^57 - 1)·2^63 + 2^61·2^1 + bias = 2^120 - 2^63 + 2^62 + bias, so 2^120 - 1
+    # (accepted) or 2^120 (rejected). Counting the 2-bit input at 64 bits, or the
+    # term with index -1, would reject both.
+    doc = document(
+        "affine_limit", [tensor("x", [1], 0, 64), tensor("s", [1], 0, 2), tensor("y", [1], 0, 8)],
+        [0, 1], [2],
+        [{"op": "affine", "inputs": [0, 1], "output": 2, "index": [[0, 1, -1]],
+          "weight": [[2**57 - 1, 2**61, 2**62]], "row": [0], "bias": [bias], "shift": 120}])
+    data, blob = files(doc)
+    if accepted:
+        P.from_files(data, blob)
+        _native.circuit_info(data, blob)
+    else:
+        with pytest.raises(ModelError, match="2\\^120"):
+            P.from_files(data, blob)
+        with pytest.raises(ModelError, match="accumulator"):
+            _native.circuit_info(data, blob)
+
+
+@pytest.mark.parametrize("case", ALL_INVALID)
+def test_the_native_validator_rejects_the_same_programs(case):
+    from zkml import _native
+
+    (data, blob), _ = _invalid_files(case)
+    with pytest.raises(ModelError):
+        _native.circuit_info(data, blob)

@@ -57,7 +57,7 @@ def test_quantized_model_agrees_with_onnxruntime_on_the_test_split(quantized, sp
     images = x_test.reshape(-1, 8, 8)
     float_logits = _onnxruntime_logits(images)
     ints = reference.evaluate(program, P.quantize_inputs(program, [images[:, None]]))[0]
-    logits = P.dequantize(program, program["outputs"][0]["tensor"], ints).reshape(-1, 10)
+    logits = P.dequantize(program, program.outputs[0].tensor, ints).reshape(-1, 10)
 
     agreement = np.mean(logits.argmax(1) == float_logits.argmax(1))
     quantized_accuracy = np.mean(logits.argmax(1) == y_test)
@@ -83,7 +83,11 @@ def test_model_is_the_documented_shape(quantized):
     graph, program, report = quantized
     assert graph.inputs == ["input"] and graph.outputs == ["logits"]
     assert graph.tensors["input"] == (1, 8, 8) and graph.tensors["logits"] == (1, 10)
-    assert [i["op"] for i in program["instructions"]] == ["reshape", "linear", "relu", "linear"]
+    # The Flatten is a gather (free: it only moves elements), with the identity index.
+    assert [i.op for i in program.instructions] == ["gather", "linear", "relu", "linear"]
+    flatten = program.instructions[0]
+    assert flatten.index.tolist() == list(range(64))
+    assert program.tensors[flatten.output].shape == (1, 64)
     assert report["calibration"]["samples"] == gen.CALIBRATION_SAMPLES
     out = report["outputs"]["logits"]
     assert out["measured_max_abs_error"] <= out["error_bound"]

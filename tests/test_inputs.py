@@ -8,18 +8,22 @@ import numpy as np
 import pytest
 
 from zkml.errors import InputFileError, InputShapeError
-from zkml.frontend import Graph, Relu
+from program_fixtures import document, program, tensor
+from zkml.frontend import Graph
+from zkml.ops.activation import ReluNode
+from zkml.program import Program
 from zkml.inputs import load_calibration, load_inputs, parse_calibration, parse_inputs
 
 
 def two_input_graph() -> Graph:
     return Graph("two", {"image": (1, 2, 2), "extra": (3,), "a": (1, 2, 2), "b": (3,)},
-                 ["image", "extra"], ["a", "b"], [Relu("image", "a"), Relu("extra", "b")])
+                 ["image", "extra"], ["a", "b"], [ReluNode(("image",), "a"), ReluNode(("extra",), "b")])
 
 
-def one_input_program() -> dict:
-    return {"inputs": [{"name": "x", "tensor": 0}],
-            "tensors": [{"name": "x", "shape": [1, 3], "scale": 0, "bits": 8}]}
+def one_input_program() -> Program:
+    return program(document(
+        "one", [tensor("x", [1, 3], 0, 8), tensor("y", [1, 3], 0, 8)], [0], [1],
+        [{"op": "relu", "inputs": [0], "output": 1}]))
 
 
 def test_ezkl_shape_one_flat_list_per_input():
@@ -43,7 +47,7 @@ def test_named_inputs_nested_flat_or_without_leading_ones():
             np.testing.assert_array_equal(got, want)
 
 
-def test_program_dict_describes_the_inputs_too():
+def test_a_typed_program_describes_the_inputs_too():
     assert parse_inputs({"x": [1, 2, 3]}, one_input_program())[0].shape == (1, 3)
 
 

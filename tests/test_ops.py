@@ -162,6 +162,47 @@ CASES = {
     "const_times_activation_matmul": lambda: (
         [n("MatMul", ["a", "x"], ["y"])],
         [v("x", [3, 2])], [v("y", [4, 2])], [c("a", _w(4, 3))], [(3, 2)]),
+    "matmul_of_two_activations_batched": lambda: (
+        [n("Relu", ["x"], ["r"]), n("Transpose", ["x"], ["t"], perm=[0, 2, 1]),
+         n("MatMul", ["r", "t"], ["y"])],
+        [v("x", [2, 3, 4])], [v("y", [2, 3, 3])], [], [(2, 3, 4)]),
+    "mul_of_activations_broadcast": lambda: (
+        [n("ReduceMean", ["x"], ["m"], axes=[1]), n("Mul", ["x", "m"], ["y"])],
+        [v("x", [2, 4])], [v("y", [2, 4])], [], [(2, 4)]),
+    "pow_two": lambda: _unary("Pow", (2, 3), inits=[c("p", np.array(2.0, np.float32))],
+                              extra_inputs=["p"]),
+    "sigmoid": lambda: _unary("Sigmoid", (2, 5)),
+    "tanh": lambda: _unary("Tanh", (2, 5)),
+    "exp": lambda: _unary("Exp", (2, 5)),
+    "erf_gelu_decomposed": lambda: (
+        [n("Div", ["x", "s2"], ["d"]), n("Erf", ["d"], ["e"]), n("Add", ["e", "one"], ["a"]),
+         n("Mul", ["x", "a"], ["m"]), n("Mul", ["m", "half"], ["y"])],
+        [v("x", [2, 5])], [v("y", [2, 5])],
+        [c("s2", np.array(1.4142135, np.float32)), c("one", np.array(1.0, np.float32)),
+         c("half", np.array(0.5, np.float32))], [(2, 5)]),
+    "softplus_elu_selu": lambda: (
+        [n("Softplus", ["x"], ["a"]), n("Elu", ["a"], ["b"], alpha=0.5), n("Selu", ["x"], ["s"]),
+         n("Add", ["b", "s"], ["y"])],
+        [v("x", [2, 4])], [v("y", [2, 4])], [], [(2, 4)]),
+    "hardswish_softsign": lambda: (
+        [n("Mul", ["x", "k"], ["w"]), n("HardSwish", ["w"], ["h"]), n("Softsign", ["h"], ["y"])],
+        [v("x", [2, 4])], [v("y", [2, 4])], [c("k", np.array(4.0, np.float32))], [(2, 4)]),
+    "sin_cos": lambda: (
+        [n("Sin", ["x"], ["s"]), n("Cos", ["x"], ["co"]), n("Add", ["s", "co"], ["y"])],
+        [v("x", [2, 4])], [v("y", [2, 4])], [], [(2, 4)]),
+    "softmax_last_axis": lambda: _unary("Softmax", (2, 5)),
+    "log_softmax": lambda: _unary("LogSoftmax", (2, 5)),
+    "layer_norm": lambda: (
+        [n("LayerNormalization", ["x", "g", "bb"], ["y"], epsilon=1e-5)],
+        [v("x", [1, 3, 8])], [v("y", [1, 3, 8])], [c("g", _w(8) + 1), c("bb", _w(8))],
+        [(1, 3, 8)]),
+    "sqrt_reciprocal_log_of_positive": lambda: (
+        [n("Abs", ["x"], ["a"]), n("Add", ["a", "one"], ["p"]), n("Sqrt", ["p"], ["s"]),
+         n("Reciprocal", ["s"], ["r"]), n("Log", ["p"], ["l"]), n("Add", ["r", "l"], ["y"])],
+        [v("x", [2, 4])], [v("y", [2, 4])], [c("one", np.array(1.0, np.float32))], [(2, 4)]),
+    "div_by_activation": lambda: (
+        [n("Abs", ["x"], ["a"]), n("Add", ["a", "one"], ["p"]), n("Div", ["x", "p"], ["y"])],
+        [v("x", [2, 4])], [v("y", [2, 4])], [c("one", np.array(1.0, np.float32))], [(2, 4)]),
     "dropout_cast_identity_are_removed": lambda: (
         [n("Dropout", ["x"], ["d"]), helper.make_node("Cast", ["d"], ["cst"], name="cast", to=F),
          n("Identity", ["cst"], ["i"]), n("Relu", ["i"], ["y"])],
@@ -212,9 +253,20 @@ def test_quantized_program_is_within_certified_bound_of_onnxruntime(tmp_path, ca
     for entry, ints, want in zip(again.outputs, outputs, expected):
         got = programs.dequantize(again, entry.tensor, ints)
         bound = report["outputs"][entry.name]["error_bound"]
+        error = np.abs(got - want).max()
         # float32 onnxruntime against float64: its own rounding on top
-        assert np.abs(got - want).max() <= bound + 1e-5 * (1 + np.abs(want).max()), entry.name
-        assert bound < 0.05, (entry.name, bound)
+        assert error <= bound + 1e-5 * (1 + np.abs(want).max()), entry.name
+        assert error < 0.05, (entry.name, error)
+        if case not in LOOSE_BOUNDS:
+            assert bound < 0.05, (entry.name, bound)
+
+
+# Cases whose certified worst case over the whole calibration box is far above
+# what is measured, and why (the bound stays sound; it is the box that is hard).
+LOOSE_BOUNDS = {
+    # 1/sqrt(var + eps) over every variance down to 0: slope eps^-1.5 / 2 there.
+    "layer_norm",
+}
 
 
 def test_conv_then_batchnorm_is_one_affine(tmp_path):
@@ -238,14 +290,15 @@ def test_at_least_45_onnx_op_types_are_registered():
 
 
 def test_every_unsupported_node_is_reported_at_once(tmp_path):
-    nodes = [n("Sigmoid", ["x"], ["s"]), n("Relu", ["s"], ["r"]), n("Softmax", ["x"], ["m"]),
-             n("Add", ["r", "m"], ["a"]), n("Erf", ["x"], ["e"]), n("Add", ["a", "e"], ["y"])]
+    nodes = [n("IsNaN", ["x"], ["s"]), n("Where", ["s", "x", "x"], ["r"]),
+             n("Round", ["x"], ["m"]), n("Add", ["r", "m"], ["a"]), n("Floor", ["x"], ["e"]),
+             n("Add", ["a", "e"], ["y"])]
     path = save_model(tmp_path / "many.onnx", nodes, [v("x", [1, 4])], [v("y", [1, 4])])
     with pytest.raises(UnsupportedOpError) as info:
         load_model(path)
     found = {(d["node"], d["op_type"]) for d in info.value.details["nodes"]}
-    # The three unsupported nodes, and none of the supported ones downstream.
-    assert found == {("sigmoid_s", "Sigmoid"), ("softmax_m", "Softmax"), ("erf_e", "Erf")}
+    # The three unsupported nodes, and none of the nodes downstream of them.
+    assert found == {("isnan_s", "IsNaN"), ("round_m", "Round"), ("floor_e", "Floor")}
     assert str(info.value).count("\n") == 3
 
 

@@ -36,6 +36,9 @@ class Graph:
     inputs: list[str]
     outputs: list[str]
     nodes: list = field(default_factory=list)
+    known: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Bounds that a tensor's values satisfy by the math of the op that made
+    it (``|x| ≥ 0``, a softmax denominator ``≥ 1``), for interval analysis."""
 
     def shape(self, name: str) -> Shape:
         return self.tensors[name]

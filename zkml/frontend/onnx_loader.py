@@ -161,6 +161,7 @@ class _Lowering:
         self.nodes: list = []
         self.unsupported: list[UnsupportedOpError] = []
         self.unusable: dict[str, tuple[str, str, str] | None] = {}
+        self.known: dict[str, tuple[float, float]] = {}
         self.taken: set[str] = set()
         self._index = 0
         self._node: onnx.NodeProto | None = None
@@ -199,9 +200,15 @@ class _Lowering:
     def shape(self, name: str) -> Shape:
         return self.shapes[self.act(name)]
 
-    def emit(self, node, shape: Shape) -> None:
+    def emit(self, node, shape: Shape, known: tuple[float, float] | None = None) -> None:
+        """Add a float node. ``known``: bounds its values always satisfy (a
+        mathematical fact of the op, such as ``|x| ≥ 0`` or a softmax sum
+        ``≥ 1``), which interval analysis cannot see through the
+        decomposition; the value intervals are intersected with them."""
         if node.output in self.shapes or node.output in self.consts:
             raise ModelError(f"tensor '{node.output}' is written twice")
+        if known is not None:
+            self.known[node.output] = (float(known[0]), float(known[1]))
         self.shapes[node.output] = tuple(int(d) for d in shape)
         self.taken.add(node.output)
         self.nodes.append(node)
@@ -225,6 +232,10 @@ class _Lowering:
         from zkml.ops.shape import emit_gather
 
         emit_gather(self, [source], np.arange(int(np.prod(shape))), out, shape)
+
+    def version(self, node: onnx.NodeProto) -> int:
+        """The version of ``node``'s op in effect at the model's opset."""
+        return op_version(node.op_type, self.opset) or 0
 
     def mark_unusable(self, name: str, node: onnx.NodeProto, reason: str) -> None:
         """An output a lowering cannot produce; reading it is unsupported."""
@@ -265,11 +276,12 @@ class _Lowering:
         input_names = [v.name for v in inputs]
         nodes, outputs = self._name_outputs(self.nodes, input_names, output_names)
         nodes = _prune(nodes, outputs)
-        nodes = fold_affine_chains(nodes, set(outputs))
+        nodes = fold_affine_chains(nodes, set(outputs), self.known)
         tensors = {n: self.shapes[n] for n in input_names}
         for node in nodes:
             tensors[node.output] = self.shapes[node.output]
-        return Graph(self.name, tensors, input_names, outputs, nodes)
+        known = {name: self.known[name] for name in tensors if name in self.known}
+        return Graph(self.name, tensors, input_names, outputs, nodes, known)
 
     def _poison(self, node: onnx.NodeProto) -> None:
         for out in node.output:
@@ -357,6 +369,8 @@ class _Lowering:
             renamed.append(dataclasses.replace(node, **changes) if changes else node)
         for old, new in renames.items():
             self.shapes[new] = self.shapes[old]
+            if old in self.known:
+                self.known[new] = self.known[old]
         return renamed + copies, list(onnx_outputs)
 
 

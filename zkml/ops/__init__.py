@@ -12,6 +12,10 @@ module             ONNX ops (instruction kinds)
                    GlobalAveragePool (``affine``)
 ``reduce``         ReduceSum, ReduceMean (``affine``), ReduceMax (``max``)
 ``norm``           BatchNormalization (``affine``, folded where possible)
+``products``       MatMul and Mul of two activations, Pow 2 (``bilinear``)
+``functions``      Sigmoid, Tanh, Exp, Log, Erf, Gelu, Softplus, Elu, Selu, Celu,
+                   HardSwish, Mish, Softsign, Sqrt, Reciprocal, Sin, Cos, Pow
+                   (``function``); Softmax, LogSoftmax, LayerNormalization
 ``activation``     Relu (``relu``); LeakyRelu, PRelu, Abs, Clip, HardSigmoid
 ``shape``          Reshape, Flatten, Transpose, Concat, Split, Slice, Gather,
                    Squeeze, Unsqueeze, Pad, Expand, Tile, … (``gather``);
@@ -28,7 +32,9 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
-from zkml.ops import activation, affine, conv, linear, norm, pool, reduce, shape  # noqa: F401
+from zkml.ops import (  # noqa: F401
+    activation, affine, conv, functions, linear, norm, pool, products, reduce, shape,
+)
 from zkml.ops.base import KINDS, ONNX_OPS, OpLowering
 
 _NODE_KIND = {k.Node: k for k in KINDS.values()}
@@ -57,13 +63,15 @@ def supported_ops() -> list[OpLowering]:
 # --- graph pass: fold an element-wise affine into the layer before it --------------
 
 
-def fold_affine_chains(nodes: list, keep: set[str]) -> list:
+def fold_affine_chains(nodes: list, keep: set[str], known: dict | None = None) -> list:
     """Fold each element-wise ``affine`` (one term per output, reading the
     same position of a single input: a bias, a batch norm, a scale) into the
     ``linear``/``affine`` that produces its input, when nothing else reads
     that input (``keep``: names that must survive, the model outputs). The
     composition of two affine maps is affine and exact in float, so this only
-    saves a rescale (and its rounding)."""
+    saves a rescale (and its rounding). A known range of the folded-away
+    tensor (``known``, see :class:`~zkml.frontend.graph.Graph`) is mapped
+    through the element-wise step onto the result."""
     uses: dict[str, int] = {}
     for node in nodes:
         for x in node.inputs:
@@ -89,6 +97,16 @@ def fold_affine_chains(nodes: list, keep: set[str]) -> list:
         result[j] = None
         result[i] = folded
         producer[node.output] = i
+        if known is not None and source in known:
+            lo, hi = known.pop(source)
+            with np.errstate(invalid="ignore"):
+                ends = np.stack([scale * lo + offset, scale * hi + offset])
+            ends = np.where(np.isnan(ends), -np.inf, ends)  # 0 * inf: no information
+            low, high = float(ends.min()), float(np.nan_to_num(ends, nan=np.inf).max())
+            if np.any(np.isnan(np.stack([scale * lo + offset, scale * hi + offset]))):
+                low, high = -np.inf, np.inf
+            old = known.get(node.output, (-np.inf, np.inf))
+            known[node.output] = (max(low, old[0]), min(high, old[1]))
     return [n for n in result if n is not None]
 
 

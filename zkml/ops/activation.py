@@ -116,7 +116,7 @@ def _abs(ctx, node, attrs):
     x = ctx.act(node.input[0])
     r = ctx.fresh(node.output[0] + "/relu")
     emit_relu(ctx, x, r)
-    emit_elementwise(ctx, node, [r, x], [2.0, -1.0], 0.0, node.output[0])
+    emit_elementwise(ctx, node, [r, x], [2.0, -1.0], 0.0, node.output[0], known=(0.0, np.inf))
 
 
 def emit_clip(ctx, node, x: str, lo: float | None, hi: float | None, out: str) -> None:
@@ -132,19 +132,19 @@ def emit_clip(ctx, node, x: str, lo: float | None, hi: float | None, out: str) -
         low = ctx.fresh(out + "/relu_lo")
         emit_relu(ctx, shifted, low)  # max(x, lo) - lo
         if hi is None:
-            emit_elementwise(ctx, node, [low], [1.0], lo, out)
+            emit_elementwise(ctx, node, [low], [1.0], lo, out, known=(lo, np.inf))
             return
         over = ctx.fresh(out + "/minus_hi")
         emit_elementwise(ctx, node, [low], [1.0], -(hi - lo), over)
         high = ctx.fresh(out + "/relu_hi")
         emit_relu(ctx, over, high)
-        emit_elementwise(ctx, node, [low, high], [1.0, -1.0], lo, out)
+        emit_elementwise(ctx, node, [low, high], [1.0, -1.0], lo, out, known=(lo, hi))
         return
     over = ctx.fresh(out + "/minus_hi")
     emit_elementwise(ctx, node, [x], [1.0], -hi, over)
     high = ctx.fresh(out + "/relu_hi")
     emit_relu(ctx, over, high)
-    emit_elementwise(ctx, node, [x, high], [1.0, -1.0], 0.0, out)
+    emit_elementwise(ctx, node, [x, high], [1.0, -1.0], 0.0, out, known=(-np.inf, hi))
 
 
 def _scalar(ctx, node, name: str | None, what: str) -> float | None:

@@ -253,10 +253,10 @@ def compress_rows(w_full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def emit_affine(ctx, inputs: list[str], index: np.ndarray, w_full: np.ndarray, bias: np.ndarray,
-                out: str, out_shape: tuple) -> None:
+                out: str, out_shape: tuple, known: tuple[float, float] | None = None) -> None:
     weight, row = compress_rows(np.asarray(w_full, dtype=np.float64))
     ctx.emit(AffineNode(tuple(inputs), out, np.asarray(index, dtype=np.int64), weight, row,
-                        np.asarray(bias, dtype=np.float64).reshape(-1)), tuple(out_shape))
+                        np.asarray(bias, dtype=np.float64).reshape(-1)), tuple(out_shape), known)
 
 
 def emit_affine_rows(ctx, inputs: list[str], index: np.ndarray, weight: np.ndarray,
@@ -267,7 +267,8 @@ def emit_affine_rows(ctx, inputs: list[str], index: np.ndarray, weight: np.ndarr
                         np.asarray(bias, dtype=np.float64).reshape(-1)), tuple(out_shape))
 
 
-def emit_elementwise(ctx, node, inputs: list[str], coefs: list, bias, out: str) -> None:
+def emit_elementwise(ctx, node, inputs: list[str], coefs: list, bias, out: str,
+                     known: tuple[float, float] | None = None) -> None:
     """``out = Σ_i coefs[i]·inputs[i] + bias`` with numpy broadcasting; coefs
     and bias are scalars or constant arrays."""
     names = [ctx.act(x) for x in inputs]
@@ -289,7 +290,7 @@ def emit_elementwise(ctx, node, inputs: list[str], coefs: list, bias, out: str) 
             and not np.any(bias_full)):
         ctx.alias(out, names[0])
         return
-    emit_affine(ctx, names, index, w_full, bias_full, out, out_shape)
+    emit_affine(ctx, names, index, w_full, bias_full, out, out_shape, known)
 
 
 def emit_const_matmul(ctx, node, a: np.ndarray, b: str, out: str) -> None:
@@ -355,21 +356,34 @@ def _neg(ctx, node, attrs):
     emit_elementwise(ctx, node, [node.input[0]], [-1.0], 0.0, node.output[0])
 
 
-@lowering("Mul", 7, 14, kinds=("affine",), cost=ELEMENTWISE_COST)
+@lowering("Mul", 7, 14, kinds=("affine", "bilinear"),
+          cost=ELEMENTWISE_COST + "; of two activations: 1 more")
 def _mul(ctx, node, attrs):
     acts, consts = _operands(ctx, node)
     if len(acts) > 1:
-        ctx.fail(node, "both operands are activations; a product of two activations is not "
-                       "supported yet")
+        from zkml.ops.products import emit_elementwise_product
+
+        emit_elementwise_product(ctx, node, acts[0], acts[1], node.output[0])
+        return
     emit_elementwise(ctx, node, acts, [consts[0]], 0.0, node.output[0])
 
 
-@lowering("Div", 7, 14, kinds=("affine",), cost=ELEMENTWISE_COST)
+@lowering("Div", 7, 14, kinds=("affine", "function", "bilinear"),
+          cost=ELEMENTWISE_COST + "; by an activation: a reciprocal (function) and a product")
 def _div(ctx, node, attrs):
     a, b = node.input
     if not ctx.is_const(b):
-        ctx.fail(node, "the divisor is an activation; division by an activation is not "
-                       "supported yet")
+        from zkml.ops.functions import emit_function
+        from zkml.ops.products import emit_elementwise_product
+
+        inverse = ctx.fresh(node.output[0] + "/reciprocal")
+        emit_function(ctx, node, "reciprocal", b, inverse, ())
+        if ctx.is_const(a):
+            emit_elementwise(ctx, node, [inverse], [np.asarray(ctx.const(a), np.float64)], 0.0,
+                             node.output[0])
+        else:
+            emit_elementwise_product(ctx, node, a, inverse, node.output[0])
+        return
     divisor = np.asarray(ctx.const(b), np.float64)
     if np.any(divisor == 0):
         raise ModelError(f"node '{ctx.label(node)}' (Div): division by a constant zero")

@@ -3,8 +3,8 @@
 ``linear``: ``y[..., n] = floor((Σ_k weight[n,k]·x[..., k] + bias[n]) / 2^shift)``
 on the last axis, for a constant weight (activation × constant). A MatMul
 whose constant is on the left, or whose operands are both activations, is not
-a ``linear``: the first lowers to an ``affine`` (see :mod:`zkml.ops.affine`),
-the second is refused.
+a ``linear``: the first lowers to an ``affine`` (:mod:`zkml.ops.affine`), the
+second to a ``bilinear`` (:mod:`zkml.ops.products`).
 
 Quantization: weights get the largest ``f_w`` for which ``max|w|`` rounds into
 ``bits`` signed bits; the output the largest ``f_out`` whose range holds twice
@@ -223,12 +223,15 @@ def _gemm(ctx, node, attrs):
         emit_elementwise(ctx, node, [product], [1.0], extra, node.output[0])
 
 
-@lowering("MatMul", 1, 13, kinds=("linear", "affine"), cost=LINEAR_COST)
+@lowering("MatMul", 1, 13, kinds=("linear", "affine", "bilinear"),
+          cost=LINEAR_COST + "; activation x activation: K products + bits + shift + 2")
 def _matmul(ctx, node, attrs):
     a, b = node.input
     if not ctx.is_const(a) and not ctx.is_const(b):
-        ctx.fail(node, "both operands are activations; a product of two activations is not "
-                       "supported yet")
+        from zkml.ops.products import emit_matmul
+
+        emit_matmul(ctx, node, a, b, node.output[0])
+        return
     if ctx.is_const(a):
         from zkml.ops.affine import emit_const_matmul
 

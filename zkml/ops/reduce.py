@@ -29,22 +29,28 @@ def _groups(ctx, node, attrs):
             return None
         axes = list(range(len(shape)))
     rank = len(shape)
-    norm = sorted({a + rank if a < 0 else a for a in axes})
-    if any(not 0 <= a < rank for a in norm):
+    if any(not -rank <= a < rank for a in axes):
         raise ModelError(f"node '{ctx.label(node)}' ({node.op_type}): axes {axes} out of range for "
                          f"rank {rank}")
+    index, out_shape = groups_for(shape, axes, bool(attrs.get("keepdims", 1)))
+    if not out_shape:
+        ctx.fail(node, "the result is a scalar; scalar tensors are not supported (keepdims=1 is)")
+    return index, out_shape
+
+
+def groups_for(shape: tuple, axes, keepdims: bool = True):
+    """``(index [O, T], out_shape)``: the elements each output of a reduction
+    over ``axes`` collects (flat indices into a tensor of ``shape``)."""
+    rank = len(shape)
+    norm = sorted({a + rank if a < 0 else a for a in axes})
     keep = [a for a in range(rank) if a not in norm]
     numbers = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
     moved = np.transpose(numbers, keep + norm)
     kept_shape = tuple(shape[a] for a in keep)
     index = moved.reshape(int(np.prod(kept_shape)) if keep else 1, -1)
-    if attrs.get("keepdims", 1):
-        out_shape = tuple(1 if a in norm else shape[a] for a in range(rank))
-    else:
-        out_shape = kept_shape
-    if not out_shape:
-        ctx.fail(node, "the result is a scalar; scalar tensors are not supported (keepdims=1 is)")
-    return index, out_shape
+    if keepdims:
+        return index, tuple(1 if a in norm else shape[a] for a in range(rank))
+    return index, kept_shape
 
 
 def _mean_or_sum(ctx, node, attrs, mean: bool):

@@ -55,6 +55,9 @@ def value_intervals(graph: Graph, box: dict[str, tuple[float, float]]) -> dict[s
     for node in graph.nodes:
         ins = [intervals[x] for x in node.inputs]
         lo, hi = kind_of(node).intervals(node, ins, graph.shape(node.output))
+        if node.output in graph.known:  # a fact of the op the decomposition hides
+            low, high = graph.known[node.output]
+            lo, hi = np.clip(lo, low, high), np.clip(hi, low, high)
         shape = graph.shape(node.output)
         intervals[node.output] = (np.asarray(lo, np.float64).reshape(shape),
                                   np.asarray(hi, np.float64).reshape(shape))

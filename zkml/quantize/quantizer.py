@@ -66,8 +66,9 @@ def _calibration_samples(graph: Graph, calibration) -> list[np.ndarray]:
 class _State:
     """The quantizer's side of :class:`zkml.ops.base.QuantContext`."""
 
-    def __init__(self, graph: Graph, bits: int, magnitude):
+    def __init__(self, graph: Graph, bits: int, magnitude, intervals):
         self.graph = graph
+        self.intervals = dict(intervals)
         self.bits = bits
         self._magnitude = magnitude
         self.scales: dict[str, int] = {}
@@ -83,6 +84,11 @@ class _State:
 
     def shape(self, name: str) -> tuple:
         return self.shapes[name]
+
+    def input_range(self, name: str) -> tuple[float, float]:
+        """The certified range of a tensor's values over the input box."""
+        lo, hi = self.intervals[name]
+        return float(np.min(lo)), float(np.max(hi))
 
     def observed(self, name: str) -> float:
         if name in self.observed_override:
@@ -113,6 +119,7 @@ class _State:
         size = int(np.prod(self.shapes[name]))
         self.shapes[new] = self.shapes[name]
         self.observed_override[new] = self.observed(name)
+        self.intervals[new] = self.intervals[name]
         node = AffineNode((name,), new, np.arange(size, dtype=np.int64)[:, None],
                           np.ones((1, 1)), np.zeros(size, dtype=np.int64), np.zeros(size))
         shift = f - target
@@ -146,7 +153,7 @@ def quantize(graph: Graph, calibration: list | None = None, bits: int = 16
             return float(np.abs(values[name]).max())
         return max_abs(intervals[name])
 
-    state = _State(graph, bits, magnitude)
+    state = _State(graph, bits, magnitude, intervals)
     for name, (lo, hi) in box.items():
         state.add_tensor(name, frac_bits(max(abs(lo), abs(hi)), bits))
     for node in graph.nodes:
@@ -167,7 +174,7 @@ def quantize(graph: Graph, calibration: list | None = None, bits: int = 16
     )
     validate(program)
     quantized_graph = Graph(graph.name, {t.name: t.shape for t in state.tensors},
-                            list(graph.inputs), list(graph.outputs), state.nodes)
+                            list(graph.inputs), list(graph.outputs), state.nodes, graph.known)
     if len(state.nodes) != len(graph.nodes):
         intervals = value_intervals(quantized_graph, box)
         values = quantized_graph.run(samples) if samples is not None else None

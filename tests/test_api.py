@@ -3,6 +3,7 @@ between artifacts, and the native witness against the numpy reference."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
@@ -14,7 +15,7 @@ import pytest
 from onnx import numpy_helper
 
 import zkml
-from zkml import _native, program as prog, reference
+from zkml import _native, artifacts, program as prog, reference
 from zkml.inputs import load_inputs
 from zkml.errors import (
     CircuitMismatchError,
@@ -30,9 +31,18 @@ from conftest import DIGITS, read
 R = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 
 
+def _files(build: Path) -> tuple[bytes, bytes]:
+    """The program's two files in a build: circuit.json and constants.bin bytes."""
+    return (build / artifacts.CIRCUIT).read_bytes(), (build / artifacts.CONSTANTS).read_bytes()
+
+
+def _program(build: Path) -> prog.Program:
+    return prog.from_files(*_files(build))
+
+
 def test_proof_of_the_bundled_input_verifies_and_reports_the_models_output(digits_build, digits_proof):
     assert zkml.verify(digits_build, digits_proof)
-    program = json.loads((digits_build / "circuit.json").read_bytes())
+    program = _program(digits_build)
     floats = load_inputs(DIGITS / "input.json", program)
     expected = reference.evaluate(program, prog.quantize_inputs(program, floats))[0]
     out = read(digits_proof / "output.json")
@@ -45,20 +55,25 @@ def test_native_witness_agrees_with_the_numpy_reference_bit_for_bit(digits_build
     from gen import load_split
 
     _, x_test, _, _ = load_split()
-    data = (digits_build / "circuit.json").read_bytes()
-    program = prog.loads(data)
+    data, blob = _files(digits_build)
+    program = prog.from_files(data, blob)
     q = prog.quantize_inputs(program, [x_test[:40].reshape(-1, 1, 8, 8)])[0]
     expected = reference.evaluate(program, [q])[0]
     for k in range(q.shape[0]):
-        outputs, public = _native.evaluate(data, [q[k].reshape(-1).tolist()])
+        outputs, public = _native.evaluate(data, blob, [q[k].reshape(-1).tolist()])
         assert outputs[0] == expected[k].reshape(-1).tolist(), f"sample {k}"
         assert [int(p) for p in public] == prog.pack_public(program, [q[k]], [expected[k]])
 
 
 def test_settings_describe_the_circuit(digits_build):
     settings = read(digits_build / "settings.json")
-    info = _native.circuit_info((digits_build / "circuit.json").read_bytes())
-    assert settings["circuit_hash"] == info["circuit_hash"] == prog.circuit_hash((digits_build / "circuit.json").read_bytes())
+    data, blob = _files(digits_build)
+    info = _native.circuit_info(data, blob)
+    assert settings["circuit_hash"] == info["circuit_hash"] == prog.circuit_hash(data)
+    # The circuit hash covers constants.bin through the digest circuit.json records.
+    assert json.loads(data)["constants_sha256"] == hashlib.sha256(blob).hexdigest()
+    # What compile wrote is canonical: the typed program writes the same two files back.
+    assert prog.from_files(data, blob).to_files() == (data, blob)
     assert settings["constraints"] == info["constraints"] > 1000
     assert settings["public_inputs"] == 6  # 64 inputs at 15 per element + 10 outputs
     assert sum(settings["constraints_by_instruction"].values()) == settings["constraints"]
@@ -181,10 +196,15 @@ def test_an_input_outside_the_quantized_range_fails_and_writes_nothing(digits_bu
 def test_an_activation_outside_its_range_is_reported_by_the_native_witness(digits_build, tmp_path):
     # Inputs inside their own range can still drive a hidden unit past the range
     # calibrated for it: the native witness generator must say so, not wrap.
-    program = prog.loads((digits_build / "circuit.json").read_bytes())
-    lo, hi = prog.tensor_range(program["tensors"][program["inputs"][0]["tensor"]])
-    limit = hi / 2 ** program["tensors"][0]["scale"]
-    w = np.asarray(program["instructions"][1]["weight"] if program["instructions"][0]["op"] == "reshape" else program["instructions"][0]["weight"])
+    program = _program(digits_build)
+    x = program.tensors[program.inputs[0].tensor]
+    lo, hi = prog.tensor_range(x)
+    limit = hi / 2 ** x.scale
+    # The Flatten in front is a gather with the identity index, so the first
+    # linear's columns are the image's pixels in row-major order.
+    flatten = program.instructions[0]
+    assert flatten.op == "gather" and flatten.index.tolist() == list(range(64))
+    w = next(i for i in program.instructions if i.op == "linear").weight
     pattern = np.sign(w[int(np.argmax(np.abs(w).sum(axis=1)))]) * limit * 0.999
     with pytest.raises(QuantizationError, match="outside its 16-bit range"):
         zkml.prove(digits_build, [pattern.reshape(1, 8, 8)], tmp_path / "out")
@@ -198,6 +218,95 @@ def test_a_native_panic_becomes_an_internal_error():
 
 def test_native_errors_arrive_as_zkml_error_classes():
     with pytest.raises(zkml.ModelError, match="cannot parse program JSON"):
-        _native.circuit_info(b"{not json")
+        _native.circuit_info(b"{not json", b"")
     with pytest.raises(ProofFormatError):
         _native.verify("{}", "{}", "[]")
+
+
+# --- constants.bin: the second file of the program -------------------------------------
+
+
+def _flip_a_byte(path: Path, offset: int = 0) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 1
+    path.write_bytes(bytes(data))
+
+
+def test_a_build_holds_the_constants_beside_the_circuit(digits_build):
+    data, blob = _files(digits_build)
+    doc = json.loads(data)
+    sizes = [int(np.prod(c["shape"])) for c in doc["constants"]]
+    assert len(blob) == 8 * sum(sizes) > 0
+    # The weights live in constants.bin, not in circuit.json.
+    assert all(isinstance(i.get("weight", 0), int) for i in doc["instructions"])
+
+
+@pytest.mark.parametrize("offset", [0, -1])
+def test_a_flipped_byte_of_constants_bin_is_refused_naming_the_file(digits_build, tmp_path, offset):
+    build = tmp_path / "build"
+    shutil.copytree(digits_build, build)
+    _flip_a_byte(build / artifacts.CONSTANTS, offset)
+    with pytest.raises(InputFileError) as info:
+        zkml.api.load_build(build)
+    assert "constants.bin" in str(info.value) and "constants_sha256" in str(info.value)
+    with pytest.raises(InputFileError, match="constants.bin"):
+        zkml.prove(build, DIGITS / "input.json", tmp_path / "out", device="cpu")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(InputFileError, match="constants.bin"):
+        zkml.api.check(build, DIGITS / "input.json")
+    # The native side refuses the pair on its own too.
+    with pytest.raises(zkml.ModelError):
+        _native.circuit_info(*_files(build))
+    with pytest.raises(zkml.ModelError):
+        _native.evaluate(*_files(build), [[0] * 64])
+
+
+def test_a_missing_constants_bin_is_refused_naming_the_file(digits_build, tmp_path):
+    build = tmp_path / "build"
+    shutil.copytree(digits_build, build)
+    (build / artifacts.CONSTANTS).unlink()
+    with pytest.raises(InputFileError, match="constants.bin") as info:
+        zkml.prove(build, DIGITS / "input.json", tmp_path / "out", device="cpu")
+    assert info.value.details["path"] == str(build / artifacts.CONSTANTS)
+    assert not (tmp_path / "out").exists()
+
+
+def _rewrite_constants(build: Path, change) -> str:
+    """Change the values in constants.bin and record their new digest in
+    circuit.json, as a consistent pair; returns the new circuit hash."""
+    data, blob = _files(build)
+    values = np.frombuffer(blob, dtype="<i8").copy()
+    change(values)
+    blob = values.astype("<i8").tobytes()
+    doc = json.loads(data)
+    doc["constants_sha256"] = hashlib.sha256(blob).hexdigest()
+    data = prog.dumps(doc)
+    (build / artifacts.CIRCUIT).write_bytes(data)
+    (build / artifacts.CONSTANTS).write_bytes(blob)
+    prog.from_files(data, blob)  # still a valid program
+    return prog.circuit_hash(data)
+
+
+def test_the_circuit_hash_covers_the_constants(digits_build, tmp_path):
+    build = tmp_path / "build"
+    shutil.copytree(digits_build, build)
+    settings = read(build / "settings.json")
+    doc = json.loads(_files(build)[0])
+    # Change one weight of the last linear: another circuit, with another hash.
+    last = doc["instructions"][-1]
+    offset = sum(int(np.prod(c["shape"])) for c in doc["constants"][: last["weight"]])
+
+    def bump(values):
+        values[offset] += 1
+
+    new_hash = _rewrite_constants(build, bump)
+    assert new_hash != settings["circuit_hash"]
+    # The settings (and keys) describe the old circuit: refused, not silently used.
+    with pytest.raises(CircuitMismatchError, match="circuit hash differs"):
+        zkml.prove(build, DIGITS / "input.json", tmp_path / "out", device="cpu")
+    # Even with settings.json relabelled, the proving key belongs to the old circuit.
+    settings["circuit_hash"] = new_hash
+    (build / "settings.json").write_text(json.dumps(settings))
+    with pytest.raises(CircuitMismatchError, match="proving key"):
+        zkml.prove(build, DIGITS / "input.json", tmp_path / "out", device="cpu")
+    assert not (tmp_path / "out").exists()

@@ -20,8 +20,9 @@ def test_every_error_class_has_its_own_kind():
 
 def test_a_missing_file_from_native_code_has_its_context_and_os_error(digits_build):
     data = (digits_build / "circuit.json").read_bytes()
+    constants = (digits_build / "constants.bin").read_bytes()
     with pytest.raises(zkml.InputFileError) as info:
-        _native.prove(data, "/nonexistent/proving_key.bin", [[0] * 64], None, "cpu")
+        _native.prove(data, constants, "/nonexistent/proving_key.bin", [[0] * 64], None, "cpu")
     e = info.value
     assert e.kind == "input_file"
     assert "/nonexistent/proving_key.bin" in e.details["context"] and "No such file" in e.details["os_error"]
@@ -33,3 +34,12 @@ def test_python_errors_carry_their_fields_as_details(tmp_path):
     assert info.value.details["path"] == str(tmp_path / "missing.onnx")
     e = zkml.UnsupportedOpError("conv_1", "Conv", 13)
     assert e.kind == "unsupported_op" and e.details == {"node": "conv_1", "op_type": "Conv", "opset": 13}
+
+
+def test_constants_that_do_not_belong_to_the_circuit_are_a_model_error_from_native_code(digits_build):
+    data = (digits_build / "circuit.json").read_bytes()
+    constants = (digits_build / "constants.bin").read_bytes()
+    for wrong in (b"", constants[:-8], bytes([constants[0] ^ 1]) + constants[1:]):
+        with pytest.raises(zkml.ModelError) as info:
+            _native.circuit_info(data, wrong)
+        assert info.value.kind == "model" and "constants" in str(info.value)

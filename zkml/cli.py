@@ -158,7 +158,10 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
         errs = ", ".join(f"{k} {v:.3g}" for k, v in measured["max_abs_error"].items())
         click.echo(f"  max |error| vs onnxruntime over {measured['samples']} calibration samples: {errs}")
     quant = s["quantization"]
-    bounds = ", ".join(f"{k} {v['error_bound']:.3g}" for k, v in quant["outputs"].items())
+    bounds = ", ".join(
+        f"{k} {v['error_bound']:.3g}" if v["error_bound"] is not None else f"{k} none (see settings.json notes)"
+        for k, v in quant["outputs"].items()
+    )
     click.echo(f"  certified max |error| for inputs in the calibration box: {bounds}")
     uncertified = [t["name"] for t in quant["tensors"] if not t["range_certified"]]
     if uncertified:

@@ -182,10 +182,15 @@ def _outputs(table, b: int, k: int, shift: int, q: np.ndarray) -> np.ndarray:
 
 
 def _q_range(lo: float, hi: float, e: float, f_in: int, b: int) -> tuple[int, int]:
-    q_lo = math.ceil(np.ldexp(lo - e, f_in))
-    q_hi = math.floor(np.ldexp(hi + e, f_in))
+    """The integer inputs a value in ``[lo, hi]`` quantized with error ``e`` can
+    have (within the tensor's range: beyond it the proof fails)."""
     half = 1 << (b - 1)
-    return max(q_lo, -half), min(q_hi, half - 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        q_lo = np.clip(np.ceil(np.ldexp(lo - e, f_in)), -half, half - 1)
+        q_hi = np.clip(np.floor(np.ldexp(hi + e, f_in)), -half, half - 1)
+    if np.isnan(q_lo) or np.isnan(q_hi):
+        return -half, half - 1
+    return int(q_lo), int(q_hi)
 
 
 def _table_error(node, table, b, k, shift, f_in, f_out, q_lo, q_hi) -> float:
@@ -197,6 +202,8 @@ def _table_error(node, table, b, k, shift, f_in, f_out, q_lo, q_hi) -> float:
 
 
 def _lipschitz(node, lo: float, hi: float) -> float:
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return math.inf
     if hi <= lo:
         return 0.0
     x = np.linspace(lo, hi, 4097)
@@ -276,8 +283,9 @@ class Function(Kind):
         table_err = _table_error(node, instr.table, bits, instr.k, instr.shift, f_in, f_out,
                                  q_lo, q_hi)
         lip = _lipschitz(node, g_lo - g_e, g_hi + g_e)
-        bound = (table_err + lip * e) * FLOAT_SLACK
-        return np.broadcast_to(bound, lo.shape).copy()
+        with np.errstate(invalid="ignore"):
+            bound = np.where(e == 0, table_err, (table_err + lip * e) * FLOAT_SLACK)
+        return np.broadcast_to(np.nan_to_num(bound, nan=np.inf, posinf=np.inf), lo.shape).copy()
 
     def validate(self, instr, program, where):
         from zkml.program import ACCUMULATOR_LIMIT, MAX_SHIFT

@@ -54,7 +54,10 @@ def value_intervals(graph: Graph, box: dict[str, tuple[float, float]]) -> dict[s
         intervals[name] = (np.full(shape, float(low)), np.full(shape, float(high)))
     for node in graph.nodes:
         ins = [intervals[x] for x in node.inputs]
-        lo, hi = kind_of(node).intervals(node, ins, graph.shape(node.output))
+        with np.errstate(all="ignore"):
+            lo, hi = kind_of(node).intervals(node, ins, graph.shape(node.output))
+        lo = np.nan_to_num(np.asarray(lo, np.float64), nan=-np.inf, posinf=np.inf, neginf=-np.inf)
+        hi = np.nan_to_num(np.asarray(hi, np.float64), nan=np.inf, posinf=np.inf, neginf=-np.inf)
         if node.output in graph.known:  # a fact of the op the decomposition hides
             low, high = graph.known[node.output]
             lo, hi = np.clip(lo, low, high), np.clip(hi, low, high)
@@ -96,8 +99,13 @@ def error_bounds(graph: Graph, program, intervals: dict[str, tuple]) -> dict[str
     for name in graph.inputs:
         errors[name] = np.full(graph.shape(name), 2.0 ** -(program.tensors[index[name]].scale + 1))
     ctx = _Bounds(program, intervals, errors)
+    with np.errstate(all="ignore"):  # unbounded intervals give inf, never a crash
+        _propagate(graph, program, index, ctx, errors)
+    return errors
+
+
+def _propagate(graph, program, index, ctx, errors) -> None:
     for node, instr in zip(graph.nodes, program.instructions):
         assert index[node.output] == instr.output, "program does not follow the graph"
-        errors[node.output] = np.asarray(kind_of(node).errors(node, instr, ctx),
-                                         np.float64).reshape(graph.shape(node.output))
-    return errors
+        value = np.asarray(kind_of(node).errors(node, instr, ctx), np.float64)
+        errors[node.output] = np.nan_to_num(value, nan=np.inf, posinf=np.inf).reshape(graph.shape(node.output))

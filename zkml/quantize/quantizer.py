@@ -182,6 +182,10 @@ def quantize(graph: Graph, calibration: list | None = None, bits: int = 16
     return program, report
 
 
+def _finite(value: float) -> float | None:
+    return value if np.isfinite(value) else None
+
+
 def _report(graph, program, box, samples, values, intervals) -> dict:
     errors = error_bounds(graph, program, intervals)
     tensors = []
@@ -194,17 +198,21 @@ def _report(graph, program, box, samples, values, intervals) -> dict:
             "scale": tensor.scale,
             "bits": tensor.bits,
             "calibration_max_abs": None if values is None else float(np.abs(values[name]).max()),
-            "certified_max_abs": certified,
+            "certified_max_abs": certified if np.isfinite(certified) else None,
             "range_certified": certified <= largest,
         })
     measured = _measured_errors(graph, program, samples, values) if samples is not None else {}
-    outputs = {name: {"error_bound": float(errors[name].max()),
+    outputs = {name: {"error_bound": _finite(float(errors[name].max())),
                       "measured_max_abs_error": measured.get(name)}
                for name in graph.outputs}
     notes = []
     if samples is None:
         notes.append("no calibration data: inputs are assumed to lie in [-1, 1]; scales come "
                      "from certified bounds over that box")
+    if any(o["error_bound"] is None for o in outputs.values()):
+        notes.append("an error_bound of null means none could be certified over the whole box "
+                     "(a function steep near the edge of its domain, such as 1/sqrt(variance) "
+                     "near zero variance); the measured error is the guide there")
     notes.append("error_bound is certified for inputs inside the calibration box "
                  "(every element of an input within that input's calibration [min, max])")
     if not all(t["range_certified"] for t in tensors):

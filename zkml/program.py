@@ -178,7 +178,9 @@ def from_document(doc, blob: bytes) -> Program:
         raise _invalid("'instructions' must be a list")
     instructions = []
     for k, entry in enumerate(instructions_doc):
-        if not isinstance(entry, dict) or entry.get("op") not in KINDS:
+        # isinstance first: a list or object as 'op' is unhashable (TypeError in `in`).
+        if not isinstance(entry, dict) or not isinstance(entry.get("op"), str) \
+                or entry["op"] not in KINDS:
             raise _invalid(f"instruction {k}: 'op' must be one of {sorted(KINDS)}")
         kind = KINDS[entry["op"]]
         where = f"instruction {k} ({entry['op']})"

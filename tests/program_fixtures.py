@@ -83,7 +83,7 @@ def files(doc: dict) -> tuple[bytes, bytes]:
     doc = copy.deepcopy(doc)
     constants, blobs = [], []
     for k, instr in enumerate(doc.get("instructions", [])):
-        if not isinstance(instr, dict):
+        if not isinstance(instr, dict) or not isinstance(instr.get("op"), str):
             continue
         for name in CONSTANT_FIELDS.get(instr.get("op"), ()):
             value = instr.get(name)

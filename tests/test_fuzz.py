@@ -18,9 +18,12 @@ from hypothesis import strategies as st
 
 import zkml
 from conftest import DIGITS
-from program_fixtures import tiny_program
+import numpy as np
+
+from program_fixtures import all_ops_program, files, tiny_program
 from zkml import _native
 from zkml import program as P
+from zkml import reference
 from zkml.inputs import parse_inputs
 
 EXAMPLES = int(os.environ.get("ZKML_FUZZ_EXAMPLES", "40"))
@@ -79,28 +82,102 @@ def only_zkml_errors(fn, *args):
 @example(doc={"input_data": [[1e308] * 64]})
 @example(doc={"input_data": [["nan"] * 64]})
 def test_input_json(digits_build, doc):
-    program = P.loads((digits_build / "circuit.json").read_bytes())
+    program = P.from_files((digits_build / "circuit.json").read_bytes(),
+                           (digits_build / "constants.bin").read_bytes())
     only_zkml_errors(parse_inputs, doc, program)
 
 
+# The two files of each hand-written program: circuit.json as a document (with
+# its constants list and constant indices) and constants.bin.
+PROGRAMS = {name: files(make()) for name, make in (("tiny", tiny_program),
+                                                  ("all_ops", all_ops_program))}
+DOCS = {name: json.loads(data) for name, (data, _) in PROGRAMS.items()}
+
+
+def _at(doc, *path) -> int:
+    """The ``where`` that :func:`_mutated` maps to ``path``."""
+    return list(_paths(doc)).index(path)
+
+
 @FUZZ
-@given(where=st.integers(0, 10_000), value=small_values)
-@example(where=1, value="x" * 5)
-@example(where=47, value=False)  # a JSON false among the weights: Python took it for 0
-def test_circuit_json_python_and_native_agree(where, value):
-    doc = _mutated(tiny_program(), where, value)
-    data = json.dumps(doc).encode()
-    python_ok = only_zkml_errors(P.loads, data) is not None
-    native_ok = only_zkml_errors(_native.circuit_info, data) is not None
+@given(which=st.sampled_from(sorted(PROGRAMS)), where=st.integers(0, 10_000), value=small_values)
+@example(which="tiny", where=1, value="x" * 5)
+# A JSON false where an int belongs: Python took it for 0 once.
+@example(which="tiny", where=_at(DOCS["tiny"], "instructions", 0, "weight"), value=False)
+@example(which="tiny", where=_at(DOCS["tiny"], "constants", 0, "shape", 1), value=True)
+@example(which="all_ops", where=_at(DOCS["all_ops"], "instructions", 0, "inputs", 1), value=False)
+# A list as 'op' is unhashable: `op in KINDS` raised TypeError once.
+@example(which="all_ops", where=_at(DOCS["all_ops"], "instructions", 0, "op"), value=[])
+def test_circuit_json_python_and_native_agree(which, where, value):
+    doc = _mutated(DOCS[which], where, value)
+    data, blob = json.dumps(doc).encode(), PROGRAMS[which][1]
+    python_ok = only_zkml_errors(P.from_files, data, blob) is not None
+    native_ok = only_zkml_errors(_native.circuit_info, data, blob) is not None
     if python_ok:
         assert native_ok, doc
 
 
+def _evaluations_agree(program, data, blob):
+    """The numpy reference and the native witness on a few inputs: the same
+    outputs, or both refuse (a value out of its range)."""
+    x = program.tensors[program.inputs[0].tensor]
+    lo, hi = x.range
+    for fill in (0, lo, hi, 3):
+        inputs = [np.full(program.tensors[e.tensor].shape, fill, dtype=np.int64)
+                  for e in program.inputs]
+        try:
+            expected = reference.evaluate(program, inputs)
+        except zkml.ZkmlError:
+            expected = None
+        got = only_zkml_errors(_native.evaluate, data, blob, [q.reshape(-1).tolist() for q in inputs])
+        if expected is None:
+            assert got is None, fill
+        else:
+            assert got is not None, fill
+            assert [list(o) for o in got[0]] == [e.reshape(-1).tolist() for e in expected], fill
+
+
 @FUZZ
-@given(data=st.binary(max_size=300))
-def test_circuit_json_random_bytes(data):
-    only_zkml_errors(P.loads, data)
-    only_zkml_errors(_native.circuit_info, data)
+@given(which=st.sampled_from(sorted(PROGRAMS)), offset=st.integers(0, 10_000),
+       new=st.binary(min_size=1, max_size=9), fix_checksum=st.booleans(),
+       resize=st.sampled_from([0, 0, 0, -8, 8, -1, 1]))
+@example(which="all_ops", offset=0, new=b"\x08", fix_checksum=True, resize=0)  # index out of range
+@example(which="all_ops", offset=9 * 8, new=b"\xff" * 8, fix_checksum=True, resize=0)
+def test_constants_bin_python_and_native_agree(which, offset, new, fix_checksum, resize):
+    data, blob = PROGRAMS[which]
+    blob = bytearray(blob)
+    at = offset % len(blob)
+    blob[at:at + len(new)] = new
+    del blob[len(PROGRAMS[which][1]):]  # a replacement never grows the file by itself
+    blob = bytes(blob) + bytes(max(resize, 0)) if resize >= 0 else bytes(blob[:resize])
+    doc = json.loads(data)
+    if fix_checksum:
+        doc["constants_sha256"] = hashlib.sha256(blob).hexdigest()
+    data = json.dumps(doc).encode()
+    program = only_zkml_errors(P.from_files, data, blob)
+    native = only_zkml_errors(_native.circuit_info, data, blob)
+    # Values in constants.bin are exactly what both validators judge alike.
+    assert (program is None) == (native is None), (doc, blob)
+    if program is not None:
+        _evaluations_agree(program, data, blob)
+
+
+@FUZZ
+@given(data=st.binary(max_size=300), blob=st.binary(max_size=64))
+def test_circuit_json_random_bytes(data, blob):
+    only_zkml_errors(P.from_files, data, blob)
+    only_zkml_errors(_native.circuit_info, data, blob)
+
+
+@FUZZ
+@given(which=st.sampled_from(sorted(PROGRAMS)), blob=st.binary(max_size=600))
+def test_constants_bin_random_bytes(which, blob):
+    data, _ = PROGRAMS[which]
+    doc = json.loads(data)
+    doc["constants_sha256"] = hashlib.sha256(blob).hexdigest()
+    data = json.dumps(doc).encode()
+    only_zkml_errors(P.from_files, data, blob)
+    only_zkml_errors(_native.circuit_info, data, blob)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +216,8 @@ def test_proving_key_header_and_lengths(digits_build, tmp_path_factory, offset, 
     pk = tmp_path_factory.mktemp("pk") / "proving_key.bin"
     pk.write_bytes(bytes(data))
     program = (digits_build / "circuit.json").read_bytes()
-    only_zkml_errors(_native.prove, program, str(pk), [[0] * 64], None, "cpu")
+    constants = (digits_build / "constants.bin").read_bytes()
+    only_zkml_errors(_native.prove, program, constants, str(pk), [[0] * 64], None, "cpu")
 
 
 @FUZZ

@@ -65,6 +65,8 @@ INVALID = {
     "scalar_shape": (_set(["tensors", 0, "shape"], []), "non-empty"),
     "output_index_out_of_range": (_set(["outputs", 0, "tensor"], 9), "'outputs'"),
     "unknown_op": (_set(["instructions", 1, "op"], "sigmoid"), "'op'"),
+    "op_is_a_list": (_set(["instructions", 1, "op"], ["relu"]), "'op'"),
+    "op_is_an_object": (_set(["instructions", 1, "op"], {"relu": 1}), "'op'"),
     "reshape_is_gone": (_set(["instructions", 2], {"op": "reshape", "inputs": [2], "output": 3}),
                         "'op'"),
     "weight_row_length": (_set(["instructions", 0, "weight"], [[1, 2, 3], [1, 2, 3]]),

@@ -162,6 +162,7 @@ class _Lowering:
         self.unsupported: list[UnsupportedOpError] = []
         self.unusable: dict[str, tuple[str, str, str] | None] = {}
         self.known: dict[str, tuple[float, float]] = {}
+        self.integers: set[str] = set()
         self.taken: set[str] = set()
         self._index = 0
         self._node: onnx.NodeProto | None = None
@@ -233,6 +234,13 @@ class _Lowering:
 
         emit_gather(self, [source], np.arange(int(np.prod(shape))), out, shape)
 
+    def mark_integer(self, name: str) -> None:
+        """``name`` holds integers (an ArgMax index, a class label)."""
+        self.integers.add(name)
+
+    def is_integer(self, name: str) -> bool:
+        return self.resolve(name) in self.integers
+
     def version(self, node: onnx.NodeProto) -> int:
         """The version of ``node``'s op in effect at the model's opset."""
         return op_version(node.op_type, self.opset) or 0
@@ -290,25 +298,22 @@ class _Lowering:
 
     def _lower_node(self, node: onnx.NodeProto) -> None:
         operands = [name for name in node.input if name]
-        if node.domain not in _DEFAULT_DOMAINS:
-            if self._foldable(node, operands):
-                self._fold(node, operands)
-                return
-            for name in operands:
-                self.act(name) if not self.is_const(name) else None
-            raise UnsupportedOpError(self.label(node), f"{node.domain}.{node.op_type}",
-                                     _opset(self.model, node.domain) or 0,
-                                     "only the default ONNX domain is supported")
         if self._foldable(node, operands):
             self._fold(node, operands)
             return
         for name in operands:  # a node downstream of an unsupported one is not reported
             if not self.is_const(name):
                 self.act(name)
-        entry = ONNX_OPS.get(("", node.op_type))
+        domain = "" if node.domain in _DEFAULT_DOMAINS else node.domain
+        entry = ONNX_OPS.get((domain, node.op_type))
+        if entry is None and domain:
+            raise UnsupportedOpError(self.label(node), f"{node.domain}.{node.op_type}",
+                                     _opset(self.model, node.domain) or 0,
+                                     "no lowering for this op of a non-default domain")
         if entry is None:
             self.fail(node, "no lowering for this op")
-        version = op_version(node.op_type, self.opset)
+        opset = self.opset if not domain else (_opset(self.model, domain) or 1)
+        version = op_version(node.op_type, opset, domain)
         if version is None or not entry.first_version <= version <= entry.last_version:
             self.fail(node, f"version {version} of {node.op_type} is in effect; zkml lowers "
                             f"versions {entry.first_version}..{entry.last_version}")

@@ -13,6 +13,7 @@ module             ONNX ops (instruction kinds)
 ``reduce``         ReduceSum, ReduceMean (``affine``), ReduceMax (``max``)
 ``norm``           BatchNormalization (``affine``, folded where possible)
 ``products``       MatMul and Mul of two activations, Pow 2 (``bilinear``)
+``compare``        ArgMax (``argmax``); ai.onnx.ml ArrayFeatureExtractor (a lookup)
 ``functions``      Sigmoid, Tanh, Exp, Log, Erf, Gelu, Softplus, Elu, Selu, Celu,
                    HardSwish, Mish, Softsign, Sqrt, Reciprocal, Sin, Cos, Pow
                    (``function``); Softmax, LogSoftmax, LayerNormalization
@@ -33,7 +34,7 @@ import numpy as np
 import onnx
 
 from zkml.ops import (  # noqa: F401
-    activation, affine, conv, functions, linear, norm, pool, products, reduce, shape,
+    activation, affine, compare, conv, functions, linear, norm, pool, products, reduce, shape,
 )
 from zkml.ops.base import KINDS, ONNX_OPS, OpLowering
 

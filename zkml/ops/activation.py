@@ -55,7 +55,7 @@ class Relu(Kind):
         return np.maximum(lo, 0.0), np.maximum(hi, 0.0)
 
     def quantize(self, node, q):
-        return {}, q.scale(node.inputs[0])
+        return {}, q.scale(node.inputs[0]), q.bits_of(node.inputs[0])
 
     def errors(self, node, instr, b):
         x = node.inputs[0]

@@ -74,6 +74,14 @@ def _sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+def _lookup(x, table):
+    """``table[x]`` for integer ``x`` in range, else 0 (ArrayFeatureExtractor)."""
+    values = np.asarray(table, np.float64)
+    i = np.rint(np.asarray(x, np.float64))
+    inside = (i >= 0) & (i < len(values))
+    return np.where(inside, values[np.clip(i, 0, len(values) - 1).astype(np.int64)], 0.0)
+
+
 def _positive(x, floor):
     return np.maximum(x, floor)
 
@@ -105,6 +113,7 @@ FUNCTIONS = {
     "rsqrt": (lambda x, p, e: 1.0 / np.sqrt(_positive(x + p[0], e)), lambda p: [-p[0]]),
     "sin": (lambda x, p, e: np.sin(x), None),
     "cos": (lambda x, p, e: np.cos(x), None),
+    "lookup": (lambda x, p, e: _lookup(x, p), lambda p: list(range(len(p)))),
     "pow": (lambda x, p, e: np.power(_positive(x, 0.0) if p[0] != int(p[0]) else x, p[0]),
             lambda p: [0.0]),
 }
@@ -248,7 +257,7 @@ class Function(Kind):
 
     def quantize(self, node, q):
         x = node.inputs[0]
-        b, f_in = q.bits, q.scale(x)
+        b, f_in = q.bits_of(x), q.scale(x)
         if b > MAX_INPUT_BITS:
             raise QuantizationError(
                 f"'{node.output}' ({node.name}): nonlinear functions take inputs of at most "
@@ -282,6 +291,9 @@ class Function(Kind):
         q_lo, q_hi = _q_range(g_lo, g_hi, g_e, f_in, bits)
         table_err = _table_error(node, instr.table, bits, instr.k, instr.shift, f_in, f_out,
                                  q_lo, q_hi)
+        if node.name == "lookup":  # a wrong index moves the value across the whole table
+            spread = float(np.ptp(np.asarray(node.params))) if node.params else 0.0
+            return np.where(e == 0, table_err, table_err + spread) * FLOAT_SLACK
         lip = _lipschitz(node, g_lo - g_e, g_hi + g_e)
         with np.errstate(invalid="ignore"):
             bound = np.where(e == 0, table_err, (table_err + lip * e) * FLOAT_SLACK)

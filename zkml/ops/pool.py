@@ -67,7 +67,7 @@ class Max(Kind):
         return lo.reshape(out_shape), hi.reshape(out_shape)
 
     def quantize(self, node, q):
-        return {"index": node.index.astype(np.int64)}, q.scale(node.inputs[0])
+        return {"index": node.index.astype(np.int64)}, q.scale(node.inputs[0]), q.bits_of(node.inputs[0])
 
     def errors(self, node, instr, b):
         E = concat_flat([b.error(x) for x in node.inputs], ())

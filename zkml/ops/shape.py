@@ -59,7 +59,7 @@ class Gather(Kind):
         return lo, hi
 
     def quantize(self, node, q):
-        return {"index": node.index.astype(np.int64)}, q.scale(node.inputs[0])
+        return {"index": node.index.astype(np.int64)}, q.scale(node.inputs[0]), q.bits_of(node.inputs[0])
 
     def errors(self, node, instr, b):
         E = concat_flat([b.error(x) for x in node.inputs], ())
@@ -103,6 +103,8 @@ def emit_gather(ctx, inputs: list[str], index: np.ndarray, out: str, shape: tupl
         ctx.alias(out, names[0])
         return
     ctx.emit(GatherNode(tuple(names), out, index), tuple(int(d) for d in shape))
+    if all(ctx.is_integer(x) for x in names):
+        ctx.mark_integer(out)
 
 
 def _data_inputs(op_type: str, node) -> list[int]:
@@ -188,12 +190,17 @@ _FLOATS = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLO
            onnx.TensorProto.BFLOAT16}
 
 
+_INTEGERS = {onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.INT16,
+             onnx.TensorProto.INT8}
+
+
 @lowering("Cast", 6, 28, kinds=(), cost="0 (float→float is removed)")
 def _cast(ctx, node, attrs):
     to = int(attrs.get("to", 0))
-    if to not in _FLOATS:
+    if to not in _FLOATS and not (to in _INTEGERS and ctx.is_integer(node.input[0])):
         ctx.fail(node, f"a cast of an activation to {onnx.TensorProto.DataType.Name(to)} is not "
-                       "supported (only float→float, a no-op in fixed point)")
+                       "supported (only float→float, a no-op in fixed point, and integer "
+                       "labels from an ArgMax)")
     ctx.alias(node.output[0], node.input[0])
 
 

@@ -95,25 +95,29 @@ class _State:
             return self.observed_override[name]
         return self._magnitude(name)
 
-    def add_tensor(self, name: str, scale: int) -> int:
+    def bits_of(self, name: str) -> int:
+        return self.tensors[self.index[name]].bits
+
+    def add_tensor(self, name: str, scale: int, bits: int | None = None) -> int:
         self.scales[name] = scale
         self.index[name] = len(self.tensors)
-        self.tensors.append(Tensor(name, tuple(self.shapes[name]), scale, self.bits))
+        self.tensors.append(Tensor(name, tuple(self.shapes[name]), scale, bits or self.bits))
         return self.index[name]
 
-    def add(self, node, instruction_cls, fields: dict, f_out: int) -> None:
-        out = self.add_tensor(node.output, f_out)
+    def add(self, node, instruction_cls, fields: dict, f_out: int, bits: int | None = None) -> None:
+        out = self.add_tensor(node.output, f_out, bits)
         self.nodes.append(node)
         self.instructions.append(instruction_cls(
             inputs=tuple(self.index[x] for x in node.inputs), output=out, **fields))
 
-    def rescaled(self, name: str, target: int) -> str:
-        """``name`` at the coarser scale ``target``: an affine with weight 1
-        and shift ``f - target`` (rounding to nearest)."""
+    def rescaled(self, name: str, target: int, bits: int | None = None) -> str:
+        """``name`` at the coarser scale ``target`` (and ``bits`` wide): an
+        affine with weight 1 and shift ``f - target`` (rounding to nearest)."""
         f = self.scales[name]
-        if f == target:
+        bits = bits or self.bits_of(name)
+        if f == target and bits == self.bits_of(name):
             return name
-        new = f"{name}/at_scale_{target}"
+        new = f"{name}/at_scale_{target}_bits_{bits}"
         if new in self.index:
             return new
         size = int(np.prod(self.shapes[name]))
@@ -124,9 +128,10 @@ class _State:
                           np.ones((1, 1)), np.zeros(size, dtype=np.int64), np.zeros(size))
         shift = f - target
         fields = {"index": node.index, "weight": np.ones((1, 1), dtype=np.int64),
-                  "row": node.row, "bias": np.full(size, 1 << (shift - 1), dtype=np.int64),
+                  "row": node.row,
+                  "bias": np.full(size, (1 << (shift - 1)) if shift else 0, dtype=np.int64),
                   "shift": shift}
-        self.add(node, AffineInstruction, fields, target)
+        self.add(node, AffineInstruction, fields, target, bits)
         return new
 
 
@@ -160,11 +165,12 @@ def quantize(graph: Graph, calibration: list | None = None, bits: int = 16
         kind = kind_of(node)
         if getattr(kind, "SAME_SCALE", False):
             target = min(state.scale(x) for x in node.inputs)
-            inputs = tuple(state.rescaled(x, target) for x in node.inputs)
+            width = max(state.bits_of(x) for x in node.inputs)
+            inputs = tuple(state.rescaled(x, target, width) for x in node.inputs)
             if inputs != node.inputs:
                 node = dataclasses.replace(node, inputs=inputs)
-        fields, f_out = kind.quantize(node, state)
-        state.add(node, kind.Instruction, fields, f_out)
+        fields, f_out, *width = kind.quantize(node, state)
+        state.add(node, kind.Instruction, fields, f_out, width[0] if width else None)
 
     program = Program(
         graph.name, tuple(state.tensors),

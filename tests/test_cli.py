@@ -54,6 +54,7 @@ def test_full_path_through_the_cli(tmp_path):
     r = zkml("compile", DIGITS / "model.onnx", "-o", build, "--calibration", DIGITS / "calibration.json")
     assert r.returncode == 0, r.stderr
     assert "constraints" in r.stdout and (build / "settings.json").exists()
+    assert (build / "circuit.json").exists() and (build / "constants.bin").stat().st_size > 0
     r = zkml("setup", build, "--dev")
     assert r.returncode == 0, r.stderr
     assert "not for production" in r.stdout.lower()
@@ -126,6 +127,19 @@ def test_failed_compile_keeps_the_previous_build_intact(digits_build, tmp_path):
     bad.write_bytes(b"garbage")
     assert_one_line_error(zkml("compile", bad, "-o", build))
     assert listing(build) == before
+
+
+def test_a_corrupted_constants_bin_is_a_one_line_error_naming_it(digits_build, digits_proof, tmp_path):
+    build = tmp_path / "b"
+    shutil.copytree(digits_build, build)
+    blob = bytearray((build / "constants.bin").read_bytes())
+    blob[len(blob) // 2] ^= 0x10
+    (build / "constants.bin").write_bytes(bytes(blob))
+    out = tmp_path / "out"
+    assert_one_line_error(zkml("prove", build, DIGITS / "input.json", "-o", out), "constants.bin")
+    assert not out.exists()
+    assert_one_line_error(zkml("prove", build, DIGITS / "input.json", "--check"), "constants.bin")
+    assert_one_line_error(zkml("verify", build, digits_proof), "constants.bin")
 
 
 def test_input_of_the_wrong_shape(digits_build, tmp_path):

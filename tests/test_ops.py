@@ -203,6 +203,8 @@ CASES = {
     "div_by_activation": lambda: (
         [n("Abs", ["x"], ["a"]), n("Add", ["a", "one"], ["p"]), n("Div", ["x", "p"], ["y"])],
         [v("x", [2, 4])], [v("y", [2, 4])], [c("one", np.array(1.0, np.float32))], [(2, 4)]),
+    "argmax_axis1_keepdims": lambda: _unary("ArgMax", (3, 5), axis=1),
+    "argmax_axis0_no_keepdims": lambda: _unary("ArgMax", (4, 3), axis=0, keepdims=0),
     "dropout_cast_identity_are_removed": lambda: (
         [n("Dropout", ["x"], ["d"]), helper.make_node("Cast", ["d"], ["cst"], name="cast", to=F),
          n("Identity", ["cst"], ["i"]), n("Relu", ["i"], ["y"])],
@@ -256,7 +258,7 @@ def test_quantized_program_is_within_certified_bound_of_onnxruntime(tmp_path, ca
         error = np.abs(got - want).max()
         # float32 onnxruntime against float64: its own rounding on top
         assert error <= bound + 1e-5 * (1 + np.abs(want).max()), entry.name
-        assert error < 0.05, (entry.name, error)
+        assert error < 0.05, (entry.name, error, got.ravel()[:8], np.ravel(want)[:8])
         if case not in LOOSE_BOUNDS:
             assert bound < 0.05, (entry.name, bound)
 
@@ -266,6 +268,9 @@ def test_quantized_program_is_within_certified_bound_of_onnxruntime(tmp_path, ca
 LOOSE_BOUNDS = {
     # 1/sqrt(var + eps) over every variance down to 0: slope eps^-1.5 / 2 there.
     "layer_norm",
+    # Over a box where any entry may be the largest, the index itself is uncertain.
+    "argmax_axis1_keepdims",
+    "argmax_axis0_no_keepdims",
 }
 
 

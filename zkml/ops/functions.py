@@ -20,8 +20,8 @@ points (targets clamped to twice the output range: beyond it the output
 cannot be represented anyway and the proof fails, as for any overflow),
 ``c2`` then ``c1`` then ``c0`` rounded in turn with the later ones refitted,
 and ``2^(shift-1)`` added to ``c0`` so the floor rounds to nearest. ``k`` is
-the smallest in 4..10 whose worst error over the calibration range is below
-half an output step (else 10).
+the smallest in 4..10 whose worst error over the calibration range (the
+final rounding included) is at most one output step (else 10).
 
 Error bound, certified by enumeration: for an input in ``[lo, hi]`` quantized
 with error ``e``, the program's integer input ``q`` lies in
@@ -274,7 +274,7 @@ class Function(Kind):
                 continue
             err = _table_error(node, table, b, k, shift, f_in, f_out, q_lo, q_hi)
             best = (table, k, shift)
-            if err <= 2.0 ** -(f_out + 1):
+            if err <= 2.0 ** -f_out:
                 break
         if best is None:
             raise QuantizationError(f"'{node.output}' ({node.name}): the function's values do "

@@ -109,3 +109,67 @@ def test_a_verification_key_from_another_setup_is_caught_before_proving(digits_b
     else:
         raise AssertionError("a mismatched key pair was used")
     assert not (tmp_path / "out").exists()
+
+
+def _scaled_model(tmp_path: Path) -> Path:
+    """The digits model with its weights scaled by 1.01: another circuit, other constants."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(DIGITS / "model.onnx")
+    for init in model.graph.initializer:
+        init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * 1.01, init.name))
+    path = tmp_path / "other.onnx"
+    onnx.save(model, path)
+    return path
+
+
+def _check(build: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, "prove", str(build), str(DIGITS / "input.json"), "--check"],
+                          capture_output=True, text=True)
+
+
+def test_killing_compile_never_leaves_a_circuit_with_another_circuit_s_constants(digits_build, tmp_path):
+    # circuit.json, constants.bin and settings.json are renamed one after the
+    # other: whatever moment a kill hits, the build either works (old or new
+    # circuit, each with its own constants) or is refused in one line.
+    other = _scaled_model(tmp_path)
+    build = tmp_path / "build"
+    shutil.copytree(digits_build, build)
+    # Kill times spread over interpreter start, quantization and the commit
+    # (a compile of this model takes about half a second).
+    for delay in (0.05, 0.15, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.8):
+        p = _start("compile", other, "-o", build, "--calibration", DIGITS / "calibration.json")
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        _json_files_parse(build)
+        r = _check(build)
+        if r.returncode != 0:
+            assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    zkml.compile(other, build, calibration=DIGITS / "calibration.json")
+    assert _temporaries(build) == [] and _check(build).returncode == 0
+
+
+def test_a_torn_compile_is_refused_naming_the_file_that_does_not_belong(digits_build, tmp_path):
+    # The states a kill between the renames of a compile could leave (a new
+    # circuit.json beside the old constants.bin, the old settings.json), built
+    # directly since the window is too short to hit by timing.
+    other = tmp_path / "other"
+    zkml.compile(_scaled_model(tmp_path), other, calibration=DIGITS / "calibration.json")
+    assert (other / "constants.bin").read_bytes() != (digits_build / "constants.bin").read_bytes()
+    new_circuit = tmp_path / "new_circuit"
+    shutil.copytree(digits_build, new_circuit)
+    shutil.copy(other / "circuit.json", new_circuit / "circuit.json")
+    r = _check(new_circuit)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "constants.bin" in r.stderr, r.stderr
+    with_settings = tmp_path / "new_settings"
+    shutil.copytree(new_circuit, with_settings)
+    shutil.copy(other / "settings.json", with_settings / "settings.json")
+    r = _check(with_settings)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "constants.bin" in r.stderr, r.stderr
+    new_pair = tmp_path / "new_pair"
+    shutil.copytree(new_circuit, new_pair)
+    shutil.copy(other / "constants.bin", new_pair / "constants.bin")
+    r = _check(new_pair)  # the old settings.json describes another circuit
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "circuit hash" in r.stderr, r.stderr

@@ -105,7 +105,7 @@ def test_unsupported_op_names_node_op_and_opset(tmp_path):
         tmp_path / "sig.onnx",
         [
             helper.make_node("Gemm", ["x", "w"], ["h"], name="dense"),
-            helper.make_node("Sigmoid", ["h"], ["y"], name="squash"),
+            helper.make_node("Hardmax", ["h"], ["y"], name="squash"),
         ],
         [value("x", [1, 3], TensorProto.FLOAT)],
         [value("y", [1, 2], TensorProto.FLOAT)],
@@ -115,7 +115,7 @@ def test_unsupported_op_names_node_op_and_opset(tmp_path):
     build = tmp_path / "b"
     build.mkdir()
     (build / "keep.txt").write_text("user file")
-    assert_one_line_error(zkml("compile", model, "-o", build), "squash", "Sigmoid", "opset 17")
+    assert_one_line_error(zkml("compile", model, "-o", build), "squash", "Hardmax", "opset 17")
     assert listing(build) == {"keep.txt": b"user file"}
 
 

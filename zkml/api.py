@@ -92,7 +92,8 @@ def load_build(build_dir: "str | Path") -> Build:
     try:
         program = prog.from_files(data, constants)
     except ZkmlError as e:
-        raise InputFileError(f"{d / artifacts.CIRCUIT}: {e}", d / artifacts.CIRCUIT) from None
+        culprit = artifacts.CONSTANTS if "constants.bin" in str(e) else artifacts.CIRCUIT
+        raise InputFileError(f"{d / culprit}: {e}", d / culprit) from None
     actual = prog.circuit_hash(data)
     if not isinstance(settings, dict) or settings.get("circuit_hash") != actual:
         raise CircuitMismatchError(

@@ -3,8 +3,8 @@
 //!
 //! Gadgets build constraints and assign values in the same call (see
 //! `gadgets/`), so the constraint system always carries its witness. Setup
-//! synthesises with a dummy (all-zero) input; the structure never depends on
-//! the values.
+//! synthesises in structure-only mode ([`ConstraintSystem::structure_only`]),
+//! with no input at all: the structure never depends on the values.
 
 use ark_bn254::Fr;
 use ark_ff::{One, Zero};
@@ -124,6 +124,9 @@ pub struct ConstraintSystem {
     rows: Vec<[Lc; 3]>,
     /// (first row, label) of each gadget region, for error messages.
     regions: Vec<(usize, String)>,
+    /// Structure only (setup): every variable is assigned zero, whatever the
+    /// gadget computed, and gadgets skip their honest-path range errors.
+    structure_only: bool,
 }
 
 impl ConstraintSystem {
@@ -131,14 +134,39 @@ impl ConstraintSystem {
         Self::default()
     }
 
+    /// A system that records only the structure (which constraints over which
+    /// variables): every witness value is zero, and gadgets neither evaluate
+    /// on a made-up input nor report an out-of-range value. Setup uses it, so
+    /// a model whose output at an all-zero input would leave its range still
+    /// gets its keys; the structure is the same as an honest synthesis's.
+    pub fn structure_only() -> Self {
+        ConstraintSystem { structure_only: true, ..Self::default() }
+    }
+
+    /// Whether this system records structure only (see [`Self::structure_only`]).
+    pub fn is_structure_only(&self) -> bool {
+        self.structure_only
+    }
+
     pub fn alloc_private(&mut self, value: Fr) -> Var {
-        self.private_values.push(value);
+        self.private_values.push(if self.structure_only { Fr::zero() } else { value });
         Var::Private((self.private_values.len() - 1) as u32)
     }
 
     pub fn alloc_public(&mut self, value: Fr) -> Var {
-        self.public_values.push(value);
+        self.public_values.push(if self.structure_only { Fr::zero() } else { value });
         Var::Public((self.public_values.len() - 1) as u32)
+    }
+
+    /// Number of private variables allocated so far (they are numbered
+    /// `Var::Private(0..n)`).
+    pub fn num_private(&self) -> usize {
+        self.private_values.len()
+    }
+
+    /// Number of public variables allocated so far.
+    pub fn num_public(&self) -> usize {
+        self.public_values.len()
     }
 
     /// Enforce `a * b = c`.

@@ -27,18 +27,20 @@ class ProveOutput(TypedDict):
     device: str
     vk: str
 
-def circuit_info(program: bytes) -> CircuitInfo:
-    """Synthesise the circuit of a quantized program (circuit.json bytes) and count it."""
+def circuit_info(program: bytes, constants: bytes) -> CircuitInfo:
+    """Synthesise the circuit of a quantized program (the bytes of circuit.json and
+    constants.bin; docs/program.md) without any input, and count it."""
 
-def evaluate(program: bytes, inputs: list[list[int]]) -> tuple[list[list[int]], list[str]]:
+def evaluate(program: bytes, constants: bytes, inputs: list[list[int]]) -> tuple[list[list[int]], list[str]]:
     """Witness only: (quantized outputs, public signals) after checking every constraint."""
 
-def setup(program: bytes, pk_path: str | PathLike[str], seed: int | None = None) -> str:
-    """Local (development) Groth16 setup: writes the proving key atomically, returns the
-    verification key as snarkjs JSON. `seed` is for tests only."""
+def setup(program: bytes, constants: bytes, pk_path: str | PathLike[str], seed: int | None = None) -> str:
+    """Local (development) Groth16 setup, without any input: writes the proving key
+    atomically, returns the verification key as snarkjs JSON. `seed` is for tests only."""
 
 def prove(
     program: bytes,
+    constants: bytes,
     pk_path: str | PathLike[str],
     inputs: list[list[int]],
     seed: int | None = None,

@@ -9,6 +9,7 @@ pub mod groth16;
 pub mod io;
 pub mod msm;
 pub mod ntt;
+pub mod ops;
 pub mod pipeline;
 pub mod program;
 pub mod r1cs;

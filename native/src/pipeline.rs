@@ -31,8 +31,10 @@ pub struct CircuitInfo {
     pub by_region: Vec<(String, usize)>,
 }
 
-pub fn circuit_info(program: &[u8]) -> Result<CircuitInfo> {
-    let circuit = Circuit::from_json(program)?;
+/// `program` and `constants` are the bytes of `circuit.json` and
+/// `constants.bin` everywhere below.
+pub fn circuit_info(program: &[u8], constants: &[u8]) -> Result<CircuitInfo> {
+    let circuit = Circuit::from_parts(program, constants)?;
     let s = synthesize(&circuit, None)?;
     let r = &s.r1cs;
     Ok(CircuitInfo {
@@ -48,8 +50,8 @@ pub fn circuit_info(program: &[u8]) -> Result<CircuitInfo> {
 
 /// Witness only: the outputs and public signals for `inputs`, after checking
 /// that the witness satisfies every constraint.
-pub fn evaluate(program: &[u8], inputs: &[Vec<i64>]) -> Result<(Vec<Vec<i64>>, Vec<Fr>)> {
-    let circuit = Circuit::from_json(program)?;
+pub fn evaluate(program: &[u8], constants: &[u8], inputs: &[Vec<i64>]) -> Result<(Vec<Vec<i64>>, Vec<Fr>)> {
+    let circuit = Circuit::from_parts(program, constants)?;
     let s = synthesize(&circuit, Some(inputs))?;
     check_satisfied(&s)?;
     Ok((s.outputs.clone(), s.public_inputs().to_vec()))
@@ -71,9 +73,10 @@ fn rng(seed: Option<u64>) -> ChaCha20Rng {
 
 /// Circuit-specific setup with local randomness; writes the proving key to
 /// `pk_path` and returns the verifying key as snarkjs JSON. `seed` makes it
-/// reproducible and is for tests only.
-pub fn setup(program: &[u8], pk_path: &Path, seed: Option<u64>) -> Result<String> {
-    let circuit = Circuit::from_json(program)?;
+/// reproducible and is for tests only. It needs no input: the circuit is
+/// synthesised in structure-only mode.
+pub fn setup(program: &[u8], constants: &[u8], pk_path: &Path, seed: Option<u64>) -> Result<String> {
+    let circuit = Circuit::from_parts(program, constants)?;
     let s = synthesize(&circuit, None)?;
     let pk = generate_parameters(&s.r1cs, &mut rng(seed))?;
     let header = KeyHeader { circuit_hash: circuit.hash, r1cs_digest: s.r1cs.digest() };
@@ -96,10 +99,17 @@ pub struct ProveOutput {
 }
 
 /// `device`: "auto", "cpu" or "cuda" (see [`backend::select`]).
-pub fn prove(program: &[u8], pk_path: &Path, inputs: &[Vec<i64>], seed: Option<u64>, device: &str) -> Result<ProveOutput> {
+pub fn prove(
+    program: &[u8],
+    constants: &[u8],
+    pk_path: &Path,
+    inputs: &[Vec<i64>],
+    seed: Option<u64>,
+    device: &str,
+) -> Result<ProveOutput> {
     let mut selected = backend::select(device)?;
     let t = Instant::now();
-    let circuit = Circuit::from_json(program)?;
+    let circuit = Circuit::from_parts(program, constants)?;
     let s = synthesize(&circuit, Some(inputs))?;
     let t_synth = t.elapsed().as_secs_f64();
 
@@ -150,7 +160,7 @@ pub fn verify(vk_json: &str, proof_json: &str, public_json: &str) -> Result<bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::program::tests::tiny_program_json;
+    use crate::program::tests::{tiny_builder, tiny_program};
 
     fn tmp(name: &str) -> std::path::PathBuf {
         let d = std::env::temp_dir().join(format!("zkml-pipeline-{}-{name}", std::process::id()));
@@ -162,9 +172,9 @@ mod tests {
     fn a_key_with_delta_equal_to_gamma_is_refused_not_fooled_by_a_forged_proof() {
         use crate::groth16::prepare_inputs;
         use ark_ec::{AffineRepr, CurveGroup};
-        let prog = tiny_program_json();
+        let (prog, consts) = tiny_program();
         let pk = tmp("degenerate");
-        let vk_json = setup(prog.as_bytes(), &pk, Some(4)).unwrap();
+        let vk_json = setup(&prog, &consts, &pk, Some(4)).unwrap();
         let mut vk_value: serde_json::Value = serde_json::from_str(&vk_json).unwrap();
         vk_value["vk_delta_2"] = vk_value["vk_gamma_2"].clone();
         let vk = snarkjs::vk_from_json(&vk_value).unwrap();
@@ -187,9 +197,9 @@ mod tests {
     #[test]
     fn a_proving_key_with_a_forged_point_count_is_an_error_not_an_abort() {
         use sha2::{Digest, Sha256};
-        let prog = tiny_program_json();
+        let (prog, consts) = tiny_program();
         let pk = tmp("hostile-count");
-        setup(prog.as_bytes(), &pk, Some(5)).unwrap();
+        setup(&prog, &consts, &pk, Some(5)).unwrap();
         let mut data = std::fs::read(&pk).unwrap();
         // Header (104 bytes), alpha (64), beta, gamma, delta (128 each), then IC.
         let ic_at = 104 + 64 + 3 * 128;
@@ -201,7 +211,7 @@ mod tests {
             let checksum: [u8; 32] = Sha256::digest(&forged[104..]).into();
             forged[72..104].copy_from_slice(&checksum);
             std::fs::write(&pk, &forged).unwrap();
-            let err = prove(prog.as_bytes(), &pk, &[vec![4, -3, 5]], Some(2), "cpu").err().unwrap();
+            let err = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], Some(2), "cpu").err().unwrap();
             assert!(matches!(err, Error::Format(_)), "{err}");
             assert!(err.to_string().contains("not a valid zkml proving key"), "{err}");
         }
@@ -209,7 +219,7 @@ mod tests {
         let checksum: [u8; 32] = Sha256::digest(&data[104..]).into();
         data[72..104].copy_from_slice(&checksum);
         std::fs::write(&pk, &data).unwrap();
-        let err = prove(prog.as_bytes(), &pk, &[vec![4, -3, 5]], Some(2), "cpu").err().unwrap();
+        let err = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], Some(2), "cpu").err().unwrap();
         assert!(err.to_string().contains("left over"), "{err}");
     }
 
@@ -217,11 +227,11 @@ mod tests {
     fn a_negated_or_rerandomised_proof_verifies_only_for_the_same_public_signals() {
         use ark_ec::CurveGroup;
         use ark_ff::{Field, UniformRand};
-        let prog = tiny_program_json();
+        let (prog, consts) = tiny_program();
         let pk = tmp("malleable");
-        let vk = setup(prog.as_bytes(), &pk, Some(8)).unwrap();
-        let out = prove(prog.as_bytes(), &pk, &[vec![4, -3, 5]], Some(9), "cpu").unwrap();
-        let other = prove(prog.as_bytes(), &pk, &[vec![4, -3, 6]], Some(10), "cpu").unwrap();
+        let vk = setup(&prog, &consts, &pk, Some(8)).unwrap();
+        let out = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], Some(9), "cpu").unwrap();
+        let other = prove(&prog, &consts, &pk, &[vec![4, -3, 6]], Some(10), "cpu").unwrap();
         let public = serde_json::to_string(&out.public).unwrap();
         let other_public = serde_json::to_string(&other.public).unwrap();
         let p = snarkjs::proof_from_json(&serde_json::from_str(&out.proof_json).unwrap()).unwrap();
@@ -244,16 +254,16 @@ mod tests {
 
     #[test]
     fn setup_prove_verify_round_trip_and_rejections() {
-        let prog = tiny_program_json();
+        let (prog, consts) = tiny_program();
         let pk = tmp("roundtrip");
-        let vk = setup(prog.as_bytes(), &pk, Some(1)).unwrap();
-        let out = prove(prog.as_bytes(), &pk, &[vec![4, -3, 5]], Some(2), "cpu").unwrap();
+        let vk = setup(&prog, &consts, &pk, Some(1)).unwrap();
+        let out = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], Some(2), "cpu").unwrap();
         assert_eq!(out.outputs, vec![vec![6, 0]]);
         let public = serde_json::to_string(&out.public).unwrap();
         assert!(verify(&vk, &out.proof_json, &public).unwrap());
 
         // Another input's public signals do not verify with this proof.
-        let other = prove(prog.as_bytes(), &pk, &[vec![4, -3, 6]], Some(3), "cpu").unwrap();
+        let other = prove(&prog, &consts, &pk, &[vec![4, -3, 6]], Some(3), "cpu").unwrap();
         let other_public = serde_json::to_string(&other.public).unwrap();
         assert!(!verify(&vk, &out.proof_json, &other_public).unwrap());
 
@@ -270,18 +280,67 @@ mod tests {
 
     #[test]
     fn a_key_for_another_circuit_is_refused() {
-        let prog = tiny_program_json();
+        let (prog, consts) = tiny_program();
         let pk = tmp("mismatch");
-        setup(prog.as_bytes(), &pk, Some(1)).unwrap();
-        let other = prog.replace("\"bias\":[2,-2]", "\"bias\":[3,-2]");
-        let err = prove(other.as_bytes(), &pk, &[vec![4, -3, 5]], None, "cpu").err().unwrap();
+        setup(&prog, &consts, &pk, Some(1)).unwrap();
+        // The same document shape with another bias: another blob, hence
+        // another constants_sha256 and another circuit hash.
+        let mut other = tiny_builder();
+        other.set_constant(1, &[2], &[3, -2]);
+        let (other, other_consts) = other.build();
+        let err = prove(&other, &other_consts, &pk, &[vec![4, -3, 5]], None, "cpu").err().unwrap();
         assert!(matches!(err, Error::Mismatch(_)), "{err}");
         std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
     }
 
     #[test]
+    fn setup_needs_no_input_and_prove_reports_an_out_of_range_input() {
+        use crate::program::builder::ProgramBuilder;
+        use serde_json::json;
+        // y = 2^13 x0 + 2^20 at 8 bits: 0 at x0 = -128, 2^20 at x0 = 0.
+        let mut b = ProgramBuilder::new("bias");
+        let x = b.tensor("x", &[2], 0, 8);
+        let y = b.tensor("y", &[1], 0, 8);
+        b.input("x", x);
+        b.output("y", y);
+        let index = b.constant("index", &[1, 2], &[0, 1]);
+        let weight = b.constant("weight", &[1, 2], &[1 << 13, 0]);
+        let row = b.constant("row", &[1], &[0]);
+        let bias = b.constant("bias", &[1], &[1 << 20]);
+        b.instruction(json!({"op": "affine", "inputs": [x], "output": y, "index": index, "weight": weight,
+                             "row": row, "bias": bias, "shift": 0}));
+        let (prog, consts) = b.build();
+        let info = circuit_info(&prog, &consts).unwrap();
+        assert_eq!(info.public_inputs, 2);
+        let pk = tmp("no-input");
+        let vk = setup(&prog, &consts, &pk, Some(12)).unwrap();
+        let err = prove(&prog, &consts, &pk, &[vec![0, 0]], Some(13), "cpu").err().unwrap();
+        assert!(matches!(err, Error::OutOfRange(_)), "{err}");
+        let out = prove(&prog, &consts, &pk, &[vec![-128, 3]], Some(13), "cpu").unwrap();
+        assert_eq!(out.outputs, vec![vec![0]]);
+        assert!(verify(&vk, &out.proof_json, &serde_json::to_string(&out.public).unwrap()).unwrap());
+        let (outputs, public) = evaluate(&prog, &consts, &[vec![-128, 0]]).unwrap();
+        assert_eq!((outputs, public.len()), (vec![vec![0]], 2));
+        // 2^13 (-127) + 2^20 = 8192 does not fit 8 bits either.
+        let err = evaluate(&prog, &consts, &[vec![-127, 0]]).err().unwrap();
+        assert!(matches!(&err, Error::OutOfRange(m) if m.contains("value 8192 of tensor 'y'")), "{err}");
+        std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn the_constants_of_another_build_are_refused() {
+        let (prog, mut consts) = tiny_program();
+        consts[8] ^= 1;
+        let err = circuit_info(&prog, &consts).err().unwrap();
+        assert!(matches!(&err, Error::Program(m) if m.contains("do not belong together")), "{err}");
+        let err = evaluate(&prog, &consts[..8], &[vec![1, 2, 3]]).err().unwrap();
+        assert!(matches!(&err, Error::Program(m) if m.contains("constants.bin holds 8 bytes")), "{err}");
+    }
+
+    #[test]
     fn the_prover_refuses_an_unsatisfying_witness() {
-        let circuit = Circuit::from_json(tiny_program_json().as_bytes()).unwrap();
+        let (prog, consts) = tiny_program();
+        let circuit = Circuit::from_parts(&prog, &consts).unwrap();
         let s = synthesize(&circuit, Some(&[vec![4, -3, 5]])).unwrap();
         let pk = generate_parameters(&s.r1cs, &mut rng(Some(5))).unwrap();
         let mut z = s.assignment.clone();
@@ -296,7 +355,8 @@ mod tests {
         // (output value, the relu input, and the packed public signal), prove
         // without the prover's own check, and let the verifier judge.
         use crate::groth16::prover::create_proof_unchecked;
-        let circuit = Circuit::from_json(tiny_program_json().as_bytes()).unwrap();
+        let (prog, consts) = tiny_program();
+        let circuit = Circuit::from_parts(&prog, &consts).unwrap();
         let s = synthesize(&circuit, Some(&[vec![4, -3, 5]])).unwrap();
         let pk = generate_parameters(&s.r1cs, &mut rng(Some(7))).unwrap();
         let mut z = s.assignment.clone();

@@ -1,18 +1,27 @@
 //! The quantized program: the boundary IR between the Python compiler and the
-//! native circuit (spec: docs/program.md). Parsed strictly and validated here
-//! independently of the Python side, because the circuit is only as sound as
-//! the program it is built from.
+//! native circuit (spec: docs/program.md, format version 2). Parsed strictly
+//! and validated here independently of the Python side, because the circuit
+//! is only as sound as the program it is built from.
+//!
+//! A program is two files: `circuit.json` (the document) and `constants.bin`
+//! (every constant as little-endian i64, back to back). This module checks the
+//! document and the blob together; each op checks its own fields
+//! (`ops/<op>.rs`).
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::ops::{Instruction, Operands};
+
+pub mod builder;
 
 pub const FORMAT: &str = "zkml-program";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Largest accepted rescale shift: keeps `2^shift * q + rem` far below r/2.
 pub const MAX_SHIFT: u32 = 120;
-/// Largest accepted accumulator magnitude (log2); see `validate`.
+/// Largest accepted accumulator magnitude (log2); see the `linear` and
+/// `affine` ops.
 pub const MAX_ACC_BITS: u32 = 120;
 /// Bits per packed public field element (r > 2^253).
 pub const PACK_BITS: u32 = 252;
@@ -47,6 +56,22 @@ impl TensorSpec {
     }
 }
 
+/// A constant's entry in the document; its values are in `constants.bin`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstantSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+}
+
+/// A constant with its values (row-major), decoded from `constants.bin`.
+#[derive(Debug, Clone)]
+pub struct Constant {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: Vec<i64>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Io {
@@ -55,51 +80,13 @@ pub struct Io {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
-pub enum Instruction {
-    Linear {
-        input: usize,
-        output: usize,
-        weight: Vec<Vec<i64>>,
-        bias: Vec<i64>,
-        shift: u32,
-    },
-    Relu {
-        input: usize,
-        output: usize,
-    },
-    Reshape {
-        input: usize,
-        output: usize,
-    },
-}
-
-impl Instruction {
-    pub fn op(&self) -> &'static str {
-        match self {
-            Instruction::Linear { .. } => "linear",
-            Instruction::Relu { .. } => "relu",
-            Instruction::Reshape { .. } => "reshape",
-        }
-    }
-    pub fn input(&self) -> usize {
-        match self {
-            Instruction::Linear { input, .. } | Instruction::Relu { input, .. } | Instruction::Reshape { input, .. } => *input,
-        }
-    }
-    pub fn output(&self) -> usize {
-        match self {
-            Instruction::Linear { output, .. } | Instruction::Relu { output, .. } | Instruction::Reshape { output, .. } => *output,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Program {
     pub format: String,
     pub version: u32,
     pub name: String,
+    pub constants_sha256: String,
+    pub constants: Vec<ConstantSpec>,
     pub tensors: Vec<TensorSpec>,
     pub inputs: Vec<Io>,
     pub outputs: Vec<Io>,
@@ -108,20 +95,27 @@ pub struct Program {
     pub meta: serde_json::Value,
 }
 
-/// A parsed, validated program together with the hash of the bytes it came from.
+/// A parsed, validated program, its decoded constants, and the hash of the
+/// document's bytes (the circuit hash; the document pins the constants by
+/// their SHA-256, so the hash covers them too).
 #[derive(Debug, Clone)]
 pub struct Circuit {
     pub program: Program,
+    pub constants: Vec<Constant>,
     pub hash: [u8; 32],
 }
 
 impl Circuit {
-    pub fn from_json(bytes: &[u8]) -> Result<Circuit> {
+    /// Parse and validate `circuit.json` (`json`) with its `constants.bin`
+    /// (`constants`).
+    pub fn from_parts(json: &[u8], constants: &[u8]) -> Result<Circuit> {
         let program: Program =
-            serde_json::from_slice(bytes).map_err(|e| Error::Program(format!("cannot parse program JSON: {e}")))?;
-        validate(&program)?;
-        let hash = Sha256::digest(bytes).into();
-        Ok(Circuit { program, hash })
+            serde_json::from_slice(json).map_err(|e| bad(format!("cannot parse program JSON: {e}")))?;
+        check_header(&program)?;
+        let constants = decode_constants(&program, constants)?;
+        validate(&program, &constants)?;
+        let hash = Sha256::digest(json).into();
+        Ok(Circuit { program, constants, hash })
     }
 
     pub fn hash_hex(&self) -> String {
@@ -143,14 +137,74 @@ fn bad(msg: String) -> Error {
 /// (`zkml/program.py`) enforces the same limits.
 pub const MAX_TENSOR_ELEMENTS: usize = 1 << 26;
 pub const MAX_TOTAL_ELEMENTS: usize = 1 << 28;
+/// Most constant elements in all (2^28, i.e. a 2 GiB `constants.bin`).
+pub const MAX_CONSTANT_ELEMENTS: usize = 1 << 28;
 
-pub fn validate(p: &Program) -> Result<()> {
+fn check_header(p: &Program) -> Result<()> {
     if p.format != FORMAT {
         return Err(bad(format!("format is '{}', expected '{FORMAT}'", p.format)));
     }
     if p.version != VERSION {
         return Err(bad(format!("version {} is not supported (this build reads version {VERSION})", p.version)));
     }
+    Ok(())
+}
+
+/// Check the constants' shapes, then the blob's length and SHA-256 against
+/// the document, and decode it.
+fn decode_constants(p: &Program, blob: &[u8]) -> Result<Vec<Constant>> {
+    let mut total = 0usize;
+    let mut sizes = Vec::with_capacity(p.constants.len());
+    for (i, c) in p.constants.iter().enumerate() {
+        if c.shape.is_empty() || c.shape.contains(&0) {
+            return Err(bad(format!(
+                "constant {i} ('{}') has shape {:?}; dimensions must be positive",
+                c.name, c.shape
+            )));
+        }
+        let n = c
+            .shape
+            .iter()
+            .try_fold(1usize, |acc, d| acc.checked_mul(*d))
+            .and_then(|n| total.checked_add(n).map(|t| (n, t)))
+            .filter(|(_, t)| *t <= MAX_CONSTANT_ELEMENTS);
+        let Some((n, t)) = n else {
+            return Err(bad(format!(
+                "constant {i} ('{}') has shape {:?}: the constants would hold more than {MAX_CONSTANT_ELEMENTS} elements in all",
+                c.name, c.shape
+            )));
+        };
+        sizes.push(n);
+        total = t;
+    }
+    if blob.len() != 8 * total {
+        return Err(bad(format!(
+            "constants.bin holds {} bytes, but the constants need exactly {} (8 bytes for each of {total} elements)",
+            blob.len(),
+            8 * total
+        )));
+    }
+    let digest = hex(&Sha256::digest(blob));
+    if p.constants_sha256 != digest {
+        return Err(bad(format!(
+            "constants.bin has SHA-256 {digest}, but the program records constants_sha256 '{}' \
+             (the two files do not belong together)",
+            p.constants_sha256
+        )));
+    }
+    let mut words = blob.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes")));
+    Ok(p.constants
+        .iter()
+        .zip(sizes)
+        .map(|(c, n)| Constant { name: c.name.clone(), shape: c.shape.clone(), data: words.by_ref().take(n).collect() })
+        .collect())
+}
+
+/// Validate the document against its decoded constants: tensors, inputs and
+/// outputs, the read-after-write and single-write rules, and each
+/// instruction's own fields (through its op).
+pub fn validate(p: &Program, constants: &[Constant]) -> Result<()> {
+    check_header(p)?;
     let mut total_elements = 0usize;
     for (i, t) in p.tensors.iter().enumerate() {
         if !(2..=64).contains(&t.bits) {
@@ -164,7 +218,12 @@ pub fn validate(p: &Program) -> Result<()> {
             .iter()
             .try_fold(1usize, |acc, d| acc.checked_mul(*d))
             .filter(|n| *n <= MAX_TENSOR_ELEMENTS)
-            .ok_or_else(|| bad(format!("tensor {i} ('{}') has shape {:?}: more than {MAX_TENSOR_ELEMENTS} elements", t.name, t.shape)))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "tensor {i} ('{}') has shape {:?}: more than {MAX_TENSOR_ELEMENTS} elements",
+                    t.name, t.shape
+                ))
+            })?;
         total_elements += elements;
         if total_elements > MAX_TOTAL_ELEMENTS {
             return Err(bad(format!("the tensors hold more than {MAX_TOTAL_ELEMENTS} elements in all")));
@@ -178,67 +237,37 @@ pub fn validate(p: &Program) -> Result<()> {
     }
     let mut written = vec![false; p.tensors.len()];
     for io in &p.inputs {
-        tensor(io.tensor, "an input")?;
+        tensor(io.tensor, &format!("input '{}'", io.name))?;
         if std::mem::replace(&mut written[io.tensor], true) {
             return Err(bad(format!("tensor {} is listed twice as an input", io.tensor)));
         }
     }
     for (k, ins) in p.instructions.iter().enumerate() {
-        let what = format!("instruction {k} ({})", ins.op());
-        let x = tensor(ins.input(), &what)?;
-        let y = tensor(ins.output(), &what)?;
-        if !written[ins.input()] {
-            return Err(bad(format!("{what} reads tensor {} before it is written", ins.input())));
+        let op = ins.op();
+        let what = format!("instruction {k} ({})", op.name());
+        if op.inputs().is_empty() {
+            return Err(bad(format!("{what}: inputs is empty (an instruction reads at least one tensor)")));
         }
-        if std::mem::replace(&mut written[ins.output()], true) {
-            return Err(bad(format!("{what} writes tensor {}, which is already written", ins.output())));
-        }
-        match ins {
-            Instruction::Linear { weight, bias, shift, .. } => {
-                let k_in = *x.shape.last().unwrap();
-                let n_out = *y.shape.last().unwrap();
-                if x.shape[..x.shape.len() - 1] != y.shape[..y.shape.len() - 1] {
-                    return Err(bad(format!("{what}: leading dimensions differ: {:?} -> {:?}", x.shape, y.shape)));
-                }
-                if weight.len() != n_out || weight.iter().any(|row| row.len() != k_in) {
-                    return Err(bad(format!("{what}: weight must be {n_out}x{k_in}")));
-                }
-                if bias.len() != n_out {
-                    return Err(bad(format!("{what}: bias has {} entries, expected {n_out}", bias.len())));
-                }
-                if *shift > MAX_SHIFT {
-                    return Err(bad(format!("{what}: shift {shift} exceeds {MAX_SHIFT}")));
-                }
-                // |acc| <= sum|w| * 2^(bits_in - 1) + |b|. Keeping it below 2^120
-                // (and shift + bits_out far below 253) means the rescale identity
-                // acc = 2^shift*q + rem cannot wrap around the field.
-                let x_max = 1u128 << (x.bits - 1);
-                for (n, row) in weight.iter().enumerate() {
-                    let sum_w: u128 = row.iter().map(|w| w.unsigned_abs() as u128).sum();
-                    let bound = sum_w
-                        .checked_mul(x_max)
-                        .and_then(|v| v.checked_add(bias[n].unsigned_abs() as u128))
-                        .filter(|v| *v < 1u128 << MAX_ACC_BITS);
-                    if bound.is_none() {
-                        return Err(bad(format!("{what}: accumulator of output {n} could exceed 2^{MAX_ACC_BITS}")));
-                    }
-                }
+        let mut inputs = Vec::with_capacity(op.inputs().len());
+        for &i in op.inputs() {
+            let x = tensor(i, &what)?;
+            if !written[i] {
+                return Err(bad(format!("{what} reads tensor {i} ('{}') before it is written", x.name)));
             }
-            Instruction::Relu { .. } | Instruction::Reshape { .. } => {
-                if x.bits != y.bits || x.scale != y.scale {
-                    return Err(bad(format!("{what}: input and output must share bits and scale")));
-                }
-                if x.len() != y.len() {
-                    return Err(bad(format!("{what}: element count changes ({} -> {})", x.len(), y.len())));
-                }
-                if matches!(ins, Instruction::Relu { .. }) && x.shape != y.shape {
-                    return Err(bad(format!("{what}: relu must keep the shape")));
-                }
-            }
+            inputs.push(x);
         }
+        let output = tensor(op.output(), &what)?;
+        if std::mem::replace(&mut written[op.output()], true) {
+            return Err(bad(format!(
+                "{what} writes tensor {} ('{}'), which is already written",
+                op.output(),
+                output.name
+            )));
+        }
+        op.validate(&Operands { what, inputs, output, constants })?;
     }
     for io in &p.outputs {
-        tensor(io.tensor, "an output")?;
+        tensor(io.tensor, &format!("output '{}'", io.name))?;
         if !written[io.tensor] {
             return Err(bad(format!("output '{}' (tensor {}) is never written", io.name, io.tensor)));
         }
@@ -248,68 +277,186 @@ pub fn validate(p: &Program) -> Result<()> {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::builder::ProgramBuilder;
     use super::*;
+    use serde_json::json;
 
     /// A tiny program: input [1,3] (bits 8) -> linear to [1,2] (shift 2) -> relu.
-    pub fn tiny_program_json() -> String {
-        r#"{"format":"zkml-program","version":1,"name":"tiny",
-            "tensors":[{"name":"x","shape":[1,3],"scale":2,"bits":8},
-                       {"name":"h","shape":[1,2],"scale":2,"bits":8},
-                       {"name":"y","shape":[1,2],"scale":2,"bits":8}],
-            "inputs":[{"name":"x","tensor":0}],
-            "outputs":[{"name":"y","tensor":2}],
-            "instructions":[
-              {"op":"linear","input":0,"output":1,"weight":[[1,-2,3],[-4,5,-6]],"bias":[2,-2],"shift":2},
-              {"op":"relu","input":1,"output":2}]}"#
-            .to_string()
+    pub fn tiny_builder() -> ProgramBuilder {
+        let mut b = ProgramBuilder::new("tiny");
+        let x = b.tensor("x", &[1, 3], 2, 8);
+        let h = b.tensor("h", &[1, 2], 2, 8);
+        let y = b.tensor("y", &[1, 2], 2, 8);
+        b.input("x", x);
+        b.output("y", y);
+        let w = b.constant("w", &[2, 3], &[1, -2, 3, -4, 5, -6]);
+        let bias = b.constant("b", &[2], &[2, -2]);
+        b.instruction(json!({"op": "linear", "inputs": [x], "output": h, "weight": w, "bias": bias, "shift": 2}));
+        b.instruction(json!({"op": "relu", "inputs": [h], "output": y}));
+        b
+    }
+
+    /// The tiny program as (circuit.json, constants.bin).
+    pub fn tiny_program() -> (Vec<u8>, Vec<u8>) {
+        tiny_builder().build()
+    }
+
+    fn parse(doc: &serde_json::Value, blob: &[u8]) -> Result<Circuit> {
+        Circuit::from_parts(&serde_json::to_vec(doc).unwrap(), blob)
+    }
+
+    fn message(r: Result<Circuit>) -> String {
+        match r {
+            Err(Error::Program(m)) => m,
+            Err(e) => panic!("expected a program error, got {e}"),
+            Ok(_) => panic!("expected a program error, the program was accepted"),
+        }
     }
 
     #[test]
     fn parses_and_validates_the_tiny_program() {
-        let c = Circuit::from_json(tiny_program_json().as_bytes()).unwrap();
+        let (json, blob) = tiny_program();
+        let c = Circuit::from_parts(&json, &blob).unwrap();
         assert_eq!(c.program.instructions.len(), 2);
-        assert_eq!(c.hash_hex().len(), 64);
+        assert_eq!(c.hash_hex(), hex(&Sha256::digest(&json)));
+        assert_eq!(c.constants[0].data, vec![1, -2, 3, -4, 5, -6]);
+        assert_eq!(c.constants[1].shape, vec![2]);
     }
 
     #[test]
     fn rejects_unknown_fields_and_ops() {
-        let s = tiny_program_json().replace("\"shift\":2", "\"shift\":2,\"extra\":1");
-        assert!(matches!(Circuit::from_json(s.as_bytes()), Err(Error::Program(_))));
-        let s = tiny_program_json().replace("\"op\":\"relu\"", "\"op\":\"sigmoid\"");
-        assert!(matches!(Circuit::from_json(s.as_bytes()), Err(Error::Program(_))));
+        let b = tiny_builder();
+        let blob = b.blob();
+        let mut doc = b.document();
+        doc["instructions"][0]["extra"] = json!(1);
+        assert!(message(parse(&doc, &blob)).contains("unknown field `extra`"));
+        let mut doc = b.document();
+        doc["instructions"][1]["op"] = json!("sigmoid");
+        assert!(message(parse(&doc, &blob)).contains("unknown variant `sigmoid`"));
+        let mut doc = b.document();
+        doc["constants"][0]["scale"] = json!(0);
+        assert!(message(parse(&doc, &blob)).contains("unknown field `scale`"));
+        let mut doc = b.document();
+        doc["extra"] = json!(0);
+        assert!(message(parse(&doc, &blob)).contains("unknown field `extra`"));
+        // Free-form keys under "meta" are fine.
+        let mut doc = b.document();
+        doc["meta"] = json!({"anything": [1, 2]});
+        assert!(parse(&doc, &blob).is_ok());
+        // Version 1 (inline weights) is refused with a clear message.
+        let mut doc = b.document();
+        doc["version"] = json!(1);
+        assert!(message(parse(&doc, &blob)).contains("version 1 is not supported"));
     }
 
     #[test]
     fn rejects_read_before_write_and_double_write() {
-        let s = tiny_program_json().replace("\"op\":\"relu\",\"input\":1", "\"op\":\"relu\",\"input\":2");
-        assert!(Circuit::from_json(s.as_bytes()).is_err());
-        let s = tiny_program_json().replace("\"op\":\"relu\",\"input\":1,\"output\":2", "\"op\":\"relu\",\"input\":1,\"output\":1");
-        assert!(Circuit::from_json(s.as_bytes()).is_err());
+        let b = tiny_builder();
+        let blob = b.blob();
+        let mut doc = b.document();
+        doc["instructions"][1]["inputs"] = json!([2]);
+        assert!(message(parse(&doc, &blob)).contains("instruction 1 (relu) reads tensor 2 ('y') before it is written"));
+        let mut doc = b.document();
+        doc["instructions"][1]["output"] = json!(1);
+        assert!(message(parse(&doc, &blob))
+            .contains("instruction 1 (relu) writes tensor 1 ('h'), which is already written"));
+        let mut doc = b.document();
+        doc["instructions"][1]["inputs"] = json!([]);
+        assert!(message(parse(&doc, &blob)).contains("instruction 1 (relu): inputs is empty"));
+        let mut doc = b.document();
+        doc["instructions"][1]["inputs"] = json!([7]);
+        assert!(message(parse(&doc, &blob)).contains("instruction 1 (relu) refers to tensor 7, but there are 3"));
+        let mut doc = b.document();
+        doc["outputs"][0]["tensor"] = json!(9);
+        assert!(message(parse(&doc, &blob)).contains("output 'y' refers to tensor 9"));
+    }
+
+    #[test]
+    fn the_constants_must_match_their_hash_length_and_shapes() {
+        let b = tiny_builder();
+        let (json, blob) = b.build();
+        // One byte changed: the hash no longer matches.
+        let mut other = blob.clone();
+        other[0] ^= 1;
+        assert!(message(Circuit::from_parts(&json, &other)).contains("do not belong together"));
+        // One word too many or too few.
+        let mut longer = blob.clone();
+        longer.extend(0i64.to_le_bytes());
+        assert!(
+            message(Circuit::from_parts(&json, &longer)).contains("holds 72 bytes, but the constants need exactly 64")
+        );
+        assert!(message(Circuit::from_parts(&json, &blob[..56])).contains("holds 56 bytes"));
+        assert!(message(Circuit::from_parts(&json, &blob[..61])).contains("holds 61 bytes"));
+        // The hash must be lowercase hex.
+        let mut doc = b.document();
+        doc["constants_sha256"] = json!(hex(&Sha256::digest(&blob)).to_uppercase());
+        assert!(message(parse(&doc, &blob)).contains("do not belong together"));
+        // Shapes: positive, rank >= 1, at most 2^28 elements in all.
+        for shape in [json!([]), json!([0, 3]), json!([-1])] {
+            let mut doc = b.document();
+            doc["constants"][0]["shape"] = shape.clone();
+            let m = message(parse(&doc, &blob));
+            assert!(m.contains("dimensions must be positive") || m.contains("cannot parse"), "{shape}: {m}");
+        }
+        for shape in [json!([16384, 16385]), json!([4294967296u64, 4294967296u64])] {
+            let mut doc = b.document();
+            doc["constants"][0]["shape"] = shape;
+            assert!(message(parse(&doc, &blob)).contains("more than 268435456 elements in all"));
+        }
+        // Exactly 2^28 elements in all is the limit, not over it (the blob is
+        // then the wrong length, which is the next check).
+        let mut doc = b.document();
+        doc["constants"][0]["shape"] = json!([(1 << 28) - 2]);
+        assert!(message(parse(&doc, &blob)).contains("the constants need exactly 2147483648"));
+    }
+
+    #[test]
+    fn a_constant_reference_must_exist_and_have_the_op_s_shape() {
+        let b = tiny_builder();
+        let blob = b.blob();
+        let mut doc = b.document();
+        doc["instructions"][0]["bias"] = json!(5);
+        assert_eq!(message(parse(&doc, &blob)), "instruction 0 (linear): bias refers to constant 5, but there are 2");
+        let mut doc = b.document();
+        doc["instructions"][0]["bias"] = json!(0);
+        assert_eq!(
+            message(parse(&doc, &blob)),
+            "instruction 0 (linear): bias (constant 0, 'w') has shape [2, 3], expected [N] = [2]"
+        );
     }
 
     #[test]
     fn rejects_bad_weight_shape_and_huge_accumulators() {
-        let s = tiny_program_json().replace("[[1,-2,3],[-4,5,-6]]", "[[1,-2],[-4,5,-6]]");
-        assert!(Circuit::from_json(s.as_bytes()).is_err());
+        let mut b = tiny_builder();
+        b.set_constant(0, &[3, 2], &[1, -2, 3, -4, 5, -6]);
+        assert!(message(b.circuit()).contains("weight (constant 0, 'w') has shape [3, 2], expected [N, K] = [2, 3]"));
         // 64-bit inputs times 2^62-sized weights: |acc| could reach 2^126.
-        let s = tiny_program_json()
-            .replace("\"shape\":[1,3],\"scale\":2,\"bits\":8", "\"shape\":[1,3],\"scale\":2,\"bits\":64")
-            .replace("[[1,-2,3],[-4,5,-6]]", "[[4611686018427387904,1,1],[-4,5,-6]]");
-        assert!(matches!(Circuit::from_json(s.as_bytes()), Err(Error::Program(m)) if m.contains("accumulator")));
+        let mut b = tiny_builder();
+        b.set_tensor_bits(0, 64);
+        b.set_constant(0, &[2, 3], &[1 << 62, 1, 1, -4, 5, -6]);
+        assert!(message(b.circuit()).contains("instruction 0 (linear): the accumulator of output 0 could reach 2^120"));
     }
 
     #[test]
     fn a_tensor_of_2_pow_32_elements_is_refused_before_anything_is_allocated() {
-        let s = tiny_program_json().replace("\"shape\":[1,3]", "\"shape\":[1,4294967296]");
-        let err = Circuit::from_json(s.as_bytes()).err().unwrap();
-        assert!(matches!(&err, Error::Program(m) if m.contains("more than 67108864 elements")), "{err}");
-        let s = tiny_program_json().replace("\"shape\":[1,3]", "\"shape\":[8192,8192,2]");
-        assert!(Circuit::from_json(s.as_bytes()).is_err());
+        let b = tiny_builder();
+        let blob = b.blob();
+        let mut doc = b.document();
+        doc["tensors"][0]["shape"] = json!([1, 4294967296u64]);
+        let m = message(parse(&doc, &blob));
+        assert!(m.contains("more than 67108864 elements"), "{m}");
+        let mut doc = b.document();
+        doc["tensors"][0]["shape"] = json!([8192, 8192, 2]);
+        assert!(parse(&doc, &blob).is_err());
     }
 
     #[test]
     fn rejects_out_of_range_bits() {
-        let s = tiny_program_json().replace("\"scale\":2,\"bits\":8}", "\"scale\":2,\"bits\":65}");
-        assert!(Circuit::from_json(s.as_bytes()).is_err());
+        let mut b = tiny_builder();
+        b.set_tensor_bits(0, 65);
+        assert!(message(b.circuit()).contains("bits=65, must be 2..=64"));
+        let mut b = tiny_builder();
+        b.set_tensor_bits(2, 1);
+        assert!(b.circuit().is_err());
     }
 }

@@ -78,6 +78,9 @@ fn install_panic_hook() {
 }
 
 /// Run `f` without the GIL, converting errors and panics into Python exceptions.
+/// `f` may borrow `bytes` arguments (`&[u8]`): a `bytes` object is immutable
+/// and its caller holds it for the whole call, so `constants.bin` (up to
+/// 2 GiB) is never copied on the way in.
 fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> crate::error::Result<T> + Send) -> PyResult<T> {
     let outcome = py.allow_threads(|| catch_unwind(AssertUnwindSafe(f)));
     match outcome {
@@ -95,9 +98,8 @@ fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> crate::error::Result<T> + Se
 }
 
 #[pyfunction]
-fn circuit_info<'py>(py: Python<'py>, program: &[u8]) -> PyResult<Bound<'py, PyDict>> {
-    let program = program.to_vec();
-    let info = run(py, || pipeline::circuit_info(&program))?;
+fn circuit_info<'py>(py: Python<'py>, program: &[u8], constants: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    let info = run(py, || pipeline::circuit_info(program, constants))?;
     let d = PyDict::new(py);
     d.set_item("circuit_hash", info.circuit_hash)?;
     d.set_item("constraints", info.constraints)?;
@@ -110,32 +112,36 @@ fn circuit_info<'py>(py: Python<'py>, program: &[u8]) -> PyResult<Bound<'py, PyD
 }
 
 #[pyfunction]
-fn evaluate(py: Python<'_>, program: &[u8], inputs: Vec<Vec<i64>>) -> PyResult<(Vec<Vec<i64>>, Vec<String>)> {
-    let program = program.to_vec();
-    let (outputs, public) = run(py, || pipeline::evaluate(&program, &inputs))?;
+fn evaluate(
+    py: Python<'_>,
+    program: &[u8],
+    constants: &[u8],
+    inputs: Vec<Vec<i64>>,
+) -> PyResult<(Vec<Vec<i64>>, Vec<String>)> {
+    let (outputs, public) = run(py, || pipeline::evaluate(program, constants, &inputs))?;
     Ok((outputs, public.iter().map(crate::snarkjs::dec).collect()))
 }
 
 #[pyfunction]
-#[pyo3(signature = (program, pk_path, seed=None))]
-fn setup(py: Python<'_>, program: &[u8], pk_path: PathBuf, seed: Option<u64>) -> PyResult<String> {
-    let program = program.to_vec();
-    run(py, || pipeline::setup(&program, &pk_path, seed))
+#[pyo3(signature = (program, constants, pk_path, seed=None))]
+fn setup(py: Python<'_>, program: &[u8], constants: &[u8], pk_path: PathBuf, seed: Option<u64>) -> PyResult<String> {
+    run(py, || pipeline::setup(program, constants, &pk_path, seed))
 }
 
 #[pyfunction]
-#[pyo3(signature = (program, pk_path, inputs, seed=None, device="auto"))]
+#[pyo3(signature = (program, constants, pk_path, inputs, seed=None, device="auto"))]
+#[allow(clippy::too_many_arguments)]
 fn prove<'py>(
     py: Python<'py>,
     program: &[u8],
+    constants: &[u8],
     pk_path: PathBuf,
     inputs: Vec<Vec<i64>>,
     seed: Option<u64>,
     device: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let program = program.to_vec();
     let device = device.to_string();
-    let out = run(py, || pipeline::prove(&program, &pk_path, &inputs, seed, &device))?;
+    let out = run(py, || pipeline::prove(program, constants, &pk_path, &inputs, seed, &device))?;
     let d = PyDict::new(py);
     d.set_item("proof", out.proof_json)?;
     d.set_item("public", out.public)?;

@@ -1,15 +1,18 @@
-//! Program -> R1CS + witness: runs each instruction's gadget in order.
+//! Program -> R1CS + witness: range-checks the inputs, runs each
+//! instruction's op (`ops/`) in order, and packs the public signals.
 
 use ark_bn254::Fr;
 
 use crate::error::{Error, Result};
-use crate::gadgets::{linear::linear, pack::pack_public, range::signed_value, relu::relu, Value};
-use crate::program::{Circuit, Instruction};
+use crate::gadgets::{pack::pack_public, range::signed_value, Value};
+use crate::ops::Operands;
+use crate::program::Circuit;
 use crate::r1cs::{ConstraintSystem, R1cs};
 
 pub struct Synthesis {
     pub r1cs: R1cs,
-    /// Full assignment (1, public..., private...).
+    /// Full assignment (1, public..., private...); all zero after a
+    /// structure-only synthesis.
     pub assignment: Vec<Fr>,
     /// The model outputs as quantized integers, one flat vector per output.
     pub outputs: Vec<Vec<i64>>,
@@ -21,30 +24,13 @@ impl Synthesis {
     }
 }
 
-/// Build the constraint system for `circuit` and assign it for `inputs`
-/// (quantized integers, one flat row-major vector per model input). With no
-/// inputs (trusted setup), an all-zero input is used: the structure of the
-/// system never depends on the values.
-pub fn synthesize(circuit: &Circuit, inputs: Option<&[Vec<i64>]>) -> Result<Synthesis> {
+/// Check the quantized inputs against the program's inputs: their number,
+/// each one's length and range.
+fn check_inputs(circuit: &Circuit, inputs: &[Vec<i64>]) -> Result<()> {
     let p = &circuit.program;
-    let zeros: Vec<Vec<i64>>;
-    let inputs = match inputs {
-        Some(x) => x,
-        None => {
-            zeros = p.inputs.iter().map(|io| vec![0; p.tensors[io.tensor].len()]).collect();
-            &zeros
-        }
-    };
     if inputs.len() != p.inputs.len() {
-        return Err(Error::InputShape(format!(
-            "the model takes {} input(s), got {}",
-            p.inputs.len(),
-            inputs.len()
-        )));
+        return Err(Error::InputShape(format!("the model takes {} input(s), got {}", p.inputs.len(), inputs.len())));
     }
-    let mut cs = ConstraintSystem::new();
-    let mut tensors: Vec<Option<Vec<Value>>> = vec![None; p.tensors.len()];
-
     for (io, values) in p.inputs.iter().zip(inputs) {
         let spec = &p.tensors[io.tensor];
         if values.len() != spec.len() {
@@ -56,7 +42,9 @@ pub fn synthesize(circuit: &Circuit, inputs: Option<&[Vec<i64>]>) -> Result<Synt
                 values.len()
             )));
         }
-        if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| (**v as i128) < spec.min() || (**v as i128) > spec.max()) {
+        if let Some((i, v)) =
+            values.iter().enumerate().find(|(_, v)| (**v as i128) < spec.min() || (**v as i128) > spec.max())
+        {
             return Err(Error::OutOfRange(format!(
                 "input '{}' element {i} quantizes to {v}, outside the {}-bit range [{}, {}]",
                 io.name,
@@ -65,21 +53,56 @@ pub fn synthesize(circuit: &Circuit, inputs: Option<&[Vec<i64>]>) -> Result<Synt
                 spec.max()
             )));
         }
+    }
+    Ok(())
+}
+
+/// Build the constraint system for `circuit` and assign it for `inputs`
+/// (quantized integers, one flat row-major vector per model input).
+///
+/// With no inputs (setup, circuit statistics) the system is built in
+/// structure-only mode: nothing is evaluated, every value is zero, and no
+/// range error can arise, so a program whose output at some made-up input
+/// would leave its range still gets its structure. The structure never
+/// depends on the values, so it is the same as for any honest input.
+pub fn synthesize(circuit: &Circuit, inputs: Option<&[Vec<i64>]>) -> Result<Synthesis> {
+    let p = &circuit.program;
+    let mut cs = match inputs {
+        Some(inputs) => {
+            check_inputs(circuit, inputs)?;
+            ConstraintSystem::new()
+        }
+        None => ConstraintSystem::structure_only(),
+    };
+    let mut tensors: Vec<Option<Vec<Value>>> = vec![None; p.tensors.len()];
+
+    for (k, io) in p.inputs.iter().enumerate() {
+        let spec = &p.tensors[io.tensor];
         cs.region(format!("input '{}'", io.name));
-        tensors[io.tensor] = Some(values.iter().map(|v| signed_value(&mut cs, *v as i128, spec.bits)).collect());
+        let values = match inputs {
+            Some(inputs) => inputs[k].iter().map(|v| signed_value(&mut cs, *v as i128, spec.bits)).collect(),
+            None => (0..spec.len()).map(|_| signed_value(&mut cs, 0, spec.bits)).collect(),
+        };
+        tensors[io.tensor] = Some(values);
     }
 
     for (k, ins) in p.instructions.iter().enumerate() {
-        let out_spec = &p.tensors[ins.output()];
-        let label = format!("#{k} {} -> '{}'", ins.op(), out_spec.name);
-        cs.region(label.clone());
-        let x = tensors[ins.input()].as_ref().expect("validated: read after write");
-        let y = match ins {
-            Instruction::Linear { weight, bias, shift, .. } => linear(&mut cs, x, weight, bias, *shift, out_spec, &label)?,
-            Instruction::Relu { .. } => x.iter().map(|v| relu(&mut cs, v)).collect(),
-            Instruction::Reshape { .. } => x.clone(),
+        let op = ins.op();
+        let output = &p.tensors[op.output()];
+        cs.region(format!("#{k} {} -> '{}'", op.name(), output.name));
+        let at = Operands {
+            what: format!("instruction {k} ({})", op.name()),
+            inputs: op.inputs().iter().map(|i| &p.tensors[*i]).collect(),
+            output,
+            constants: &circuit.constants,
         };
-        tensors[ins.output()] = Some(y);
+        let x: Vec<&[Value]> =
+            op.inputs().iter().map(|i| tensors[*i].as_deref().expect("validated: read after write")).collect();
+        let y = op.synthesize(&mut cs, &at, &x)?;
+        if y.len() != output.len() {
+            return Err(Error::Internal(format!("{} made {} values for {} elements", at.what, y.len(), output.len())));
+        }
+        tensors[op.output()] = Some(y);
     }
 
     cs.region("public inputs");
@@ -100,10 +123,14 @@ pub fn synthesize(circuit: &Circuit, inputs: Option<&[Vec<i64>]>) -> Result<Synt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::program::tests::tiny_program_json;
+    use crate::program::builder::ProgramBuilder;
+    use crate::program::tests::tiny_program;
+    use rand::Rng;
+    use serde_json::json;
 
     fn tiny() -> Circuit {
-        Circuit::from_json(tiny_program_json().as_bytes()).unwrap()
+        let (json, blob) = tiny_program();
+        Circuit::from_parts(&json, &blob).unwrap()
     }
 
     #[test]
@@ -115,13 +142,6 @@ mod tests {
         assert_eq!(s.r1cs.first_unsatisfied(&s.assignment), None);
         // input [1,3] at 8 bits -> 1 element; output [1,2] -> 1 element
         assert_eq!(s.r1cs.num_public, 2);
-    }
-
-    #[test]
-    fn structure_does_not_depend_on_the_input() {
-        let a = synthesize(&tiny(), None).unwrap();
-        let b = synthesize(&tiny(), Some(&[vec![10, -10, 3]])).unwrap();
-        assert_eq!(a.r1cs.digest(), b.r1cs.digest());
     }
 
     #[test]
@@ -141,52 +161,160 @@ mod tests {
         assert!(s.r1cs.first_unsatisfied(&z).is_some());
     }
 
-    /// A random program: input [1, k] at `bits`, linear to [1, n], relu,
-    /// reshape to [n], with weights, bias and shift drawn from `rng`.
-    fn random_program(rng: &mut impl rand::Rng) -> (String, usize, u32) {
-        let (k, n) = (rng.gen_range(1..5usize), rng.gen_range(1..4usize));
-        let bits = rng.gen_range(4..12u32);
-        let shift = rng.gen_range(0..4u32);
-        let w: Vec<Vec<i64>> = (0..n).map(|_| (0..k).map(|_| rng.gen_range(-3..4)).collect()).collect();
-        let b: Vec<i64> = (0..n).map(|_| rng.gen_range(-8..9)).collect();
-        // Wide enough hidden tensors that honest values always fit.
-        let hidden_bits = bits + 6;
-        let json = format!(
-            r#"{{"format":"zkml-program","version":1,"name":"random",
-            "tensors":[{{"name":"x","shape":[1,{k}],"scale":0,"bits":{bits}}},
-                       {{"name":"h","shape":[1,{n}],"scale":0,"bits":{hidden_bits}}},
-                       {{"name":"r","shape":[1,{n}],"scale":0,"bits":{hidden_bits}}},
-                       {{"name":"y","shape":[{n}],"scale":0,"bits":{hidden_bits}}}],
-            "inputs":[{{"name":"x","tensor":0}}],
-            "outputs":[{{"name":"y","tensor":3}}],
-            "instructions":[
-              {{"op":"linear","input":0,"output":1,"weight":{w:?},"bias":{b:?},"shift":{shift}}},
-              {{"op":"relu","input":1,"output":2}},
-              {{"op":"reshape","input":2,"output":3}}]}}"#
-        );
-        (json, k, bits)
+    /// x [2] at 8 bits -> affine y [1] at 8 bits: y = 2^13 x0 + 2^20. At
+    /// x0 = -128 it is 0; at 0 it is 2^20, far outside 8 bits.
+    fn out_of_range_at_zero() -> Circuit {
+        let mut b = ProgramBuilder::new("bias");
+        let x = b.tensor("x", &[2], 0, 8);
+        let y = b.tensor("y", &[1], 0, 8);
+        b.input("x", x);
+        b.output("y", y);
+        let index = b.constant("index", &[1, 2], &[0, 1]);
+        let weight = b.constant("weight", &[1, 2], &[1 << 13, 0]);
+        let row = b.constant("row", &[1], &[0]);
+        let bias = b.constant("bias", &[1], &[1 << 20]);
+        b.instruction(json!({"op": "affine", "inputs": [x], "output": y, "index": index, "weight": weight,
+                             "row": row, "bias": bias, "shift": 0}));
+        b.circuit().unwrap()
     }
 
-    /// The malicious-witness property, over random programs and inputs: an
-    /// honest witness satisfies the system, and changing any one variable of
-    /// it (input, bit, quotient, remainder, ReLU output or sign, packed public
-    /// value) by +1, -1, a power of two, a wrap by r or a random element is
-    /// rejected. A fully constrained circuit has exactly one witness for its
-    /// public inputs, so every such change must break a constraint; a
-    /// variable whose change goes unnoticed would be a free variable, the
-    /// worst kind of soundness bug.
+    #[test]
+    fn setup_needs_no_input_even_where_zero_would_be_out_of_range() {
+        let c = out_of_range_at_zero();
+        let structure = synthesize(&c, None).unwrap();
+        assert!(structure.assignment[1..].iter().all(|v| *v == Fr::from(0u64)));
+        let honest = synthesize(&c, Some(&[vec![-128, 5]])).unwrap();
+        assert_eq!(honest.outputs, vec![vec![0]]);
+        assert_eq!(honest.r1cs.first_unsatisfied(&honest.assignment), None);
+        assert_eq!(structure.r1cs.digest(), honest.r1cs.digest());
+        let err = synthesize(&c, Some(&[vec![0, 0]])).err().unwrap();
+        assert!(
+            matches!(&err, Error::OutOfRange(m) if m.starts_with("instruction 0 (affine): value 1048576 of tensor 'y'")),
+            "{err}"
+        );
+    }
+
+    /// A random program that uses every op:
+    ///   x [1, k] (bits b), z [m] (bits bz): the inputs;
+    ///   #0 linear x -> h [1, n] (bits b + 6);
+    ///   #1 affine [h, z, h] -> a [o1] (bits b + 11), with -1 entries and
+    ///      shared weight rows;
+    ///   #2 relu a -> r;
+    ///   #3 gather [r, a] -> g [o2], padded with at least one -1;
+    ///   #4 max [g, r] -> mx [o3], rows with -1 entries (one valid at least);
+    /// outputs mx and g. Returns it with a random in-range input.
+    pub(crate) fn random_program(rng: &mut impl Rng) -> (Circuit, Vec<Vec<i64>>) {
+        let mut b = ProgramBuilder::new("random");
+        let (k, n, m) = (rng.gen_range(1..5usize), rng.gen_range(1..4usize), rng.gen_range(1..4usize));
+        let bits = rng.gen_range(4..11u32);
+        let bz = rng.gen_range(2..8u32);
+        // Wide enough hidden tensors that honest values always fit.
+        let (hb, ab) = (bits + 6, bits + 11);
+        let x = b.tensor("x", &[1, k], 0, bits);
+        let z = b.tensor("z", &[m], 1, bz);
+        b.input("x", x);
+        b.input("z", z);
+        let small = |rng: &mut dyn rand::RngCore, len: usize, lim: i64| -> Vec<i64> {
+            (0..len).map(|_| rng.gen_range(-lim..=lim)).collect()
+        };
+
+        let h = b.tensor("h", &[1, n], 0, hb);
+        let w = b.constant("lw", &[n, k], &small(rng, n * k, 3));
+        let bias = b.constant("lb", &[n], &small(rng, n, 8));
+        b.instruction(json!({"op": "linear", "inputs": [x], "output": h, "weight": w, "bias": bias, "shift": rng.gen_range(0..4)}));
+
+        let (o1, t1, r1) = (rng.gen_range(1..5usize), rng.gen_range(1..5usize), rng.gen_range(1..3usize));
+        let x_len = (2 * n + m) as i64;
+        let a = b.tensor("a", &[o1], 0, ab);
+        let index: Vec<i64> =
+            (0..o1 * t1).map(|_| if rng.gen_ratio(1, 4) { -1 } else { rng.gen_range(0..x_len) }).collect();
+        let index = b.constant("ai", &[o1, t1], &index);
+        let weight = b.constant("aw", &[r1, t1], &small(rng, r1 * t1, 3));
+        let row: Vec<i64> = (0..o1).map(|_| rng.gen_range(0..r1 as i64)).collect();
+        let row = b.constant("ar", &[o1], &row);
+        let bias = b.constant("ab", &[o1], &small(rng, o1, 8));
+        b.instruction(json!({"op": "affine", "inputs": [h, z, h], "output": a, "index": index, "weight": weight,
+                             "row": row, "bias": bias, "shift": rng.gen_range(0..4)}));
+
+        let r = b.tensor("r", &[o1], 0, ab);
+        b.instruction(json!({"op": "relu", "inputs": [a], "output": r}));
+
+        let o2 = rng.gen_range(1..6usize);
+        let g = b.tensor("g", &[o2], 0, ab);
+        let mut index: Vec<i64> =
+            (0..o2).map(|_| if rng.gen_ratio(1, 3) { -1 } else { rng.gen_range(0..2 * o1 as i64) }).collect();
+        index[rng.gen_range(0..o2)] = -1;
+        let index = b.constant("gi", &[o2], &index);
+        b.instruction(json!({"op": "gather", "inputs": [r, a], "output": g, "index": index}));
+
+        let (o3, t3) = (rng.gen_range(1..4usize), rng.gen_range(1..5usize));
+        let mx = b.tensor("mx", &[o3], 0, ab);
+        let x_len = (o2 + o1) as i64;
+        let mut index: Vec<i64> =
+            (0..o3 * t3).map(|_| if rng.gen_ratio(1, 3) { -1 } else { rng.gen_range(0..x_len) }).collect();
+        for row in index.chunks_mut(t3) {
+            let t = rng.gen_range(0..t3);
+            row[t] = rng.gen_range(0..x_len);
+        }
+        let index = b.constant("mi", &[o3, t3], &index);
+        b.instruction(json!({"op": "max", "inputs": [g, r], "output": mx, "index": index}));
+
+        b.output("mx", mx);
+        b.output("g", g);
+        let circuit = b.circuit().unwrap();
+        let input = random_input(&circuit, rng);
+        (circuit, input)
+    }
+
+    /// A random in-range input for every model input of `circuit`.
+    fn random_input(circuit: &Circuit, rng: &mut impl Rng) -> Vec<Vec<i64>> {
+        let p = &circuit.program;
+        p.inputs
+            .iter()
+            .map(|io| {
+                let t = &p.tensors[io.tensor];
+                (0..t.len()).map(|_| rng.gen_range(t.min()..=t.max()) as i64).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn structure_does_not_depend_on_the_input() {
+        use rand::SeedableRng;
+        let a = synthesize(&tiny(), None).unwrap();
+        let b = synthesize(&tiny(), Some(&[vec![10, -10, 3]])).unwrap();
+        assert_eq!(a.r1cs.digest(), b.r1cs.digest());
+        // Every op, over random programs and inputs.
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        for _ in 0..20 {
+            let (circuit, input) = random_program(&mut rng);
+            let structure = synthesize(&circuit, None).unwrap().r1cs.digest();
+            assert_eq!(structure, synthesize(&circuit, Some(&input)).unwrap().r1cs.digest());
+            for _ in 0..3 {
+                let other = random_input(&circuit, &mut rng);
+                assert_eq!(structure, synthesize(&circuit, Some(&other)).unwrap().r1cs.digest());
+            }
+        }
+    }
+
+    /// The malicious-witness property, over random programs (every op) and
+    /// inputs: an honest witness satisfies the system, and changing any one
+    /// variable of it (input, bit, quotient, remainder, ReLU output, padding
+    /// zero, max result, difference bit or partial product, packed public
+    /// value) by +1, -1, a power of two or a random element is rejected. A
+    /// fully constrained circuit has exactly one witness for its public
+    /// inputs, so every such change must break a constraint; a variable whose
+    /// change goes unnoticed would be a free variable, the worst kind of
+    /// soundness bug.
     #[test]
     fn every_single_variable_change_of_an_honest_witness_is_rejected() {
         use ark_ff::UniformRand;
-        use rand::{Rng, SeedableRng};
+        use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2026);
         let mut regions_seen = std::collections::BTreeSet::new();
         for case in 0..40 {
-            let (json, k, bits) = random_program(&mut rng);
-            let circuit = Circuit::from_json(json.as_bytes()).unwrap();
-            let half = 1i64 << (bits - 1);
-            let input: Vec<i64> = (0..k).map(|_| rng.gen_range(-half..half)).collect();
-            let s = synthesize(&circuit, Some(std::slice::from_ref(&input))).unwrap();
+            let (circuit, input) = random_program(&mut rng);
+            let s = synthesize(&circuit, Some(&input)).unwrap();
             assert_eq!(s.r1cs.first_unsatisfied(&s.assignment), None, "case {case}: honest witness rejected");
             let deltas = |rng: &mut rand_chacha::ChaCha20Rng| {
                 [Fr::from(1u64), -Fr::from(1u64), Fr::from(1u64 << rng.gen_range(1..40)), Fr::rand(rng)]
@@ -197,14 +325,23 @@ mod tests {
                     let mut z = s.assignment.clone();
                     z[var] += delta;
                     let row = s.r1cs.first_unsatisfied(&z);
-                    assert!(row.is_some(), "case {case} ({json}, input {input:?}): variable {var} changed by {delta} went unnoticed");
+                    assert!(
+                        row.is_some(),
+                        "case {case} ({:?}, input {input:?}): variable {var} changed by {delta} went unnoticed",
+                        circuit.program
+                    );
                     regions_seen.insert(s.r1cs.label_of(row.unwrap()).split(" -> ").next().unwrap().to_string());
                 }
             }
         }
         // Every kind of region the programs have was where some change was caught.
-        for region in ["#0 linear", "#1 relu", "input 'x'"] {
-            assert!(regions_seen.iter().any(|r| r.starts_with(region)), "no rejection in {region}: {regions_seen:?}");
+        let expected =
+            ["#0 linear", "#1 affine", "#2 relu", "#3 gather", "#4 max", "input 'x'", "input 'z'", "public inputs"];
+        for op in crate::ops::OPS {
+            assert!(expected.iter().any(|r| r.ends_with(op)), "the random programs do not use op '{op}'");
+        }
+        for region in expected {
+            assert!(regions_seen.contains(region), "no rejection in {region}: {regions_seen:?}");
         }
     }
 }

@@ -3,8 +3,21 @@
 //! caller-facing functions; the low-level functions take the values of their
 //! free variables explicitly so tests can feed a malicious witness through the
 //! very same constraint code.
+//!
+//! In a structure-only system ([`ConstraintSystem::structure_only`], used by
+//! setup) every value is zero and the honest-path range errors are skipped:
+//! the constraints built are the same as for any honest input.
+//!
+//! Invariant: every [`Value`] is range-checked to its tensor's width where it
+//! is made (input, rescale, max) or is a copy of one (gather, relu's `x` or
+//! 0), which the max gadget relies on.
+//!
+//! [`ConstraintSystem::structure_only`]: crate::r1cs::ConstraintSystem::structure_only
 
+pub mod affine;
+pub mod gather;
 pub mod linear;
+pub mod max;
 pub mod pack;
 pub mod range;
 pub mod relu;

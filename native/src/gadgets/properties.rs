@@ -2,7 +2,8 @@
 //! values: an honest witness satisfies, and each attack of its kind — another
 //! output, a forged bit compensated elsewhere so sums still match, a remainder
 //! shifted by the divisor, a value aliased by 2^bits, another ReLU output, a
-//! packed value moved between slots — is rejected.
+//! packed value moved between slots, a non-zero padding, another maximum — is
+//! rejected.
 //!
 //! [`PROPERTY_TESTED`] lists the gadget modules covered here; a test fails
 //! when a file in `gadgets/` is missing from it, so a new gadget cannot land
@@ -13,15 +14,19 @@ use ark_ff::UniformRand;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use super::linear::rescale;
+use super::affine::{affine_with, rescale, Term};
+use super::gather::{gather, gather_with};
+use super::linear::linear;
+use super::max::{max, max_with};
 use super::pack::pack_public;
 use super::range::{range_check_signed, signed_value};
 use super::relu::relu_with;
 use super::{pow2, Value};
-use crate::r1cs::{ConstraintSystem, Lc};
+use crate::program::TensorSpec;
+use crate::r1cs::{ConstraintSystem, Lc, Var};
 
 /// Gadget modules (files of `gadgets/`) whose properties are tested here.
-const PROPERTY_TESTED: &[&str] = &["linear", "pack", "range", "relu"];
+const PROPERTY_TESTED: &[&str] = &["affine", "gather", "linear", "max", "pack", "range", "relu"];
 
 const CASES: usize = 200;
 
@@ -142,5 +147,148 @@ fn packing_rejects_values_moved_between_slots() {
         let vp = cs.value(p);
         cs.set_value(p, vp + Fr::rand(&mut rng));
         assert!(cs.first_unsatisfied().is_some(), "a changed public element was accepted");
+    }
+}
+
+#[test]
+fn affine_rejects_another_quotient_over_random_terms_of_mixed_widths() {
+    let mut rng = rng(5);
+    for _ in 0..CASES {
+        // Values of several widths, terms that may repeat one, weights and a bias.
+        let n = rng.gen_range(1..6usize);
+        let inputs: Vec<(i128, u32)> = (0..n)
+            .map(|_| {
+                let bits = rng.gen_range(2..20u32);
+                (random_signed(&mut rng, bits), bits)
+            })
+            .collect();
+        let t = rng.gen_range(0..8usize);
+        let terms: Vec<(usize, i64)> = (0..t).map(|_| (rng.gen_range(0..n), rng.gen_range(-1000..1000))).collect();
+        let bias = rng.gen_range(-100_000..100_000i64);
+        let acc = terms.iter().map(|(i, w)| *w as i128 * inputs[*i].0).sum::<i128>() + bias as i128;
+        let shift = rng.gen_range(0..12u32);
+        let (q, rem) = (acc.div_euclid(1 << shift), acc.rem_euclid(1 << shift));
+        let bits = 40;
+        let build = |q: Fr, rem: Fr| {
+            let mut cs = ConstraintSystem::new();
+            let x: Vec<Value> = inputs.iter().map(|(v, b)| signed_value(&mut cs, *v, *b)).collect();
+            let ts: Vec<Term> = terms.iter().map(|(i, w)| (&x[*i], *w, Fr::from(*w))).collect();
+            affine_with(&mut cs, ts, bias, shift, bits, q, rem);
+            cs.first_unsatisfied()
+        };
+        assert_eq!(build(Fr::from(q), Fr::from(rem)), None, "honest acc {acc} shift {shift}");
+        // q + k with rem - k 2^shift balances the rescale row exactly.
+        for k in [1i128, -1, rng.gen_range(2..1 << 20), 1i128 << bits] {
+            let forged = build(Fr::from(q + k), Fr::from(rem) - Fr::from(k) * pow2(shift));
+            assert!(forged.is_some(), "acc {acc}: q + {k} (shift {shift}) accepted");
+        }
+    }
+}
+
+#[test]
+fn linear_rejects_every_single_variable_change() {
+    let mut rng = rng(6);
+    for _ in 0..CASES / 4 {
+        let (rows, k, n) = (rng.gen_range(1..3usize), rng.gen_range(1..4usize), rng.gen_range(1..4usize));
+        let bits = rng.gen_range(2..10u32);
+        let shift = rng.gen_range(0..5u32);
+        let weight: Vec<i64> = (0..n * k).map(|_| rng.gen_range(-4..5)).collect();
+        let bias: Vec<i64> = (0..n).map(|_| rng.gen_range(-16..17)).collect();
+        let mut cs = ConstraintSystem::new();
+        let x: Vec<Value> = (0..rows * k).map(|_| random_signed(&mut rng, bits)).map(|v| signed_value(&mut cs, v, bits)).collect();
+        let out = TensorSpec { name: "y".into(), shape: vec![rows, n], scale: 0, bits: bits + 6 };
+        linear(&mut cs, &x, &weight, k, &bias, shift, &out, "t").unwrap();
+        assert_eq!(cs.first_unsatisfied(), None);
+        for i in 0..cs.num_private() {
+            let v = Var::Private(i as u32);
+            let honest = cs.value(v);
+            for delta in [Fr::from(1u64), -Fr::from(1u64), Fr::rand(&mut rng)] {
+                cs.set_value(v, honest + delta);
+                assert!(cs.first_unsatisfied().is_some(), "variable {i} changed by {delta} accepted");
+            }
+            cs.set_value(v, honest);
+        }
+    }
+}
+
+#[test]
+fn gather_rejects_a_non_zero_padding_and_values_moved_between_outputs() {
+    let mut rng = rng(7);
+    for _ in 0..CASES {
+        let bits = rng.gen_range(2..30u32);
+        let n = rng.gen_range(1..6usize);
+        let o = rng.gen_range(2..8usize);
+        let mut cs = ConstraintSystem::new();
+        let x: Vec<Value> = (0..n).map(|_| random_signed(&mut rng, bits)).map(|v| signed_value(&mut cs, v, bits)).collect();
+        pack_public(&mut cs, &x, bits);
+        let xr: Vec<&Value> = x.iter().collect();
+        let mut index: Vec<i64> = (0..o).map(|_| rng.gen_range(-1..n as i64)).collect();
+        index[0] = -1;
+        // Padding: any value but zero breaks the pin.
+        let mut forged = ConstraintSystem::new();
+        let fx: Vec<Value> = x.iter().map(|v| signed_value(&mut forged, v.val, bits)).collect();
+        gather_with(&mut forged, &fx.iter().collect::<Vec<_>>(), &index, Fr::rand(&mut rng));
+        assert!(forged.first_unsatisfied().is_some(), "a random padding value accepted");
+        // Published with two different values exchanged: the packing of y
+        // refers to x's variables, which the input packing pins.
+        let y = gather(&mut cs, &xr, &index);
+        let packed = pack_public(&mut cs, &y, bits);
+        assert_eq!(cs.first_unsatisfied(), None);
+        let (a, b) = (rng.gen_range(0..o), rng.gen_range(0..o));
+        if y[a].val == y[b].val {
+            continue;
+        }
+        let mut vals: Vec<i128> = y.iter().map(|v| v.val).collect();
+        vals.swap(a, b);
+        let per = (crate::program::PACK_BITS / bits) as usize;
+        for (e, chunk) in vals.chunks(per).enumerate() {
+            let claim: Fr = chunk.iter().enumerate().map(|(t, v)| Fr::from(v + (1i128 << (bits - 1))) * pow2(bits * t as u32)).sum();
+            cs.set_value(packed[e], claim);
+        }
+        assert!(cs.first_unsatisfied().is_some(), "outputs {a} and {b} exchanged accepted");
+    }
+}
+
+#[test]
+fn max_rejects_every_other_output() {
+    let mut rng = rng(8);
+    for _ in 0..CASES {
+        let bits = rng.gen_range(2..24u32);
+        let t = rng.gen_range(1..7usize);
+        let mut vals: Vec<i128> = (0..t).map(|_| random_signed(&mut rng, bits)).collect();
+        if t > 1 && rng.gen() {
+            vals[t - 1] = vals[0]; // a tie
+        }
+        let honest = *vals.iter().max().unwrap();
+        let half = 1i128 << (bits - 1);
+        let mut claims = vec![honest, honest + 1, honest - 1, honest + (1 << bits), honest - (1 << bits), random_signed(&mut rng, bits), -half, half - 1];
+        claims.extend(vals.iter().copied());
+        for y in claims {
+            let mut cs = ConstraintSystem::new();
+            let x: Vec<Value> = vals.iter().map(|v| signed_value(&mut cs, *v, bits)).collect();
+            max_with(&mut cs, &x.iter().collect::<Vec<_>>(), Fr::from(y), y, bits);
+            assert_eq!(cs.first_unsatisfied().is_none(), y == honest, "max({vals:?}) = {y} (bits {bits})");
+        }
+        let mut cs = ConstraintSystem::new();
+        let x: Vec<Value> = vals.iter().map(|v| signed_value(&mut cs, *v, bits)).collect();
+        max_with(&mut cs, &x.iter().collect::<Vec<_>>(), Fr::rand(&mut rng), 0, bits);
+        assert!(cs.first_unsatisfied().is_some(), "max({vals:?}) = random accepted");
+        // A difference bit made non-boolean and compensated by its neighbour.
+        let mut cs = ConstraintSystem::new();
+        let x: Vec<Value> = vals.iter().map(|v| signed_value(&mut cs, *v, bits)).collect();
+        let first = cs.num_private();
+        max(&mut cs, &x.iter().collect::<Vec<_>>(), bits);
+        assert_eq!(cs.first_unsatisfied(), None);
+        if bits > 1 {
+            // y, its bits, then `bits` bits per difference.
+            let d = rng.gen_range(0..t);
+            let i = rng.gen_range(0..bits - 1);
+            let at = |j: u32| Var::Private((first + 1 + bits as usize * (1 + d)) as u32 + j);
+            let s = Fr::rand(&mut rng);
+            let (bi, bj) = (cs.value(at(i)), cs.value(at(i + 1)));
+            cs.set_value(at(i), bi + s + s);
+            cs.set_value(at(i + 1), bj - s);
+            assert!(cs.first_unsatisfied().is_some(), "compensated bit {i} of difference {d} accepted");
+        }
     }
 }

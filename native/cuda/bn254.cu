@@ -1,7 +1,8 @@
 // BN254: the field constants and the kernels zkml launches, instantiated from
-// the templates in field.cuh, ec.cuh and msm.cuh. Limbs are little-endian u32.
+// the templates in field.cuh, ec.cuh, msm.cuh and ntt.cuh. Limbs are little-endian u32.
 #include "bn254.cuh"
 #include "msm.cuh"
+#include "ntt.cuh"
 
 // ---------------------------------------------------------------------------
 // Curve-independent kernels
@@ -85,4 +86,19 @@ extern "C" __global__ void zk_check_fq(const Fq* a, const Fq* b, u32 n, Fq* prod
 extern "C" __global__ void zk_check_fr_canonical(const Fr* a, u32 n, Fr* out) {
     u32 i = global_id();
     if (i < n) out[i] = from_montgomery(a[i]);
+}
+
+// ---------------------------------------------------------------------------
+// NTT over Fr (ntt.cuh; launched by native/src/cuda/ntt.rs).
+
+extern "C" __global__ void zk_ntt_bitrev(Fr* a, u32 log_n, u32 mode, const Fr* lo, const Fr* hi) {
+    ntt_bitrev(a, log_n, mode, lo, hi, global_id());
+}
+
+extern "C" __global__ void __launch_bounds__(ZK_NTT_THREADS)
+    zk_ntt_pass(Fr* a, const Fr* tw, u32 log_n, u32 s0, u32 k, u32 log_c, u32 inverse, u32 mode,
+                const Fr* lo, const Fr* hi) {
+    __shared__ u32 sh[8u << ZK_NTT_TILE_LOG];
+    NttPass p = {a, tw, log_n, s0, k, log_c, inverse, mode, lo, hi};
+    ntt_pass_block(p, sh, blockIdx.x, threadIdx.x, blockDim.x);
 }

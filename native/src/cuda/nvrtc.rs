@@ -24,6 +24,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("ec.cuh", include_str!("../../cuda/ec.cuh")),
     ("bn254.cuh", include_str!("../../cuda/bn254.cuh")),
     ("msm.cuh", include_str!("../../cuda/msm.cuh")),
+    ("ntt.cuh", include_str!("../../cuda/ntt.cuh")),
 ];
 pub const MAIN: (&str, &str) = ("bn254.cu", include_str!("../../cuda/bn254.cu"));
 
@@ -47,6 +48,8 @@ pub const KERNELS: &[&str] = &[
     "zk_g2_check_add",
     "zk_check_fq",
     "zk_check_fr_canonical",
+    "zk_ntt_bitrev",
+    "zk_ntt_pass",
 ];
 
 static SEARCH_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -311,22 +314,10 @@ impl Nvrtc {
     /// options and NVRTC's version, in `$ZKML_CACHE_DIR/cuda` (default
     /// `~/.cache/zkml/cuda`). A cache that cannot be written is skipped.
     pub fn compile_cached(&self, arch: &str, defines: &[&str]) -> Result<Vec<u8>> {
-        let mut h = Sha256::new();
-        h.update(format!("{:?}|{arch}|{defines:?}|", self.version));
-        for (name, src) in SOURCES.iter().chain(std::iter::once(&MAIN)) {
-            h.update(name.as_bytes());
-            h.update(src.as_bytes());
-        }
-        let key: String = h
-            .finalize()
-            .iter()
-            .take(16)
-            .map(|b| format!("{b:02x}"))
-            .collect();
         let dir = cache_dir();
         let file = dir
             .as_ref()
-            .map(|d| d.join(format!("bn254-{arch}-{key}.bin")));
+            .map(|d| d.join(cache_file_name(self.version, arch, defines)));
         if let Some(f) = &file {
             if let Ok(bytes) = std::fs::read(f) {
                 if !bytes.is_empty() {
@@ -348,6 +339,27 @@ impl Nvrtc {
         }
         Ok(image)
     }
+}
+
+/// The cache's file name for the embedded sources compiled by NVRTC
+/// `version` for `arch` with `defines`: `bn254-<arch>-<key>.bin`, the key
+/// being the first 16 bytes of SHA-256 over `"{version:?}|{arch}|{defines:?}|"`
+/// and then each source's name and text, headers in [`SOURCES`] order, then
+/// [`MAIN`]. (A cubin compiled elsewhere under this name is loaded as is.)
+pub fn cache_file_name(version: (i32, i32), arch: &str, defines: &[&str]) -> String {
+    let mut h = Sha256::new();
+    h.update(format!("{version:?}|{arch}|{defines:?}|"));
+    for (name, src) in SOURCES.iter().chain(std::iter::once(&MAIN)) {
+        h.update(name.as_bytes());
+        h.update(src.as_bytes());
+    }
+    let key: String = h
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("bn254-{arch}-{key}.bin")
 }
 
 fn cache_dir() -> Option<PathBuf> {

@@ -84,8 +84,13 @@ impl Driver {
             Ok(path) if !path.is_empty() => vec![path],
             _ => vec!["libcuda.so.1".into(), "libcuda.so".into()],
         };
+        Self::open_first(&names)
+    }
+
+    /// The first of `names` that loads as a CUDA driver (tests pass a stand-in).
+    pub fn open_first(names: &[String]) -> Result<Arc<Self>> {
         let mut last = String::new();
-        for name in &names {
+        for name in names {
             // SAFETY: loading the CUDA driver runs only its initialisers.
             match unsafe { Library::new(name) } {
                 Ok(lib) => {

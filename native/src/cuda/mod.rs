@@ -1,4 +1,4 @@
-//! The CUDA backend: BN254 MSMs on an NVIDIA GPU.
+//! The CUDA backend: BN254 MSMs and Fr NTTs on an NVIDIA GPU.
 //!
 //! Nothing CUDA is needed to build: the driver (`libcuda.so.1`) and NVRTC are
 //! opened at run time ([`driver`], [`nvrtc`]), the kernels in `native/cuda/`
@@ -8,6 +8,7 @@
 
 pub mod driver;
 pub mod msm;
+pub mod ntt;
 pub mod nvrtc;
 pub mod plan;
 
@@ -15,7 +16,7 @@ pub mod plan;
 mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ark_bn254::{Fq, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::short_weierstrass::Affine;
@@ -25,7 +26,9 @@ use rand::SeedableRng;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
+use crate::ntt::Domain;
 use driver::{Device, Driver};
+use ntt::NttKind;
 use msm::{GpuGroup, Kernels, ResidentBases, Run};
 
 /// What `--device auto` found, for the report.
@@ -45,11 +48,16 @@ pub struct Cuda {
     /// One MSM at a time: the kernels share the default stream.
     lock: Mutex<()>,
     pool: driver::Pool,
+    /// NTT tables of the domains used last, most recent last.
+    ntt_plans: Mutex<Vec<Arc<ntt::NttPlan>>>,
+    /// The outcome of the NTT check run before the first NTT (see
+    /// `Cuda::ntt_verified`): Err holds why the GPU's NTT is refused.
+    ntt_check: OnceLock<std::result::Result<(), String>>,
 }
 
 static INJECT_FAILURE: AtomicBool = AtomicBool::new(false);
 
-/// Test hook: the next GPU MSM fails as a lost device would.
+/// Test hook: the next GPU MSM or NTT fails as a lost device would.
 #[doc(hidden)]
 pub fn inject_failure_for_tests() {
     INJECT_FAILURE.store(true, Ordering::SeqCst);
@@ -59,7 +67,11 @@ impl Cuda {
     /// Opens GPU 0, compiles (or loads from cache) the kernels for it and
     /// checks them. Any failure is an [`Error::Device`] saying why.
     pub fn open() -> Result<Self> {
-        let driver = Driver::open()?;
+        Self::open_with(Driver::open()?)
+    }
+
+    /// [`Cuda::open`] on a driver already loaded.
+    pub fn open_with(driver: Arc<Driver>) -> Result<Self> {
         if driver.device_count()? == 0 {
             return Err(Error::Device("the CUDA driver sees no GPU".into()));
         }
@@ -90,6 +102,8 @@ impl Cuda {
             info,
             lock: Mutex::new(()),
             pool: driver::Pool::default(),
+            ntt_plans: Mutex::new(Vec::new()),
+            ntt_check: OnceLock::new(),
         };
         cuda.self_check(256, 7)?;
         Ok(cuda)
@@ -106,7 +120,7 @@ impl Cuda {
     }
 
     /// The test hook of [`inject_failure_for_tests`], checked by every MSM
-    /// (not by the self-check, so the failure lands inside a proof).
+    /// and NTT (not by the self-checks, so the failure lands inside a proof).
     fn injected_failure(&self) -> Result<()> {
         if INJECT_FAILURE.swap(false, Ordering::SeqCst) {
             return Err(Error::Device(format!(
@@ -358,6 +372,22 @@ impl Backend for Cuda {
 
     fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective> {
         self.msm_once(bases, scalars)
+    }
+
+    fn fft(&self, d: &Domain<Fr>, a: &mut [Fr]) -> Result<()> {
+        self.ntt(d, a, NttKind::Fft)
+    }
+
+    fn ifft(&self, d: &Domain<Fr>, a: &mut [Fr]) -> Result<()> {
+        self.ntt(d, a, NttKind::Ifft)
+    }
+
+    fn coset_fft(&self, d: &Domain<Fr>, a: &mut [Fr]) -> Result<()> {
+        self.ntt(d, a, NttKind::CosetFft)
+    }
+
+    fn coset_ifft(&self, d: &Domain<Fr>, a: &mut [Fr]) -> Result<()> {
+        self.ntt(d, a, NttKind::CosetIfft)
     }
 }
 

@@ -184,6 +184,7 @@ pub(crate) struct Kernels {
     pub check_fr: Kernel,
     pub g1: GroupKernels,
     pub g2: GroupKernels,
+    pub ntt: super::ntt::NttKernels,
     _module: Module,
 }
 
@@ -200,6 +201,7 @@ impl Kernels {
             check_fr: module.function("zk_check_fr_canonical")?,
             g1: GroupKernels::load(&module, "g1")?,
             g2: GroupKernels::load(&module, "g2")?,
+            ntt: super::ntt::NttKernels::load(&module)?,
             _module: module,
         })
     }

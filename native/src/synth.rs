@@ -202,7 +202,10 @@ mod tests {
     ///   #2 relu a -> r;
     ///   #3 gather [r, a] -> g [o2], padded with at least one -1;
     ///   #4 max [g, r] -> mx [o3], rows with -1 entries (one valid at least);
-    /// outputs mx and g. Returns it with a random in-range input.
+    ///   #5 bilinear [x, z] -> bl [o4], products with -1 entries;
+    ///   #6 function x -> fy (a random table, k up to 3);
+    ///   #7 argmax [g, r] -> am [o5], rows with -1 entries;
+    /// outputs mx, g and am. Returns it with a random in-range input.
     pub(crate) fn random_program(rng: &mut impl Rng) -> (Circuit, Vec<Vec<i64>>) {
         let mut b = ProgramBuilder::new("random");
         let (k, n, m) = (rng.gen_range(1..5usize), rng.gen_range(1..4usize), rng.gen_range(1..4usize));
@@ -259,8 +262,41 @@ mod tests {
         let index = b.constant("mi", &[o3, t3], &index);
         b.instruction(json!({"op": "max", "inputs": [g, r], "output": mx, "index": index}));
 
+        // Products of the inputs (x, z): |acc| < 3 2^(2 max(bits, bz) - 2) + 8.
+        let (o4, t4) = (rng.gen_range(1..4usize), rng.gen_range(1..4usize));
+        let bl = b.tensor("bl", &[o4], 0, 2 * bits.max(bz) + 2);
+        let x_len = (k + m) as i64;
+        let left: Vec<i64> =
+            (0..o4 * t4).map(|_| if rng.gen_ratio(1, 4) { -1 } else { rng.gen_range(0..x_len) }).collect();
+        let right: Vec<i64> = left.iter().map(|l| if *l < 0 { -1 } else { rng.gen_range(0..x_len) }).collect();
+        let left = b.constant("bll", &[o4, t4], &left);
+        let right = b.constant("blr", &[o4, t4], &right);
+        let bias = b.constant("blb", &[o4], &small(rng, o4, 8));
+        b.instruction(json!({"op": "bilinear", "inputs": [x, z], "output": bl, "left": left, "right": right,
+                             "bias": bias, "shift": rng.gen_range(0..3)}));
+
+        // A piecewise quadratic of x: |acc| <= 50 (1 + 2^(bits-1) + 2^(2 bits - 2)).
+        let fk = rng.gen_range(1..=bits.min(3));
+        let fy = b.tensor("fy", &[1, k], 0, 2 * bits + 6);
+        let table = b.constant("ft", &[1 << fk, 3], &small(rng, 3 << fk, 50));
+        b.instruction(json!({"op": "function", "inputs": [x], "output": fy, "table": table, "k": fk,
+                             "shift": rng.gen_range(0..4)}));
+
+        let (o5, t5) = (rng.gen_range(1..4usize), rng.gen_range(1..5usize));
+        let am = b.tensor("am", &[o5], 0, crate::ops::argmax::label_bits(t5) + rng.gen_range(0..2));
+        let x_len = (o2 + o1) as i64;
+        let mut index: Vec<i64> =
+            (0..o5 * t5).map(|_| if rng.gen_ratio(1, 3) { -1 } else { rng.gen_range(0..x_len) }).collect();
+        for row in index.chunks_mut(t5) {
+            let t = rng.gen_range(0..t5);
+            row[t] = rng.gen_range(0..x_len);
+        }
+        let index = b.constant("ami", &[o5, t5], &index);
+        b.instruction(json!({"op": "argmax", "inputs": [g, r], "output": am, "index": index}));
+
         b.output("mx", mx);
         b.output("g", g);
+        b.output("am", am);
         let circuit = b.circuit().unwrap();
         let input = random_input(&circuit, rng);
         (circuit, input)
@@ -335,8 +371,19 @@ mod tests {
             }
         }
         // Every kind of region the programs have was where some change was caught.
-        let expected =
-            ["#0 linear", "#1 affine", "#2 relu", "#3 gather", "#4 max", "input 'x'", "input 'z'", "public inputs"];
+        let expected = [
+            "#0 linear",
+            "#1 affine",
+            "#2 relu",
+            "#3 gather",
+            "#4 max",
+            "#5 bilinear",
+            "#6 function",
+            "#7 argmax",
+            "input 'x'",
+            "input 'z'",
+            "public inputs",
+        ];
         for op in crate::ops::OPS {
             assert!(expected.iter().any(|r| r.ends_with(op)), "the random programs do not use op '{op}'");
         }

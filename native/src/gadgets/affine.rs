@@ -97,19 +97,20 @@ pub fn out_of_range(context: &str, out: &TensorSpec, q: i128) -> Error {
     ))
 }
 
-/// y = floor((sum_t w_t * x_t + bias) / 2^shift), range-checked to `out`'s
-/// bits. On the honest path a y outside the range is an
-/// [`Error::OutOfRange`] naming `context` and the tensor; in a structure-only
-/// system nothing is evaluated (y is 0) and no error is raised.
-pub fn affine<'a>(
+/// y = floor(acc / 2^shift) for an accumulator `acc` (a linear combination)
+/// whose honest integer value is `acc_val`, range-checked to `out`'s bits:
+/// the honest path shared by every gadget that ends in a rescale. A y
+/// outside the range is an [`Error::OutOfRange`] naming `context` and the
+/// tensor; in a structure-only system nothing is evaluated (y is 0) and no
+/// error is raised.
+pub fn floor_value(
     cs: &mut ConstraintSystem,
-    terms: impl IntoIterator<Item = Term<'a>>,
-    bias: i64,
+    acc: Lc,
+    acc_val: i128,
     shift: u32,
     out: &TensorSpec,
     context: &str,
 ) -> Result<Value> {
-    let (acc, acc_val) = accumulate(terms, bias);
     let (q, rem) = if cs.is_structure_only() {
         (0, 0)
     } else {
@@ -121,6 +122,21 @@ pub fn affine<'a>(
     };
     let (var, sign) = rescale(cs, acc, Fr::from(q), Fr::from(rem), shift, out.bits);
     Ok(Value { var, val: q, sign })
+}
+
+/// y = floor((sum_t w_t * x_t + bias) / 2^shift), range-checked to `out`'s
+/// bits (see [`floor_value`] for the honest-path error and structure-only
+/// mode).
+pub fn affine<'a>(
+    cs: &mut ConstraintSystem,
+    terms: impl IntoIterator<Item = Term<'a>>,
+    bias: i64,
+    shift: u32,
+    out: &TensorSpec,
+    context: &str,
+) -> Result<Value> {
+    let (acc, acc_val) = accumulate(terms, bias);
+    floor_value(cs, acc, acc_val, shift, out, context)
 }
 
 #[cfg(test)]

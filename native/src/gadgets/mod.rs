@@ -9,12 +9,15 @@
 //! the constraints built are the same as for any honest input.
 //!
 //! Invariant: every [`Value`] is range-checked to its tensor's width where it
-//! is made (input, rescale, max) or is a copy of one (gather, relu's `x` or
-//! 0), which the max gadget relies on.
+//! is made (input, rescale, max, argmax) or is a copy of one (gather, relu's
+//! `x` or 0), which the max, argmax and function gadgets rely on.
 //!
 //! [`ConstraintSystem::structure_only`]: crate::r1cs::ConstraintSystem::structure_only
 
 pub mod affine;
+pub mod argmax;
+pub mod bilinear;
+pub mod function;
 pub mod gather;
 pub mod linear;
 pub mod max;

@@ -2,7 +2,8 @@
 //! values: an honest witness satisfies, and each attack of its kind — another
 //! output, a forged bit compensated elsewhere so sums still match, a remainder
 //! shifted by the divisor, a value aliased by 2^bits, another ReLU output, a
-//! packed value moved between slots, a non-zero padding, another maximum — is
+//! packed value moved between slots, a non-zero padding, another maximum,
+//! another argmax choice, another product sum, another table value — is
 //! rejected.
 //!
 //! [`PROPERTY_TESTED`] lists the gadget modules covered here; a test fails
@@ -15,6 +16,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 use super::affine::{affine_with, rescale, Term};
+use super::argmax::{argmax, argmax_with};
+use super::bilinear::bilinear_with;
+use super::function::{function, function_with, Table};
 use super::gather::{gather, gather_with};
 use super::linear::linear;
 use super::max::{max, max_with};
@@ -26,7 +30,8 @@ use crate::program::TensorSpec;
 use crate::r1cs::{ConstraintSystem, Lc, Var};
 
 /// Gadget modules (files of `gadgets/`) whose properties are tested here.
-const PROPERTY_TESTED: &[&str] = &["affine", "gather", "linear", "max", "pack", "range", "relu"];
+const PROPERTY_TESTED: &[&str] =
+    &["affine", "argmax", "bilinear", "function", "gather", "linear", "max", "pack", "range", "relu"];
 
 const CASES: usize = 200;
 
@@ -289,6 +294,131 @@ fn max_rejects_every_other_output() {
             cs.set_value(at(i), bi + s + s);
             cs.set_value(at(i + 1), bj - s);
             assert!(cs.first_unsatisfied().is_some(), "compensated bit {i} of difference {d} accepted");
+        }
+    }
+}
+
+#[test]
+fn argmax_rejects_every_other_choice_and_maximum() {
+    let mut rng = rng(9);
+    for _ in 0..CASES {
+        let bits = rng.gen_range(2..16u32);
+        let t = rng.gen_range(1..7usize);
+        let mut vals: Vec<i128> = (0..t).map(|_| random_signed(&mut rng, bits)).collect();
+        if t > 2 && rng.gen() {
+            let (a, b) = (rng.gen_range(0..t), rng.gen_range(0..t));
+            vals[a] = vals[b]; // ties, perhaps of the maximum
+        }
+        let mut columns: Vec<u64> = Vec::new();
+        let mut c = 0u64;
+        for _ in 0..t {
+            c += rng.gen_range(0..3) + u64::from(!columns.is_empty());
+            columns.push(c);
+        }
+        let bits_out = (64 - c.leading_zeros() + 1).max(2);
+        let max = *vals.iter().max().unwrap();
+        let first = vals.iter().position(|v| *v == max).unwrap();
+        for m in [max, max + 1, max - 1, random_signed(&mut rng, bits)] {
+            for chosen in 0..t {
+                let mut cs = ConstraintSystem::new();
+                let x: Vec<Value> = vals.iter().map(|v| signed_value(&mut cs, *v, bits)).collect();
+                let entries: Vec<(u64, &Value)> = columns.iter().copied().zip(&x).collect();
+                argmax_with(&mut cs, &entries, Fr::from(m), chosen, bits, bits_out);
+                let honest = m == max && chosen == first;
+                assert_eq!(cs.first_unsatisfied().is_none(), honest, "{vals:?}: m {m}, chosen {chosen}");
+            }
+        }
+        // A slack bit made non-boolean and compensated by its neighbour.
+        let mut cs = ConstraintSystem::new();
+        let x: Vec<Value> = vals.iter().map(|v| signed_value(&mut cs, *v, bits)).collect();
+        let entries: Vec<(u64, &Value)> = columns.iter().copied().zip(&x).collect();
+        let start = cs.num_private();
+        let y = argmax(&mut cs, &entries, bits, bits_out);
+        assert_eq!((cs.first_unsatisfied(), y.val), (None, columns[first] as i128));
+        // m, its bits, then per entry: first_t and `bits` slack bits.
+        let d = rng.gen_range(0..t);
+        let i = rng.gen_range(0..bits - 1);
+        let at = |j: u32| Var::Private((start + 1 + bits as usize + d * (1 + bits as usize) + 1) as u32 + j);
+        let s = Fr::rand(&mut rng);
+        let (bi, bj) = (cs.value(at(i)), cs.value(at(i + 1)));
+        cs.set_value(at(i), bi + s + s);
+        cs.set_value(at(i + 1), bj - s);
+        assert!(cs.first_unsatisfied().is_some(), "compensated slack bit {i} of entry {d} accepted");
+    }
+}
+
+#[test]
+fn bilinear_rejects_another_quotient_over_random_products() {
+    let mut rng = rng(10);
+    for _ in 0..CASES {
+        let n = rng.gen_range(1..5usize);
+        let inputs: Vec<(i128, u32)> = (0..n)
+            .map(|_| {
+                let bits = rng.gen_range(2..24u32);
+                (random_signed(&mut rng, bits), bits)
+            })
+            .collect();
+        let pairs: Vec<(usize, usize)> = (0..rng.gen_range(0..6)).map(|_| (rng.gen_range(0..n), rng.gen_range(0..n))).collect();
+        let bias = rng.gen_range(-100_000..100_000i64);
+        let acc = pairs.iter().map(|(a, b)| inputs[*a].0 * inputs[*b].0).sum::<i128>() + bias as i128;
+        let shift = rng.gen_range(0..16u32);
+        let (q, rem) = (acc.div_euclid(1 << shift), acc.rem_euclid(1 << shift));
+        let bits = 60;
+        let build = |q: Fr, rem: Fr| {
+            let mut cs = ConstraintSystem::new();
+            let x: Vec<Value> = inputs.iter().map(|(v, b)| signed_value(&mut cs, *v, *b)).collect();
+            let ps: Vec<(&Value, &Value)> = pairs.iter().map(|(a, b)| (&x[*a], &x[*b])).collect();
+            bilinear_with(&mut cs, &ps, bias, shift, bits, q, rem);
+            cs.first_unsatisfied()
+        };
+        assert_eq!(build(Fr::from(q), Fr::from(rem)), None, "honest acc {acc} shift {shift}");
+        for k in [1i128, -1, rng.gen_range(2..1 << 20), 1i128 << bits] {
+            let forged = build(Fr::from(q + k), Fr::from(rem) - Fr::from(k) * pow2(shift));
+            assert!(forged.is_some(), "acc {acc}: q + {k} (shift {shift}) accepted");
+        }
+    }
+}
+
+#[test]
+fn function_rejects_another_output_and_forged_input_bits_over_random_tables() {
+    let mut rng = rng(11);
+    for _ in 0..CASES / 2 {
+        let b = rng.gen_range(2..10u32);
+        let k = rng.gen_range(1..=b.min(4));
+        let table: Vec<i64> = (0..3 << k).map(|_| rng.gen_range(-1000..1000)).collect();
+        let t = Table::new(&table, k);
+        let x = random_signed(&mut rng, b);
+        let shift = rng.gen_range(0..6u32);
+        let acc = t.value(x + (1 << (b - 1)), b);
+        let (q, rem) = (acc.div_euclid(1 << shift), acc.rem_euclid(1 << shift));
+        let bits = 40;
+        let build = |q: Fr, rem: Fr| {
+            let mut cs = ConstraintSystem::new();
+            let xv = signed_value(&mut cs, x, b);
+            function_with(&mut cs, &xv, b, &t, shift, bits, q, rem);
+            cs.first_unsatisfied()
+        };
+        assert_eq!(build(Fr::from(q), Fr::from(rem)), None, "honest x {x} b {b} k {k}");
+        for d in [1i128, -1, rng.gen_range(2..1 << 20)] {
+            let forged = build(Fr::from(q + d), Fr::from(rem) - Fr::from(d) * pow2(shift));
+            assert!(forged.is_some(), "x {x} b {b} k {k}: q + {d} accepted");
+        }
+        // u's bits: one made non-boolean and compensated by its neighbour, so
+        // u still recomposes to x + 2^(b-1) and only booleanity can notice.
+        if b >= 2 {
+            let mut cs = ConstraintSystem::new();
+            let xv = signed_value(&mut cs, x, b);
+            let start = cs.num_private();
+            let out = TensorSpec { name: "y".into(), shape: vec![1], scale: 0, bits };
+            function(&mut cs, &xv, b, &t, shift, &out, "t").unwrap();
+            assert_eq!(cs.first_unsatisfied(), None);
+            let i = rng.gen_range(0..b - 1);
+            let at = |j: u32| Var::Private(start as u32 + j);
+            let s = Fr::rand(&mut rng);
+            let (bi, bj) = (cs.value(at(i)), cs.value(at(i + 1)));
+            cs.set_value(at(i), bi + s + s);
+            cs.set_value(at(i + 1), bj - s);
+            assert!(cs.first_unsatisfied().is_some(), "compensated bit {i} of u accepted (b {b}, k {k})");
         }
     }
 }

@@ -9,6 +9,9 @@
 //! sample instruction or a malicious-witness test (`<op>_rejects_a_wrong_witness`).
 
 pub mod affine;
+pub mod argmax;
+pub mod bilinear;
+pub mod function;
 pub mod gather;
 pub mod linear;
 pub mod max;
@@ -24,7 +27,7 @@ use crate::program::{Constant, TensorSpec};
 use crate::r1cs::ConstraintSystem;
 
 /// Every op name, as written in `"op"`.
-pub const OPS: &[&str] = &["linear", "affine", "relu", "gather", "max"];
+pub const OPS: &[&str] = &["linear", "affine", "relu", "gather", "max", "argmax", "bilinear", "function"];
 
 /// One instruction. An unknown `"op"` or an unknown field is a parse error.
 #[derive(Debug, Clone, Deserialize)]
@@ -35,6 +38,9 @@ pub enum Instruction {
     Relu(relu::Relu),
     Gather(gather::Gather),
     Max(max::Max),
+    Argmax(argmax::Argmax),
+    Bilinear(bilinear::Bilinear),
+    Function(function::Function),
 }
 
 impl Instruction {
@@ -45,6 +51,9 @@ impl Instruction {
             Instruction::Relu(o) => o,
             Instruction::Gather(o) => o,
             Instruction::Max(o) => o,
+            Instruction::Argmax(o) => o,
+            Instruction::Bilinear(o) => o,
+            Instruction::Function(o) => o,
         }
     }
 }
@@ -100,8 +109,7 @@ impl<'a> Operands<'a> {
         let c = self.constants.get(index).ok_or_else(|| {
             self.err(format!("{field} refers to constant {index}, but there are {}", self.constants.len()))
         })?;
-        let fits =
-            c.shape.len() == dims.len() && c.shape.iter().zip(dims).all(|(s, (_, d))| d.is_none_or(|d| d == *s));
+        let fits = c.shape.len() == dims.len() && c.shape.iter().zip(dims).all(|(s, (_, d))| d.is_none_or(|d| d == *s));
         if !fits {
             let names: Vec<&str> = dims.iter().map(|(n, _)| *n).collect();
             let sizes: Vec<String> = dims.iter().map(|(_, d)| d.map_or("any".to_string(), |d| d.to_string())).collect();
@@ -193,6 +201,11 @@ pub(crate) mod tests {
             "relu" => json!({"op": "relu", "inputs": [0], "output": 1}),
             "gather" => json!({"op": "gather", "inputs": [0, 0], "output": 1, "index": 0}),
             "max" => json!({"op": "max", "inputs": [0], "output": 1, "index": 0}),
+            "argmax" => json!({"op": "argmax", "inputs": [0, 2], "output": 1, "index": 0}),
+            "bilinear" => {
+                json!({"op": "bilinear", "inputs": [0, 2], "output": 1, "left": 0, "right": 1, "bias": 2, "shift": 4})
+            }
+            "function" => json!({"op": "function", "inputs": [0], "output": 1, "table": 0, "k": 4, "shift": 8}),
             _ => panic!("no sample instruction for op '{op}' (add one here)"),
         }
     }
@@ -229,7 +242,8 @@ pub(crate) mod tests {
 
     /// The ops whose file has a `<op>_rejects_a_wrong_witness` test: a new op
     /// cannot land without its malicious-witness test.
-    const WRONG_WITNESS_TESTED: &[&str] = &["affine", "gather", "linear", "max", "relu"];
+    const WRONG_WITNESS_TESTED: &[&str] =
+        &["affine", "argmax", "bilinear", "function", "gather", "linear", "max", "relu"];
 
     #[test]
     fn every_op_has_a_file_a_sample_and_a_malicious_witness_test() {

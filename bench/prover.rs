@@ -19,6 +19,7 @@ use rand_chacha::ChaCha20Rng;
 use serde_json::json;
 use zkml_native::backend::Cpu;
 use zkml_native::groth16::{create_proof, generate_parameters, verify_proof};
+use zkml_native::program::builder::ProgramBuilder;
 use zkml_native::program::Circuit;
 use zkml_native::r1cs::R1cs;
 use zkml_native::synth::synthesize;
@@ -27,36 +28,34 @@ const BITS: u32 = 16;
 
 /// An MLP program with layer widths `dims`, ReLU between layers, and each
 /// shift chosen so a random input stays inside 16 bits. Returns the program
-/// JSON and that input.
-fn mlp(dims: &[usize], rng: &mut StdRng) -> (String, Vec<i64>) {
+/// (circuit.json and constants.bin bytes) and that input.
+fn mlp(dims: &[usize], rng: &mut StdRng) -> ((Vec<u8>, Vec<u8>), Vec<i64>) {
     let input: Vec<i64> = (0..dims[0]).map(|_| rng.gen_range(-1024..1024)).collect();
-    let mut tensors = vec![json!({"name": "x", "shape": [1, dims[0]], "scale": 10, "bits": BITS})];
-    let mut instructions = Vec::new();
+    let mut b = ProgramBuilder::new("bench-mlp");
+    let mut src = b.tensor("x", &[1, dims[0]], 10, BITS);
+    b.input("x", src);
     let mut x: Vec<i128> = input.iter().map(|v| *v as i128).collect();
     for (l, w) in dims.windows(2).enumerate() {
         let (k, n) = (w[0], w[1]);
-        let weight: Vec<Vec<i64>> = (0..n).map(|_| (0..k).map(|_| rng.gen_range(-128..128)).collect()).collect();
-        let acc: Vec<i128> = weight.iter().map(|row| row.iter().zip(&x).map(|(w, x)| *w as i128 * x).sum()).collect();
+        let weight: Vec<i64> = (0..n * k).map(|_| rng.gen_range(-128..128)).collect();
+        let acc: Vec<i128> = weight.chunks(k).map(|row| row.iter().zip(&x).map(|(w, x)| *w as i128 * x).sum()).collect();
         let max = acc.iter().map(|a| a.unsigned_abs()).max().unwrap_or(1).max(1);
         let shift = (128 - max.leading_zeros()).saturating_sub(BITS - 2);
-        let src = tensors.len() - 1;
-        tensors.push(json!({"name": format!("h{l}"), "shape": [1, n], "scale": 10, "bits": BITS}));
-        instructions.push(json!({"op": "linear", "input": src, "output": src + 1, "weight": weight, "bias": vec![0; n], "shift": shift}));
+        let h = b.tensor(&format!("h{l}"), &[1, n], 10, BITS);
+        let wc = b.constant(&format!("w{l}"), &[n, k], &weight);
+        let bc = b.constant(&format!("b{l}"), &[n], &vec![0; n]);
+        b.instruction(json!({"op": "linear", "inputs": [src], "output": h, "weight": wc, "bias": bc, "shift": shift}));
+        src = h;
         x = acc.iter().map(|a| a.div_euclid(1 << shift)).collect();
         if l + 2 < dims.len() {
-            tensors.push(json!({"name": format!("r{l}"), "shape": [1, n], "scale": 10, "bits": BITS}));
-            instructions.push(json!({"op": "relu", "input": src + 1, "output": src + 2}));
+            let r = b.tensor(&format!("r{l}"), &[1, n], 10, BITS);
+            b.instruction(json!({"op": "relu", "inputs": [h], "output": r}));
+            src = r;
             x.iter_mut().for_each(|v| *v = (*v).max(0));
         }
     }
-    let program = json!({
-        "format": "zkml-program", "version": 1, "name": "bench-mlp",
-        "tensors": tensors,
-        "inputs": [{"name": "x", "tensor": 0}],
-        "outputs": [{"name": "y", "tensor": tensors.len() - 1}],
-        "instructions": instructions,
-    });
-    (program.to_string(), input)
+    b.output("y", src);
+    (b.build(), input)
 }
 
 /// Our R1CS and assignment, replayed into arkworks' constraint system.
@@ -109,8 +108,8 @@ fn main() {
         if !filters.is_empty() && !filters.iter().any(|f| label.contains(f.as_str())) {
             continue;
         }
-        let (program, input) = mlp(dims, &mut rng);
-        let circuit = Circuit::from_json(program.as_bytes()).expect("valid bench program");
+        let ((program, constants), input) = mlp(dims, &mut rng);
+        let circuit = Circuit::from_parts(&program, &constants).expect("valid bench program");
         let s = synthesize(&circuit, Some(std::slice::from_ref(&input))).expect("input fits");
         let mut crng = ChaCha20Rng::seed_from_u64(1);
         let pk = generate_parameters(&s.r1cs, &mut crng).expect("setup");

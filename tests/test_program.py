@@ -535,15 +535,7 @@ def test_both_validators_put_the_affine_accumulator_limit_at_the_same_place(bias
             _native.circuit_info(data, blob)
 
 
-# Python refuses a tensor that no instruction writes and no input provides;
-# the native validator (v1 and v2 alike) does not check it: a divergence to
-# settle in native/src/program.rs (or the spec), not hidden here.
-NATIVE_GAPS = {"dangling_tensor": "native validator does not refuse an unwritten tensor"}
-
-
-@pytest.mark.parametrize("case", [
-    pytest.param(c, marks=pytest.mark.xfail(reason=NATIVE_GAPS[c], strict=True))
-    if c in NATIVE_GAPS else c for c in ALL_INVALID])
+@pytest.mark.parametrize("case", ALL_INVALID)
 def test_the_native_validator_rejects_the_same_programs(case):
     from zkml import _native
 

@@ -55,9 +55,14 @@ class Staging:
         if not self.dir.exists():
             try:
                 self.dir.mkdir(parents=True)
+                self._created_dir = True
+            except FileExistsError:
+                # Another command created it at the same moment: it is theirs
+                # (never removed on our failure), and ours to write into.
+                if not self.dir.is_dir():
+                    raise InputFileError(f"{self.dir} exists and is not a directory", self.dir) from None
             except OSError as e:
                 raise InputFileError(f"cannot create directory {self.dir}: {e.strerror}", self.dir) from e
-            self._created_dir = True
         return self
 
     def _reserve(self, name: str) -> tuple[int, Path]:

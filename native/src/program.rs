@@ -272,6 +272,11 @@ pub fn validate(p: &Program, constants: &[Constant]) -> Result<()> {
             return Err(bad(format!("output '{}' (tensor {}) is never written", io.name, io.tensor)));
         }
     }
+    // Every tensor is a model input or an instruction's output (as the Python
+    // validator requires): a dangling tensor means a malformed program.
+    if let Some(i) = written.iter().position(|w| !w) {
+        return Err(bad(format!("tensor {i} ('{}') is neither a model input nor written by an instruction", p.tensors[i].name)));
+    }
     Ok(())
 }
 

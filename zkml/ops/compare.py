@@ -4,12 +4,13 @@ a classifier's ArgMax to its class labels).
 
 ``argmax`` (docs/program.md): ``y[o]`` is the smallest column ``t`` whose
 entry ``X[index[o,t]]`` equals the row's maximum (ONNX's tie rule,
-``select_last_index = 0``). Proven, never trusted: the maximum ``m`` is
-range-checked and shown ``≥`` every entry (the bits of ``m - x_t``); each
-``e_t = [m = x_t]`` is forced boolean and correct by an inverse witness
-(``e_t·d_t = 0``, ``d_t·inv_t = 1 - e_t``); ``first_t = e_t·Π_{s<t}(1 - e_s)``
-by a running product; exactly one ``first_t`` is 1 (so ``m`` is attained),
-and ``y = Σ_t t·first_t``.
+``select_last_index = 0``). Proven, never trusted (``native/src/gadgets/argmax.rs``):
+the maximum ``m`` is range-checked; boolean ``first_t`` with ``Σ_t first_t = 1``
+mark the winner; with ``before_t = 1 - Σ_{s≤t} first_s`` (1 before the winner,
+0 from it on), every ``m - x_t - before_t`` is shown to lie in ``[0, 2^bits)``
+by its bits — so ``m`` is at least every entry and strictly above those before
+the winner — and ``first_t·(m - x_t) = 0`` makes the winner attain ``m``;
+``y = Σ_t t·first_t``. No witness value is left free.
 
 The output is an integer label: scale 0, just wide enough for ``T - 1``.
 Error bound: 0 for a row whose winner is certain over the whole input box
@@ -118,7 +119,7 @@ class Argmax(Kind):
 
 # --- ONNX ------------------------------------------------------------------------
 
-ARGMAX_COST = "(T+1)·(bits+1) + 4T + bits_out + 3 per output over T entries"
+ARGMAX_COST = "(T+1)·(bits+1) + 2T + bits_out + 3 per output over T entries"
 
 
 @lowering("ArgMax", 1, 13, kinds=("argmax",), cost=ARGMAX_COST)

@@ -151,20 +151,25 @@ class Bilinear(Kind):
 
 
 def bilinear_bound(instr, program) -> int:
-    """``max_o Σ_t 2^(bl-1)·2^(br-1) + |bias[o]|`` (docs/program.md), exact."""
+    """``max_o Σ_t 2^(bl-1)·2^(br-1) + |bias[o]|`` (docs/program.md), exact, per row."""
     tensors = program.tensors
     offsets = input_offsets([tensors[i].shape for i in instr.inputs])
     bits = np.asarray([tensors[i].bits for i in instr.inputs] + [1], dtype=np.int64)
     src_l = source_of(np.asarray(instr.left), offsets)
     src_r = source_of(np.asarray(instr.right), offsets)
     log = np.where(src_l >= 0, bits[src_l] - 1 + bits[src_r] - 1, -1)
+    bias = np.abs(np.asarray(instr.bias).astype(object))
+    if log.size == 0:
+        return int(max(bias, default=0))
+    # Rows grouped by their exponents (few distinct ones in practice), each
+    # group's products summed once, its largest bias added.
+    rows, inverse = np.unique(log, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
     best = 0
-    bias = np.asarray(instr.bias)
-    # Group rows by their multiset of exponents: few distinct ones in practice.
-    for row in np.unique(np.sort(log, axis=1), axis=0):
+    for g, row in enumerate(rows):
         total = sum(1 << int(e) for e in row if e >= 0)
-        best = max(best, total)
-    return best + int(np.abs(bias.astype(object)).max(initial=0)) if bias.size else best
+        best = max(best, total + int(max(bias[inverse == g], default=0)))
+    return best
 
 
 # --- ONNX ------------------------------------------------------------------------

@@ -173,3 +173,29 @@ def test_a_torn_compile_is_refused_naming_the_file_that_does_not_belong(digits_b
     shutil.copy(other / "constants.bin", new_pair / "constants.bin")
     r = _check(new_pair)  # the old settings.json describes another circuit
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "circuit hash" in r.stderr, r.stderr
+
+
+def test_losing_the_race_to_create_the_output_directory_is_not_an_error(tmp_path, monkeypatch):
+    """Another command creates the directory between our existence check and
+    our mkdir: we write into it, and on failure we do not remove it (it is not
+    ours)."""
+    from zkml.artifacts import Staging
+
+    target = tmp_path / "out"
+    real_mkdir = Path.mkdir
+
+    def racing_mkdir(self, *args, **kwargs):
+        real_mkdir(self, *args, **kwargs)  # the other process wins
+        raise FileExistsError(17, "File exists", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", racing_mkdir)
+    with Staging(target) as stage:
+        stage.write_bytes("a.txt", b"ok")
+    assert (target / "a.txt").read_bytes() == b"ok"
+    try:
+        with Staging(tmp_path / "other") as stage:
+            stage.write_bytes("b.txt", b"x")
+            raise RuntimeError("fails after the race")
+    except RuntimeError:
+        pass
+    assert (tmp_path / "other").is_dir()  # not removed: another command made it

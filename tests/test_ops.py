@@ -330,3 +330,22 @@ def test_zkml_ops_lists_every_registered_op_with_its_cost():
     for entry in ops.ONNX_OPS.values():
         line = next(l for l in result.output.splitlines() if l.split()[0] == entry.op_type)
         assert f"{entry.first_version}..{entry.last_version}" in line and entry.cost in line
+
+
+def test_zkml_estimate_prints_json_and_refuses_a_missing_model(tmp_path):
+    import json as _json
+
+    from click.testing import CliRunner
+
+    from conftest import DIGITS
+    from zkml.cli import main
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["estimate", str(DIGITS / "model.onnx"), "--calibration",
+                                  str(DIGITS / "calibration.json"), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = _json.loads(result.output)
+    assert doc["constraints"] > 0 and doc["proving_key_bytes"] > 0 and doc["verify_gas"] > 200_000
+    missing = runner.invoke(main, ["estimate", str(tmp_path / "absent.onnx")])
+    assert missing.exit_code == 2 and "not found" in missing.output
+    assert list(tmp_path.iterdir()) == []  # estimate writes nothing

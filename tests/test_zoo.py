@@ -178,3 +178,22 @@ def test_the_rust_witness_equals_the_numpy_reference_on_random_inputs(name, tmp_
             assert np.asarray(want).reshape(-1).tolist() == list(got)
 
     check()
+
+
+def test_the_estimate_before_setup_matches_what_setup_and_prove_produce(zoo):
+    """Counts exact, the proving key's size exact, the verification gas within
+    25% of the EVM's (time and memory are compared in bench/estimate.py)."""
+    from zkml.estimate import estimate
+    from zkml.evm import InProcessChain, compile_verifier, proof_calldata, render_verifier
+
+    name, folder, build, out, _ = zoo
+    e = estimate(folder / "model.onnx", folder / "calibration.json")
+    s = read(build / "settings.json")
+    assert (e.constraints, e.variables, e.public_inputs, e.qap_domain_size, e.matrix_nonzeros) == (
+        s["constraints"], s["variables"], s["public_inputs"], s["qap_domain_size"], s["matrix_nonzeros"])
+    assert e.proving_key_bytes == (build / "proving_key.bin").stat().st_size
+    chain = InProcessChain()
+    address = chain.deploy(compile_verifier(render_verifier(read(build / "verification_key.json"))).bytecode)
+    ok, gas = chain.verify(address, *proof_calldata(read(out / "proof.json"), read(out / "public.json")))
+    assert ok and abs(e.verify_gas - gas) <= 0.25 * gas
+    assert e.prove_seconds > 0 and e.peak_memory_bytes > e.proving_key_bytes

@@ -66,3 +66,6 @@ def cuda_compile_check(arch: str) -> int:
     """Compile the CUDA kernels to PTX for `arch` with NVRTC (no GPU needed); PTX bytes."""
 
 def _cuda_inject_failure_for_tests() -> None: ...
+
+def primitive_timings(log2: int) -> list[tuple[str, float]]:
+    """Seconds for a G1 MSM (random, witness scalars), a G2 MSM (witness) and an NTT at 2^log2."""

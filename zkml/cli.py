@@ -69,6 +69,8 @@ def main() -> None:
 
     \b
     The path of one model:
+      zkml ops                     (what compiles)
+      zkml estimate model.onnx     (what it will cost, before any setup)
       zkml compile model.onnx -o build --calibration calibration.json
       zkml setup build --dev
       zkml prove build input.json -o out
@@ -78,7 +80,7 @@ def main() -> None:
       zkml demo
 
     Proofs are Groth16 over BN254 in snarkjs's JSON format. `prove` runs its
-    MSMs on an NVIDIA GPU when one works (--device auto|cpu|cuda).
+    MSMs and NTTs on an NVIDIA GPU when one works (--device auto|cpu|cuda).
     """
 
 
@@ -101,6 +103,54 @@ def ops_cmd() -> None:
         kinds = ", ".join(e.kinds) or "-"
         click.echo(f"{e.op_type:<{width}}  {versions:<8}  {kinds:<15}  {e.cost}")
     click.echo(f"{len(entries)} op types; constant subgraphs of any op are folded at compile time")
+
+
+@main.command("estimate")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--calibration", type=click.Path(path_type=Path), help="Sample inputs, as for compile.")
+@click.option("--bits", default=16, show_default=True, type=int, help="Signed bit width of every quantized value.")
+@click.option("--input-shape", "input_shapes", multiple=True, metavar="NAME=D0,D1,...",
+              help="Static shape of an input whose dimensions the model leaves open (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
+@handle_errors
+def estimate_cmd(model: Path, calibration: Path | None, bits: int, input_shapes: tuple, as_json: bool) -> None:
+    """What proving MODEL.onnx will cost, before any setup, in seconds:
+    constraints, variables, public inputs, proving-key size, peak memory and
+    proving time on this machine, and the on-chain verification gas. Writes
+    nothing.
+
+    \b
+    Example:
+      zkml estimate circuits/digits_cnn/model.onnx --calibration circuits/digits_cnn/calibration.json
+    """
+    import json as _json
+
+    from zkml.estimate import estimate
+
+    e = estimate(model, calibration, bits, _parse_shapes(input_shapes))
+    if as_json:
+        click.echo(_json.dumps(e.to_json(), indent=2))
+        return
+    click.echo(f"{model}: {e.constraints:,} constraints, {e.variables:,} variables, "
+               f"{e.public_inputs} public inputs (QAP domain 2^{e.qap_domain_size.bit_length() - 1})")
+    click.echo(f"  proving key        {e.proving_key_bytes / 2**20:,.1f} MiB")
+    click.echo(f"  proving time       {e.prove_seconds:.2f} s on this machine's CPU (predicted)")
+    click.echo(f"  peak memory        {e.peak_memory_bytes / 2**20:,.0f} MiB (predicted)")
+    click.echo(f"  verification gas   {e.verify_gas:,} (one verifyProof transaction)")
+    click.echo(f"  (estimated in {e.seconds:.1f} s)")
+
+
+def _parse_shapes(input_shapes: tuple) -> dict | None:
+    shapes = {}
+    for spec in input_shapes:
+        name, _, dims = spec.partition("=")
+        try:
+            shapes[name] = tuple(int(d) for d in dims.split(","))
+        except ValueError:
+            _fail(f"--input-shape {spec!r}: expected NAME=D0,D1,... with integer dimensions")
+        if not name or not dims:
+            _fail(f"--input-shape {spec!r}: expected NAME=D0,D1,...")
+    return shapes or None
 
 
 @main.command("compile")
@@ -136,16 +186,7 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
     """
     from zkml import api
 
-    shapes = {}
-    for spec in input_shapes:
-        name, _, dims = spec.partition("=")
-        try:
-            shapes[name] = tuple(int(d) for d in dims.split(","))
-        except ValueError:
-            _fail(f"--input-shape {spec!r}: expected NAME=D0,D1,... with integer dimensions")
-        if not name or not dims:
-            _fail(f"--input-shape {spec!r}: expected NAME=D0,D1,...")
-    result = api.compile(model, build, calibration=calibration, bits=bits, input_shapes=shapes or None)
+    result = api.compile(model, build, calibration=calibration, bits=bits, input_shapes=_parse_shapes(input_shapes))
     s = result.settings
     click.echo(f"compiled {model} -> {build}/")
     click.echo(f"  circuit {s['circuit_hash'][:16]}…: {api.summary_of(s)}")

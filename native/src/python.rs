@@ -175,6 +175,47 @@ fn cuda_msm_check(py: Python<'_>, log2_sizes: Vec<u32>, seed: u64) -> PyResult<V
     run(py, || crate::cuda::compare_with_cpu(&log2_sizes, seed))
 }
 
+/// Seconds this machine's CPU prover takes for its primitives at 2^log2
+/// elements (median of three): a G1 MSM on random and on witness-like
+/// scalars, a G2 MSM on witness-like scalars, and an NTT. `zkml estimate`
+/// predicts proving time from them.
+#[pyfunction]
+fn primitive_timings(py: Python<'_>, log2: u32) -> PyResult<Vec<(String, f64)>> {
+    use ark_bn254::{G1Projective, G2Projective};
+    py.allow_threads(|| {
+        let n = 1usize << log2.clamp(4, 20);
+        let g1 = crate::cuda::sample_points::<ark_bn254::g1::Config>(n, 1);
+        let g2 = crate::cuda::sample_points::<ark_bn254::g2::Config>(n, 2);
+        let random = crate::cuda::sample_scalars(n, "random", 3);
+        let witness = crate::cuda::sample_scalars(n, "witness", 4);
+        let domain = crate::ntt::Domain::<ark_bn254::Fr>::new(n).expect("n is a power of two");
+        let median = |f: &mut dyn FnMut()| {
+            let mut t: Vec<f64> = (0..3)
+                .map(|_| {
+                    let s = std::time::Instant::now();
+                    f();
+                    s.elapsed().as_secs_f64()
+                })
+                .collect();
+            t.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            t[1]
+        };
+        let mut out = Vec::new();
+        out.push(("g1_random".to_string(), median(&mut || {
+            std::hint::black_box(crate::msm::msm::<G1Projective>(&g1, &random));
+        })));
+        out.push(("g1_witness".to_string(), median(&mut || {
+            std::hint::black_box(crate::msm::msm::<G1Projective>(&g1, &witness));
+        })));
+        out.push(("g2_witness".to_string(), median(&mut || {
+            std::hint::black_box(crate::msm::msm::<G2Projective>(&g2, &witness));
+        })));
+        let mut v = random.clone();
+        out.push(("ntt".to_string(), median(&mut || domain.fft(&mut v))));
+        Ok(out)
+    })
+}
+
 /// Test hook: the next GPU MSM fails as a lost device would.
 #[pyfunction]
 fn _cuda_inject_failure_for_tests() {
@@ -214,6 +255,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_nvrtc_search_dirs, m)?)?;
     m.add_function(wrap_pyfunction!(describe_device, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_msm_check, m)?)?;
+    m.add_function(wrap_pyfunction!(primitive_timings, m)?)?;
     m.add_function(wrap_pyfunction!(_cuda_inject_failure_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_compile_check, m)?)?;
     Ok(())

@@ -1,0 +1,156 @@
+"""`zkml estimate`: what a model will cost before any setup.
+
+Runs the frontend and the quantizer (as `compile` does, writing nothing),
+synthesises the circuit's structure (constraints, variables, public inputs,
+QAP domain, matrix entries), and from those predicts:
+
+* the proving key's size, exactly, from its layout (``native/src/groth16/keys.rs``:
+  uncompressed G1 points of 64 bytes and G2 points of 128, each list with an
+  8-byte count);
+* the verifier's gas for one ``verifyProof`` transaction: the 21,000 base,
+  calldata at 16 gas a byte, the four-pairing check (45,000 + 4·34,000), one
+  ``ecMul`` (6,000) and ``ecAdd`` (150) per public input, and the contract's
+  own work (about 3,600 gas plus 330 per public input, measured on the
+  exported verifier);
+* proving time on this machine, from this machine's own speed: the CPU
+  prover's primitives (G1 MSM on random and on witness-like scalars, G2 MSM,
+  NTT) are timed at up to 2^14 elements and scaled to the circuit's sizes
+  (Pippenger's cost per point falls as ``1/log n``; an NTT grows as
+  ``n log n``);
+* peak memory of ``zkml prove``: a fresh Python process with zkml imported
+  (measured once, in a child process), the proving key read and held (twice
+  its size at the peak), the constraint system while it is built and its
+  matrices (about 120 bytes a matrix entry in all), and the witness and QAP
+  vectors (32 bytes an element).
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from zkml import _native
+
+G1_BYTES, G2_BYTES, COUNT_BYTES, HEADER_BYTES = 64, 128, 8, 8 + 96
+PAIRING_GAS = 45_000 + 4 * 34_000
+EC_MUL_GAS, EC_ADD_GAS = 6_000, 150
+CONTRACT_BASE_GAS, CONTRACT_PER_INPUT_GAS = 3_600, 330
+CALLDATA_WORD_GAS = 32 * 16
+SELECTOR_GAS = 4 * 16
+
+
+@dataclass
+class Estimate:
+    constraints: int
+    variables: int
+    public_inputs: int
+    qap_domain_size: int
+    matrix_nonzeros: int
+    proving_key_bytes: int
+    verify_gas: int
+    prove_seconds: float
+    peak_memory_bytes: int
+    seconds: float
+    """How long the estimate itself took."""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def proving_key_bytes(variables: int, public_inputs: int, domain: int) -> int:
+    """The size of ``proving_key.bin`` for these dimensions (its exact layout)."""
+    vk = G1_BYTES + 3 * G2_BYTES + COUNT_BYTES + G1_BYTES * (public_inputs + 1)
+    queries = (3 * COUNT_BYTES + 2 * G1_BYTES * variables + G2_BYTES * variables   # A, B1, B2
+               + COUNT_BYTES + G1_BYTES * (domain - 1)                             # H
+               + COUNT_BYTES + G1_BYTES * (variables - public_inputs - 1))         # L
+    return HEADER_BYTES + vk + 2 * G1_BYTES + queries + COUNT_BYTES
+
+
+def verify_gas(public_inputs: int) -> int:
+    calldata = SELECTOR_GAS + CALLDATA_WORD_GAS * (8 + public_inputs)
+    execution = (PAIRING_GAS + (EC_MUL_GAS + EC_ADD_GAS + CONTRACT_PER_INPUT_GAS) * public_inputs
+                 + CONTRACT_BASE_GAS)
+    return 21_000 + calldata + execution
+
+
+def _per_point(seconds: float, measured_log2: int, n: int) -> float:
+    """Seconds for an MSM of ``n`` points from one of ``2^measured_log2``."""
+    if n <= 0:
+        return 0.0
+    per = seconds / (1 << measured_log2)
+    return per * n * measured_log2 / max(math.log2(max(n, 2)), measured_log2 * 0.5)
+
+
+def prove_seconds(variables: int, public_inputs: int, domain: int, nonzeros: int,
+                  timings: dict[str, float], log2: int) -> float:
+    private = variables - public_inputs - 1
+    msm = (_per_point(timings["g1_random"], log2, domain - 1)
+           + 2 * _per_point(timings["g1_witness"], log2, variables)
+           + _per_point(timings["g1_witness"], log2, private)
+           + _per_point(timings["g2_witness"], log2, variables))
+    n0 = 1 << log2
+    ntt = 7 * timings["ntt"] * (domain * math.log2(domain)) / (n0 * log2)
+    # Evaluating the constraints and the pointwise work: a field operation or
+    # two per matrix entry and per domain point, at the NTT's per-butterfly cost.
+    field_op = timings["ntt"] / (n0 * log2 / 2)
+    return msm + ntt + field_op * (2 * nonzeros + 6 * domain)
+
+
+_BASELINE: list[int] = []
+
+
+def _python_baseline() -> int:
+    """Peak resident bytes of a fresh interpreter that has imported what
+    ``zkml prove`` imports (measured once per process)."""
+    if not _BASELINE:
+        import subprocess
+        import sys
+
+        code = ("import zkml, zkml.api, zkml.ops, zkml.program, zkml.inputs\n"
+                "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])")
+        try:
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 check=True, timeout=60).stdout
+            _BASELINE.append(int(out.strip().splitlines()[-1]) * 1024)
+        except (subprocess.SubprocessError, OSError, ValueError, IndexError):
+            _BASELINE.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return _BASELINE[0]
+
+
+def peak_memory_bytes(pk_bytes: int, variables: int, domain: int, nonzeros: int) -> int:
+    return int(_python_baseline() + 2 * pk_bytes + 120 * nonzeros + 32 * (variables + 4 * domain))
+
+
+def estimate(model, calibration=None, bits: int = 16, input_shapes=None) -> Estimate:
+    """Predict the cost of proving ``model`` (see the module docstring)."""
+    import time
+
+    from zkml.frontend import load_model
+    from zkml.inputs import load_calibration
+    from zkml.quantize import quantize
+
+    started = time.perf_counter()
+    graph = load_model(Path(model), input_shapes)
+    samples = load_calibration(calibration, graph) if calibration is not None else None
+    program, _ = quantize(graph, samples, bits=bits)
+    data, constants = program.to_files()
+    info = _native.circuit_info(data, constants)
+    variables, public = info["variables"], info["public_inputs"]
+    domain, nonzeros = info["domain_size"], info["nonzeros"]
+    log2 = max(10, min(14, domain.bit_length() - 1))
+    timings = dict(_native.primitive_timings(log2))
+    pk = proving_key_bytes(variables, public, domain)
+    return Estimate(
+        constraints=info["constraints"],
+        variables=variables,
+        public_inputs=public,
+        qap_domain_size=domain,
+        matrix_nonzeros=nonzeros,
+        proving_key_bytes=pk,
+        verify_gas=verify_gas(public),
+        prove_seconds=prove_seconds(variables, public, domain, nonzeros, timings, log2),
+        peak_memory_bytes=peak_memory_bytes(pk, variables, domain, nonzeros),
+        seconds=time.perf_counter() - started,
+    )

@@ -181,6 +181,14 @@ def _identity(ctx, node, attrs):
 
 @lowering("Dropout", 1, 22, kinds=(), cost="0 (removed: inference)")
 def _dropout(ctx, node, attrs):
+    training = node.input[2] if len(node.input) > 2 and node.input[2] else None
+    if training is not None:
+        if not ctx.is_const(training):
+            ctx.fail(node, "training_mode is an activation; it must be a constant false")
+        if bool(np.asarray(ctx.const(training)).reshape(-1)[0]):
+            ctx.fail(node, "training_mode is true: a random mask cannot be proven")
+    if attrs.get("is_test", 1) == 0 and ctx.version(node) < 7:
+        ctx.fail(node, "is_test=0 (training) is not supported")
     if len(node.output) > 1 and node.output[1]:
         ctx.mark_unusable(node.output[1], node, "the dropout mask is not supported")
     ctx.alias(node.output[0], node.input[0])
@@ -204,8 +212,19 @@ def _cast(ctx, node, attrs):
     ctx.alias(node.output[0], node.input[0])
 
 
+_NUMPY_INTEGER_KINDS = "iub"
+
+
 @lowering("CastLike", 15, 25, kinds=(), cost="0 (float→float is removed)")
 def _cast_like(ctx, node, attrs):
+    like = node.input[1]
+    if ctx.is_const(like):
+        dtype = np.asarray(ctx.const(like)).dtype
+    else:  # an activation is a float, or an integer label
+        dtype = np.dtype(np.int64) if ctx.is_integer(like) else np.dtype(np.float64)
+    if dtype.kind != "f" and not (dtype.kind in "iu" and ctx.is_integer(node.input[0])):
+        ctx.fail(node, f"a cast of an activation to {dtype} is not supported (only "
+                       "float→float, a no-op in fixed point, and integer labels)")
     ctx.alias(node.output[0], node.input[0])
 
 

@@ -8,7 +8,7 @@ import zkml
 from zkml import program as P, reference
 from zkml.api import load_build
 REPO=Path(__file__).resolve().parents[1]
-ZOO=["digits_mlp","digits_cnn","resnet_block","sklearn_mlp","tiny_transformer"]
+ZOO=["digits_mlp","digits_cnn","resnet_block","sklearn_mlp","tiny_transformer","lenet5"]
 PRED={"sklearn_mlp":"probabilities"}
 spec=importlib.util.spec_from_file_location("g", REPO/"circuits/digits_mlp/gen.py"); g=importlib.util.module_from_spec(spec); spec.loader.exec_module(g)
 _,xte,_,yte=g.load_split()
@@ -19,7 +19,11 @@ for m in ZOO:
     zkml.compile(REPO/f"circuits/{m}/model.onnx", b, calibration=REPO/f"circuits/{m}/calibration.json")
     p=load_build(b).program; s=json.loads((b/"settings.json").read_text())
     shape=p.tensors[p.inputs[0].tensor].shape
-    ims=xte.reshape((-1,)+shape)
+    if m=="lenet5":
+        sp=importlib.util.spec_from_file_location("l5", REPO/"circuits/lenet5/gen.py"); l5=importlib.util.module_from_spec(sp); sp.loader.exec_module(l5)
+        ims=l5.upsample(xte).reshape((-1,)+shape)
+    else:
+        ims=xte.reshape((-1,)+shape)
     sess=ort.InferenceSession(str(REPO/f"circuits/{m}/model.onnx"),providers=["CPUExecutionProvider"])
     nm=sess.get_inputs()[0].name; outs=[o.name for o in sess.get_outputs()]
     fl=[sess.run(None,{nm:i.astype(np.float32)}) for i in ims]

@@ -349,3 +349,29 @@ def test_zkml_estimate_prints_json_and_refuses_a_missing_model(tmp_path):
     missing = runner.invoke(main, ["estimate", str(tmp_path / "absent.onnx")])
     assert missing.exit_code == 2 and "not found" in missing.output
     assert list(tmp_path.iterdir()) == []  # estimate writes nothing
+
+
+def test_every_python_instruction_kind_has_a_rust_op_and_back():
+    """One op, one place per language: the Python kinds (zkml/ops) and the Rust
+    ops (native/src/ops/mod.rs OPS, each with its file and malicious-witness
+    test, checked by the Rust registry test) are the same set, and the native
+    side parses each kind's instruction as Python writes it."""
+    import re
+
+    from conftest import REPO
+    from zkml import _native
+    from zkml.inputs import load_calibration
+
+    source = (REPO / "native" / "src" / "ops" / "mod.rs").read_text()
+    rust = set(re.findall(r'"([a-z]+)"', re.search(r"pub const OPS: &\[&str\] = &\[(.*?)\];",
+                                                   source).group(1)))
+    assert rust == set(ops.KINDS)
+    for name in ops.KINDS:
+        assert (REPO / "native" / "src" / "ops" / f"{name}.rs").exists()
+    # The skl2onnx zoo model uses every kind; the native side takes its program
+    # (and tests/test_zoo.py shows its witness equal to the numpy reference).
+    folder = REPO / "circuits" / "sklearn_mlp"
+    graph = load_model(folder / "model.onnx")
+    program, _ = quantize(graph, load_calibration(folder / "calibration.json", graph))
+    assert {i.op for i in program.instructions} == set(ops.KINDS)
+    assert _native.circuit_info(*program.to_files())["constraints"] > 0

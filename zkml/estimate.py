@@ -18,10 +18,10 @@ QAP domain, matrix entries), and from those predicts:
   (Pippenger's cost per point falls as ``1/log n``; an NTT grows as
   ``n log n``);
 * peak memory of ``zkml prove``: a fresh Python process with zkml imported
-  (measured once, in a child process), the proving key read and held (twice
-  its size at the peak), the constraint system while it is built and its
-  matrices (about 120 bytes a matrix entry in all), and the witness and QAP
-  vectors (32 bytes an element).
+  (measured once, in a child process), the proving key read and held (its
+  file's bytes and the points decoded from them overlap: 1.5 times its size),
+  the constraint system while it is built and its matrices (about 80 bytes a
+  matrix entry in all), and the witness and QAP vectors (32 bytes an element).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def _python_baseline() -> int:
 
 
 def peak_memory_bytes(pk_bytes: int, variables: int, domain: int, nonzeros: int) -> int:
-    return int(_python_baseline() + 2 * pk_bytes + 120 * nonzeros + 32 * (variables + 4 * domain))
+    return int(_python_baseline() + 1.5 * pk_bytes + 80 * nonzeros + 32 * (variables + 4 * domain))
 
 
 def estimate(model, calibration=None, bits: int = 16, input_shapes=None) -> Estimate:

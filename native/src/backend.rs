@@ -69,26 +69,48 @@ pub struct Selected {
     pub description: String,
 }
 
+/// The device a user asked for, opened: the CPU, or a GPU that passed its
+/// self-check.
+pub enum Opened {
+    Cpu,
+    Cuda(crate::cuda::Cuda),
+}
+
+/// How the CPU is reported: "cpu (<why>, <n> threads)".
+pub fn cpu_description(why: &str) -> String {
+    format!("cpu ({why}, {} threads)", rayon::current_num_threads())
+}
+
 /// `device`: "cpu", "cuda" (an error without a usable GPU) or "auto" (the GPU
-/// when one works, else the CPU, saying why).
-pub fn select(device: &str) -> Result<Selected> {
-    let cpu = |why: String| Selected {
-        backend: Box::new(Cpu),
-        description: format!("cpu ({why}, {} threads)", rayon::current_num_threads()),
-    };
+/// when one works, else the CPU, saying why). Returns the device opened and
+/// its description.
+pub fn open(device: &str) -> Result<(Opened, String)> {
     match device {
-        "cpu" => Ok(cpu("asked for".into())),
+        "cpu" => Ok((Opened::Cpu, cpu_description("asked for"))),
         "cuda" | "auto" => match crate::cuda::Cuda::open() {
             Ok(gpu) => {
                 let i = gpu.info();
                 let description = format!("cuda ({}, sm_{}{}, {} GiB)", i.name, i.capability.0, i.capability.1, i.total_memory >> 30);
-                Ok(Selected { backend: Box::new(gpu), description })
+                Ok((Opened::Cuda(gpu), description))
             }
-            Err(e) if device == "auto" => Ok(cpu(format!("no usable GPU: {}", e.to_string().trim_start_matches("device error: ")))),
+            Err(e) if device == "auto" => Ok((
+                Opened::Cpu,
+                cpu_description(&format!("no usable GPU: {}", e.to_string().trim_start_matches("device error: "))),
+            )),
             Err(e) => Err(e),
         },
         other => Err(Error::Device(format!("unknown device {other:?}: use auto, cpu or cuda"))),
     }
+}
+
+/// [`open`] as a [`Backend`] trait object.
+pub fn select(device: &str) -> Result<Selected> {
+    let (opened, description) = open(device)?;
+    let backend: Box<dyn Backend> = match opened {
+        Opened::Cpu => Box::new(Cpu),
+        Opened::Cuda(gpu) => Box::new(gpu),
+    };
+    Ok(Selected { backend, description })
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::backend;
 use crate::backend::Cpu;
 use crate::error::{Error, Result};
 use crate::groth16::keys::{read_proving_key, write_proving_key, KeyHeader};
-use crate::groth16::{create_proof, generate_parameters, r1cs_to_qap::domain_for, verify_proof};
+use crate::groth16::{create_proof, create_proof_with, generate_parameters, r1cs_to_qap::domain_for, verify_proof};
 use crate::program::Circuit;
 use crate::snarkjs;
 use crate::synth::{synthesize, Synthesis};
@@ -98,7 +98,8 @@ pub struct ProveOutput {
     pub vk_json: String,
 }
 
-/// `device`: "auto", "cpu" or "cuda" (see [`backend::select`]).
+/// `device`: "auto", "cpu" or "cuda" (see [`backend::select`]). One proof
+/// with a [`Prover`] made for it.
 pub fn prove(
     program: &[u8],
     constants: &[u8],
@@ -107,41 +108,143 @@ pub fn prove(
     seed: Option<u64>,
     device: &str,
 ) -> Result<ProveOutput> {
-    let mut selected = backend::select(device)?;
-    let t = Instant::now();
-    let circuit = Circuit::from_parts(program, constants)?;
-    let s = synthesize(&circuit, Some(inputs))?;
-    let t_synth = t.elapsed().as_secs_f64();
+    Prover::new(program, constants, pk_path, device)?.prove(inputs, seed)
+}
 
-    let t = Instant::now();
-    let header = KeyHeader { circuit_hash: circuit.hash, r1cs_digest: s.r1cs.digest() };
-    let pk = read_proving_key(pk_path, &header)?;
-    let t_load = t.elapsed().as_secs_f64();
+/// Where a [`Prover`]'s MSMs run.
+enum Engine {
+    Cpu,
+    /// A GPU with the key's points resident on it.
+    Cuda { gpu: crate::cuda::Cuda, key: crate::cuda::ResidentKey },
+}
 
-    let mut rng = rng(seed);
-    let (proof, timings) = match create_proof(&pk, &s.r1cs, &s.assignment, selected.backend.as_ref(), &mut rng) {
-        // With "auto", a GPU that fails mid-proof (out of memory, a lost
-        // context) hands the proof to the CPU and says so; "cuda" reports it.
-        Err(Error::Device(why)) if device == "auto" => {
-            selected = backend::Selected {
-                backend: Box::new(crate::backend::Cpu),
-                description: format!("cpu (the GPU failed during the proof: {why})"),
-            };
-            create_proof(&pk, &s.r1cs, &s.assignment, selected.backend.as_ref(), &mut rng)?
+/// A build and its proving key loaded once (and, on a GPU, the key's points
+/// uploaded once) for any number of proofs.
+pub struct Prover {
+    circuit: Circuit,
+    pk: crate::groth16::ProvingKey,
+    engine: Engine,
+    /// What was asked for: "auto" lets a GPU failing mid-proof hand that
+    /// proof to the CPU.
+    requested: String,
+    description: String,
+    /// Seconds spent loading (circuit, key, upload), reported by the first proof.
+    load_seconds: std::sync::Mutex<Option<f64>>,
+}
+
+impl Prover {
+    /// Parses the circuit, reads the proving key (checked against the
+    /// circuit's hash and R1CS digest, as [`read_proving_key`] does) and, on
+    /// a GPU, uploads its points. With "auto", a GPU that cannot hold the
+    /// key leaves the prover on the CPU, saying why; with "cuda" it is an
+    /// [`Error::Device`] naming the sizes.
+    pub fn new(program: &[u8], constants: &[u8], pk_path: &Path, device: &str) -> Result<Self> {
+        let (opened, mut description) = backend::open(device)?;
+        let t = Instant::now();
+        let circuit = Circuit::from_parts(program, constants)?;
+        let structure = synthesize(&circuit, None)?;
+        let header = KeyHeader { circuit_hash: circuit.hash, r1cs_digest: structure.r1cs.digest() };
+        drop(structure);
+        let pk = read_proving_key(pk_path, &header)?;
+        let engine = match opened {
+            backend::Opened::Cpu => Engine::Cpu,
+            backend::Opened::Cuda(gpu) => match gpu.upload_key(&pk) {
+                Ok(key) => Engine::Cuda { gpu, key },
+                Err(Error::Device(why)) if device == "auto" => {
+                    description = backend::cpu_description(&why);
+                    Engine::Cpu
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        Ok(Prover {
+            circuit,
+            pk,
+            engine,
+            requested: device.to_string(),
+            description,
+            load_seconds: std::sync::Mutex::new(Some(t.elapsed().as_secs_f64())),
+        })
+    }
+
+    /// The device as proofs report it (see [`backend::select`]).
+    pub fn device(&self) -> &str {
+        &self.description
+    }
+
+    /// Host bytes of the proving key held: its points as stored in memory
+    /// (`size_of` each affine point, times the vector lengths) and its
+    /// fixed part.
+    pub fn key_bytes(&self) -> usize {
+        let pk = &self.pk;
+        std::mem::size_of_val(pk)
+            + std::mem::size_of_val(pk.vk.gamma_abc_g1.as_slice())
+            + std::mem::size_of_val(pk.a_query.as_slice())
+            + std::mem::size_of_val(pk.b_g1_query.as_slice())
+            + std::mem::size_of_val(pk.b_g2_query.as_slice())
+            + std::mem::size_of_val(pk.h_query.as_slice())
+            + std::mem::size_of_val(pk.l_query.as_slice())
+    }
+
+    /// Device bytes of the resident key's points (0 on the CPU); the MSM
+    /// and NTT working buffers a proof allocates are not counted.
+    pub fn device_bytes(&self) -> usize {
+        match &self.engine {
+            Engine::Cpu => 0,
+            Engine::Cuda { key, .. } => key.bytes(),
         }
-        other => other?,
-    };
-    let backend = selected.backend.as_ref();
-    let public = s.public_inputs();
-    Ok(ProveOutput {
-        proof_json: snarkjs::proof_to_json(&proof).to_string(),
-        public: public.iter().map(snarkjs::dec).collect(),
-        outputs: s.outputs,
-        timings: vec![("synthesize", t_synth), ("load_key", t_load), ("qap", timings.qap), ("msm", timings.msm)],
-        backend: backend.name(),
-        device: selected.description,
-        vk_json: snarkjs::vk_to_json(&pk.vk).to_string(),
-    })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.engine {
+            Engine::Cpu => "cpu",
+            Engine::Cuda { .. } => "cuda",
+        }
+    }
+
+    /// Proves one inference. `seed` fixes the prover's randomness (tests only).
+    pub fn prove(&self, inputs: &[Vec<i64>], seed: Option<u64>) -> Result<ProveOutput> {
+        let t = Instant::now();
+        let s = synthesize(&self.circuit, Some(inputs))?;
+        let t_synth = t.elapsed().as_secs_f64();
+
+        let mut rng = rng(seed);
+        let mut backend_name = self.backend_name();
+        let mut description = self.description.clone();
+        let (proof, timings) = match &self.engine {
+            Engine::Cpu => create_proof(&self.pk, &s.r1cs, &s.assignment, &crate::backend::Cpu, &mut rng)?,
+            Engine::Cuda { gpu, key } => {
+                let msms = crate::cuda::ResidentMsms { gpu, key };
+                match create_proof_with(&self.pk, &s.r1cs, &s.assignment, gpu, &msms, &mut rng) {
+                    // With "auto", a GPU that fails mid-proof (out of memory, a
+                    // lost context) hands this proof to the CPU, with the host
+                    // copy of the key, and says so; "cuda" reports it.
+                    Err(Error::Device(why)) if self.requested == "auto" => {
+                        backend_name = "cpu";
+                        description = backend::cpu_description(&format!("the GPU failed during the proof: {why}"));
+                        create_proof(&self.pk, &s.r1cs, &s.assignment, &crate::backend::Cpu, &mut rng)?
+                    }
+                    other => other?,
+                }
+            }
+        };
+        let t_load = self.load_seconds.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or(0.0);
+        let public = s.public_inputs();
+        Ok(ProveOutput {
+            proof_json: snarkjs::proof_to_json(&proof).to_string(),
+            public: public.iter().map(snarkjs::dec).collect(),
+            outputs: s.outputs,
+            timings: vec![("synthesize", t_synth), ("load_key", t_load), ("qap", timings.qap), ("msm", timings.msm)],
+            backend: backend_name,
+            device: description,
+            vk_json: self.vk_json(),
+        })
+    }
+
+    /// The verifying key inside the proving key, as snarkjs JSON.
+    pub fn vk_json(&self) -> String {
+        snarkjs::vk_to_json(&self.pk.vk).to_string()
+    }
 }
 
 fn parse_json(text: &str, what: &str) -> Result<serde_json::Value> {
@@ -325,6 +428,104 @@ mod tests {
         let err = evaluate(&prog, &consts, &[vec![-127, 0]]).err().unwrap();
         assert!(matches!(&err, Error::OutOfRange(m) if m.contains("value 8192 of tensor 'y'")), "{err}");
         std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_prover_reads_the_key_once_and_proves_each_input_as_prove_does() {
+        let (prog, consts) = tiny_program();
+        let pk = tmp("prover");
+        let vk = setup(&prog, &consts, &pk, Some(21)).unwrap();
+        let file_bytes = std::fs::metadata(&pk).unwrap().len() as usize;
+        let prover = Prover::new(&prog, &consts, &pk, "cpu").unwrap();
+        assert!(prover.device().starts_with("cpu (asked for"), "{}", prover.device());
+        assert_eq!(prover.device_bytes(), 0);
+        // In-memory points are a little larger than the file's (72 vs 64, 136 vs 128 bytes).
+        assert!(prover.key_bytes() >= file_bytes - 104 && prover.key_bytes() < 2 * file_bytes, "{} {file_bytes}", prover.key_bytes());
+        std::fs::remove_file(&pk).unwrap();
+        for (i, input) in [vec![4, -3, 5], vec![4, -3, 6], vec![0, 0, 0]].iter().enumerate() {
+            let out = prover.prove(&[input.clone()], Some(30 + i as u64)).unwrap();
+            assert_eq!(out.backend, "cpu");
+            assert_eq!(out.timings[1].0, "load_key");
+            assert_eq!(out.timings[1].1 > 0.0, i == 0, "only the first proof reports the load");
+            assert!(verify(&vk, &out.proof_json, &serde_json::to_string(&out.public).unwrap()).unwrap());
+            let (outputs, public) = evaluate(&prog, &consts, &[input.clone()]).unwrap();
+            assert_eq!(out.outputs, outputs);
+            assert_eq!(out.public, public.iter().map(snarkjs::dec).collect::<Vec<_>>());
+            assert_eq!(out.vk_json, vk);
+        }
+        // Without the file, a new prover (and so `prove`) fails clearly.
+        let err = Prover::new(&prog, &consts, &pk, "cpu").err().unwrap();
+        assert!(matches!(err, Error::Io { .. }), "{err}");
+        assert!(prove(&prog, &consts, &pk, &[vec![4, -3, 5]], None, "cpu").is_err());
+        assert!(matches!(Prover::new(&prog, &consts, &pk, "tpu").err().unwrap(), Error::Device(_)));
+        std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_prover_with_the_same_seed_gives_the_same_proof_as_prove() {
+        let (prog, consts) = tiny_program();
+        let pk = tmp("prover-seed");
+        setup(&prog, &consts, &pk, Some(22)).unwrap();
+        let prover = Prover::new(&prog, &consts, &pk, "cpu").unwrap();
+        let a = prover.prove(&[vec![4, -3, 5]], Some(5)).unwrap();
+        let b = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], Some(5), "cpu").unwrap();
+        assert_eq!(a.proof_json, b.proof_json);
+        // An input the circuit refuses is the same error, and the prover survives it.
+        let e1 = prover.prove(&[vec![4, -3]], Some(5)).err().unwrap().to_string();
+        let e2 = prove(&prog, &consts, &pk, &[vec![4, -3]], Some(5), "cpu").err().unwrap().to_string();
+        assert_eq!(e1, e2);
+        assert!(prover.prove(&[vec![4, -3, 5]], Some(6)).is_ok());
+        std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn create_proof_with_host_msms_is_create_proof_and_asks_for_each_query_once() {
+        use crate::groth16::{create_proof_with, HostMsms, KeyMsms, Query};
+        use ark_bn254::{G1Affine, G1Projective, G2Affine, G2Projective};
+        use std::sync::Mutex;
+        struct Recording<'a>(HostMsms<'a>, Mutex<Vec<(Query, usize)>>);
+        impl KeyMsms for Recording<'_> {
+            fn msm_g1(&self, q: Query, b: &[G1Affine], s: &[Fr]) -> Result<G1Projective> {
+                self.1.lock().unwrap().push((q, b.len()));
+                self.0.msm_g1(q, b, s)
+            }
+            fn msm_g2(&self, q: Query, b: &[G2Affine], s: &[Fr]) -> Result<G2Projective> {
+                self.1.lock().unwrap().push((q, b.len()));
+                self.0.msm_g2(q, b, s)
+            }
+        }
+        let (prog, consts) = tiny_program();
+        let circuit = Circuit::from_parts(&prog, &consts).unwrap();
+        let s = synthesize(&circuit, Some(&[vec![4, -3, 5]])).unwrap();
+        let pk = generate_parameters(&s.r1cs, &mut rng(Some(23))).unwrap();
+        let want = create_proof(&pk, &s.r1cs, &s.assignment, &Cpu, &mut rng(Some(24))).unwrap().0;
+        let rec = Recording(HostMsms(&Cpu), Mutex::new(Vec::new()));
+        let got = create_proof_with(&pk, &s.r1cs, &s.assignment, &Cpu, &rec, &mut rng(Some(24))).unwrap().0;
+        assert_eq!((got.a, got.b, got.c), (want.a, want.b, want.c));
+        let mut calls = rec.1.into_inner().unwrap();
+        calls.sort_by_key(|(q, _)| *q as u8);
+        assert_eq!(
+            calls,
+            vec![
+                (Query::A, pk.a_query.len()),
+                (Query::BG1, pk.b_g1_query.len()),
+                (Query::BG2, pk.b_g2_query.len()),
+                (Query::H, pk.h_query.len()),
+                (Query::L, pk.l_query.len()),
+            ]
+        );
+        // A failing MSM provider fails the proof with its error.
+        struct Failing;
+        impl KeyMsms for Failing {
+            fn msm_g1(&self, _: Query, _: &[G1Affine], _: &[Fr]) -> Result<G1Projective> {
+                Err(Error::Device("lost".into()))
+            }
+            fn msm_g2(&self, _: Query, _: &[G2Affine], _: &[Fr]) -> Result<G2Projective> {
+                Err(Error::Device("lost".into()))
+            }
+        }
+        let err = create_proof_with(&pk, &s.r1cs, &s.assignment, &Cpu, &Failing, &mut rng(Some(24))).err().unwrap();
+        assert!(matches!(err, Error::Device(ref m) if m == "lost"), "{err}");
     }
 
     #[test]

@@ -142,6 +142,10 @@ fn prove<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let device = device.to_string();
     let out = run(py, || pipeline::prove(program, constants, &pk_path, &inputs, seed, &device))?;
+    prove_output_dict(py, out)
+}
+
+fn prove_output_dict<'py>(py: Python<'py>, out: pipeline::ProveOutput) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("proof", out.proof_json)?;
     d.set_item("public", out.public)?;
@@ -151,6 +155,55 @@ fn prove<'py>(
     d.set_item("device", out.device)?;
     d.set_item("vk", out.vk_json)?;
     Ok(d)
+}
+
+/// A build and its proving key loaded once (on a GPU, the key's points
+/// uploaded once) for many proofs; see `pipeline::Prover`.
+#[pyclass(frozen, name = "Prover")]
+struct NativeProver {
+    inner: pipeline::Prover,
+}
+
+#[pymethods]
+impl NativeProver {
+    #[new]
+    #[pyo3(signature = (program, constants, pk_path, device="auto"))]
+    fn new(py: Python<'_>, program: &[u8], constants: &[u8], pk_path: PathBuf, device: &str) -> PyResult<Self> {
+        let device = device.to_string();
+        let inner = run(py, || pipeline::Prover::new(program, constants, &pk_path, &device))?;
+        Ok(NativeProver { inner })
+    }
+
+    #[pyo3(signature = (inputs, seed=None))]
+    fn prove<'py>(&self, py: Python<'py>, inputs: Vec<Vec<i64>>, seed: Option<u64>) -> PyResult<Bound<'py, PyDict>> {
+        let out = run(py, || self.inner.prove(&inputs, seed))?;
+        prove_output_dict(py, out)
+    }
+
+    #[getter]
+    fn device(&self) -> String {
+        self.inner.device().to_string()
+    }
+
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+
+    #[getter]
+    fn key_bytes(&self) -> usize {
+        self.inner.key_bytes()
+    }
+
+    #[getter]
+    fn device_bytes(&self) -> usize {
+        self.inner.device_bytes()
+    }
+
+    #[getter]
+    fn vk(&self) -> String {
+        self.inner.vk_json()
+    }
 }
 
 /// Folders where NVRTC may live (the Python package passes the
@@ -250,6 +303,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(setup, m)?)?;
     m.add_function(wrap_pyfunction!(prove, m)?)?;
+    m.add_class::<NativeProver>()?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(set_nvrtc_search_dirs, m)?)?;

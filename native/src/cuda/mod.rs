@@ -391,6 +391,139 @@ impl Backend for Cuda {
     }
 }
 
+/// A proving key's five point vectors on the GPU, uploaded once and used by
+/// every proof of a `pipeline::Prover` (an empty vector is not uploaded).
+pub struct ResidentKey {
+    a: Option<ResidentBases>,
+    b_g1: Option<ResidentBases>,
+    b_g2: Option<ResidentBases>,
+    h: Option<ResidentBases>,
+    l: Option<ResidentBases>,
+}
+
+/// Device bytes of `n` affine points of `P` as the MSM kernels hold them.
+fn resident_bytes<P: GpuGroup>(n: usize) -> usize {
+    n * 8 * P::COORD_LIMBS
+}
+
+/// Device bytes the five point vectors of `pk` take once resident.
+pub fn key_device_bytes(pk: &crate::groth16::ProvingKey) -> usize {
+    use ark_bn254::{g1::Config as G1, g2::Config as G2};
+    resident_bytes::<G1>(pk.a_query.len() + pk.b_g1_query.len() + pk.h_query.len() + pk.l_query.len())
+        + resident_bytes::<G2>(pk.b_g2_query.len())
+}
+
+/// About how much device memory a proof needs beside the resident key: the
+/// largest MSM's scalars, digits and sort buffers, and the NTT's vector and
+/// tables. An estimate (the pool may round up), used only to refuse a key
+/// that leaves too little room before uploading it.
+pub fn proof_working_bytes(pk: &crate::groth16::ProvingKey) -> usize {
+    let n = [pk.a_query.len(), pk.b_g2_query.len(), pk.h_query.len(), pk.l_query.len()]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+    let windows = plan::MsmPlan::new(n.max(1)).map(|p| p.windows as usize).unwrap_or(32);
+    let domain = pk.domain_size as usize;
+    32 * n + 16 * windows * n + 48 * domain + (64 << 20)
+}
+
+fn mib(bytes: usize) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+}
+
+impl ResidentKey {
+    /// Device bytes held by the resident points.
+    pub fn bytes(&self) -> usize {
+        [&self.a, &self.b_g1, &self.b_g2, &self.h, &self.l]
+            .into_iter()
+            .flatten()
+            .map(|b| b.buffer.bytes)
+            .sum()
+    }
+}
+
+impl Cuda {
+    /// Uploads the five point vectors of `pk`, after checking with the
+    /// driver that they and a proof's working memory fit the free memory;
+    /// a key that does not fit is a [`Error::Device`] naming the sizes.
+    pub fn upload_key(&self, pk: &crate::groth16::ProvingKey) -> Result<ResidentKey> {
+        let need = key_device_bytes(pk);
+        let working = proof_working_bytes(pk);
+        let (free, total) = self.memory()?;
+        if need + working > free {
+            return Err(Error::Device(format!(
+                "the proving key does not fit the GPU: its points take {} on the device, a proof needs about {} more, \
+                 and {} has {} free of {}",
+                mib(need),
+                mib(working),
+                self.info.name,
+                mib(free),
+                mib(total)
+            )));
+        }
+        fn up<P: GpuGroup>(gpu: &Cuda, points: &[Affine<P>]) -> Result<Option<ResidentBases>> {
+            if points.is_empty() {
+                return Ok(None);
+            }
+            gpu.upload(points).map(Some)
+        }
+        let upload = || -> Result<ResidentKey> {
+            Ok(ResidentKey {
+                a: up(self, &pk.a_query)?,
+                b_g1: up(self, &pk.b_g1_query)?,
+                b_g2: up(self, &pk.b_g2_query)?,
+                h: up(self, &pk.h_query)?,
+                l: up(self, &pk.l_query)?,
+            })
+        };
+        upload().map_err(|e| match e {
+            Error::Device(why) => Error::Device(format!("uploading the proving key to {} failed: {why}", self.info.name)),
+            other => other,
+        })
+    }
+}
+
+/// The five MSMs of a proof on a [`ResidentKey`]: only the scalars travel.
+pub struct ResidentMsms<'a> {
+    pub gpu: &'a Cuda,
+    pub key: &'a ResidentKey,
+}
+
+impl ResidentMsms<'_> {
+    fn bases(&self, query: crate::groth16::Query) -> &Option<ResidentBases> {
+        use crate::groth16::Query;
+        match query {
+            Query::A => &self.key.a,
+            Query::BG1 => &self.key.b_g1,
+            Query::BG2 => &self.key.b_g2,
+            Query::H => &self.key.h,
+            Query::L => &self.key.l,
+        }
+    }
+
+    fn msm<P: GpuGroup>(
+        &self,
+        query: crate::groth16::Query,
+        host: &[Affine<P>],
+        scalars: &[Fr],
+    ) -> Result<ark_ec::short_weierstrass::Projective<P>> {
+        match self.bases(query) {
+            Some(b) if b.len == host.len() => self.gpu.msm_resident::<P>(b, scalars),
+            None if host.is_empty() && scalars.is_empty() => Ok(ark_ec::short_weierstrass::Projective::<P>::default()),
+            _ => Err(Error::Internal(format!("the resident {query:?} query does not match the proving key"))),
+        }
+    }
+}
+
+impl crate::groth16::KeyMsms for ResidentMsms<'_> {
+    fn msm_g1(&self, query: crate::groth16::Query, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective> {
+        self.msm(query, bases, scalars)
+    }
+    fn msm_g2(&self, query: crate::groth16::Query, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective> {
+        self.msm(query, bases, scalars)
+    }
+}
+
 /// `n` distinct points: chunks start at random multiples of the generator and
 /// step by a random point (fast enough for 2^24 test points).
 pub fn sample_points<P: GpuGroup>(n: usize, seed: u64) -> Vec<Affine<P>> {

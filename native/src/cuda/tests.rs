@@ -762,6 +762,20 @@ fn check_proof_through(gpu: &Cuda, chain: usize, domain_log2: u32) {
     let mut wrong = public.to_vec();
     wrong[1] += Fr::from(1u64);
     assert!(!verify_proof(&pk.vk, &proof, &wrong).unwrap());
+
+    // The key's points resident on the device: only the scalars travel, and
+    // two proofs in a row with the same key verify.
+    let key = gpu.upload_key(&pk).unwrap();
+    assert_eq!(key.bytes(), super::key_device_bytes(&pk));
+    let msms = super::ResidentMsms { gpu, key: &key };
+    for _ in 0..2 {
+        let (proof, _) = crate::groth16::create_proof_with(&pk, &r1cs, &z, gpu, &msms, &mut rng).unwrap();
+        assert!(verify_proof(&pk.vk, &proof, public).unwrap(), "the resident-key proof verifies");
+    }
+    // An injected failure surfaces from the resident MSMs as a DeviceError.
+    super::inject_failure_for_tests();
+    let err = crate::groth16::create_proof_with(&pk, &r1cs, &z, gpu, &msms, &mut rng).err().unwrap();
+    assert!(matches!(err, Error::Device(_)), "{err}");
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use ark_bn254::{Fr, G1Projective, G2Projective};
+use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::CurveGroup;
 use ark_ff::UniformRand;
 use rand::{CryptoRng, RngCore};
@@ -27,6 +27,37 @@ pub struct ProverTimings {
     pub msm: f64,
 }
 
+/// One of the proving key's five point vectors, for a [`KeyMsms`] that keeps
+/// them elsewhere (on a GPU) and finds them by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Query {
+    A,
+    BG1,
+    BG2,
+    H,
+    L,
+}
+
+/// Where the five MSMs of a proof run. `bases` is always the host copy of
+/// `query`; an implementation may use its own copy of the same points.
+pub trait KeyMsms: Sync {
+    fn msm_g1(&self, query: Query, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective>;
+    fn msm_g2(&self, query: Query, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective>;
+}
+
+/// The MSMs of a [`Backend`] on the host copy of the key (what
+/// [`create_proof`] uses).
+pub struct HostMsms<'a>(pub &'a dyn Backend);
+
+impl KeyMsms for HostMsms<'_> {
+    fn msm_g1(&self, _query: Query, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective> {
+        self.0.msm_g1(bases, scalars)
+    }
+    fn msm_g2(&self, _query: Query, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective> {
+        self.0.msm_g2(bases, scalars)
+    }
+}
+
 /// Prove that `z` satisfies `r1cs`. Refuses (naming the constraint) when it
 /// does not: such a proof could never verify.
 pub fn create_proof<R: RngCore + CryptoRng>(
@@ -36,7 +67,20 @@ pub fn create_proof<R: RngCore + CryptoRng>(
     backend: &dyn Backend,
     rng: &mut R,
 ) -> Result<(Proof, ProverTimings)> {
-    prove_inner(pk, r1cs, z, backend, rng, true)
+    prove_inner(pk, r1cs, z, backend, &HostMsms(backend), rng, true)
+}
+
+/// [`create_proof`] with the NTTs on `backend` and the five MSMs on `msms`
+/// (e.g. a GPU holding the key's points resident across proofs).
+pub fn create_proof_with<R: RngCore + CryptoRng>(
+    pk: &ProvingKey,
+    r1cs: &R1cs,
+    z: &[Fr],
+    backend: &dyn Backend,
+    msms: &dyn KeyMsms,
+    rng: &mut R,
+) -> Result<(Proof, ProverTimings)> {
+    prove_inner(pk, r1cs, z, backend, msms, rng, true)
 }
 
 /// The prover without its satisfaction check, so tests can show that a proof
@@ -48,7 +92,8 @@ pub(crate) fn create_proof_unchecked<R: RngCore + CryptoRng>(
     z: &[Fr],
     rng: &mut R,
 ) -> Result<Proof> {
-    prove_inner(pk, r1cs, z, &crate::backend::Cpu, rng, false).map(|(p, _)| p)
+    let cpu = crate::backend::Cpu;
+    prove_inner(pk, r1cs, z, &cpu, &HostMsms(&cpu), rng, false).map(|(p, _)| p)
 }
 
 fn prove_inner<R: RngCore + CryptoRng>(
@@ -56,6 +101,7 @@ fn prove_inner<R: RngCore + CryptoRng>(
     r1cs: &R1cs,
     z: &[Fr],
     backend: &dyn Backend,
+    msms: &dyn KeyMsms,
     rng: &mut R,
     check: bool,
 ) -> Result<(Proof, ProverTimings)> {
@@ -80,10 +126,11 @@ fn prove_inner<R: RngCore + CryptoRng>(
     let delta_g1: G1Projective = pk.delta_g1.into();
     let delta_g2: G2Projective = pk.vk.delta_g2.into();
 
-    let a = backend.msm_g1(&pk.a_query, z)? + pk.vk.alpha_g1 + delta_g1 * r;
-    let b_g2 = backend.msm_g2(&pk.b_g2_query, z)? + pk.vk.beta_g2 + delta_g2 * s;
-    let b_g1 = backend.msm_g1(&pk.b_g1_query, z)? + pk.beta_g1 + delta_g1 * s;
-    let c = backend.msm_g1(&pk.l_query, private)? + backend.msm_g1(&pk.h_query, &h)? + a * s + b_g1 * r - delta_g1 * (r * s);
+    let a = msms.msm_g1(Query::A, &pk.a_query, z)? + pk.vk.alpha_g1 + delta_g1 * r;
+    let b_g2 = msms.msm_g2(Query::BG2, &pk.b_g2_query, z)? + pk.vk.beta_g2 + delta_g2 * s;
+    let b_g1 = msms.msm_g1(Query::BG1, &pk.b_g1_query, z)? + pk.beta_g1 + delta_g1 * s;
+    let c = msms.msm_g1(Query::L, &pk.l_query, private)? + msms.msm_g1(Query::H, &pk.h_query, &h)? + a * s + b_g1 * r
+        - delta_g1 * (r * s);
     timings.msm = t.elapsed().as_secs_f64();
 
     let [a, c] = {

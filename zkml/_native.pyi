@@ -49,6 +49,31 @@ def prove(
     """Prove one inference on quantized inputs (one flat list per model input).
     `device`: "auto", "cpu" or "cuda" (DeviceError without a usable GPU)."""
 
+class Prover:
+    """A build and its proving key loaded once (with "cuda", the key's points
+    uploaded to the GPU once) for many proofs. The key is checked against the
+    circuit as `prove` checks it; a key that does not fit the GPU's free memory
+    is a DeviceError naming the sizes ("cuda") or a CPU prover saying why ("auto")."""
+
+    def __init__(self, program: bytes, constants: bytes, pk_path: str | PathLike[str], device: str = "auto") -> None: ...
+    def prove(self, inputs: list[list[int]], seed: int | None = None) -> ProveOutput:
+        """One proof, as `prove` (module function) makes it; with "auto", a GPU
+        failing mid-proof hands that proof to the CPU."""
+    @property
+    def device(self) -> str:
+        """The device as proofs report it."""
+    @property
+    def backend(self) -> str: ...
+    @property
+    def key_bytes(self) -> int:
+        """Host bytes of the proving key held (points as stored in memory, plus the fixed part)."""
+    @property
+    def device_bytes(self) -> int:
+        """Bytes of the key's points resident on the GPU (0 on the CPU)."""
+    @property
+    def vk(self) -> str:
+        """The verifying key inside the proving key, as snarkjs JSON."""
+
 def verify(vk_json: str, proof_json: str, public_json: str) -> bool:
     """Groth16 verification of snarkjs-format JSON; raises ProofFormatError on malformed input."""
 

@@ -274,6 +274,119 @@ def _quantized_inputs(build: Build, inputs: "str | Path | dict | Sequence[np.nda
     return prog.quantize_inputs(build.program, floats)
 
 
+def _check_device(device: str) -> None:
+    if device not in ("auto", "cpu", "cuda"):
+        raise DeviceError(f"unknown device {device!r}: use auto, cpu or cuda")
+    if device != "cpu":
+        from zkml import device as _device
+
+        _device.configure()
+
+
+def _check_vk_beside_pk(build: Build, vk_in_pk: str) -> None:
+    # The verifying key inside the proving key must be the one beside it: a
+    # setup killed between writing the two files leaves them mismatched, and
+    # proofs would then never verify.
+    vk_path = build.dir / artifacts.VERIFICATION_KEY
+    if vk_path.exists():
+        on_disk = read_json(vk_path, "verification key")
+        in_pk = json.loads(vk_in_pk)
+        fields = ("vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC")
+        if not isinstance(on_disk, dict) or any(on_disk.get(f) != in_pk[f] for f in fields):
+            raise CircuitMismatchError(
+                f"{vk_path} does not match the proving key (was a setup interrupted?); "
+                f"run `zkml setup {build.dir} --dev` again"
+            )
+
+
+class Prover:
+    """A build and its proving key loaded once, for many proofs.
+
+        prover = zkml.Prover("build", device="auto")
+        for i, x in enumerate(batch):
+            prover.prove([x], f"out/{i}")
+
+    Construction reads the build and the proving key (checked against the
+    circuit) and, on a GPU, uploads the key's points once; a key that does not
+    fit the GPU's free memory is a DeviceError naming the sizes with "cuda",
+    and a CPU prover saying why with "auto". `prove` returns what `zkml.prove`
+    returns and writes the same files.
+
+    `device`: the device as proofs report it. `key_bytes`: host bytes of the
+    proving key held (its points as stored in memory, plus its fixed part).
+    `device_bytes`: bytes of the key's points resident on the GPU (0 on the
+    CPU; a proof's MSM and NTT working buffers are not counted)."""
+
+    def __init__(self, build_dir: "str | Path", device: str = "auto"):
+        _check_device(device)
+        t = time.perf_counter()
+        self.build = load_build(build_dir)
+        # Reported in the first proof's quantize_input, as zkml.prove always did.
+        self._load_build = time.perf_counter() - t
+        pk = self.build.dir / artifacts.PROVING_KEY
+        if not pk.exists():
+            raise InputFileError(f"no proving key in {self.build.dir}: run `zkml setup {self.build.dir} --dev` first", pk)
+        self._native = _native.Prover(self.build.data, self.build.constants, str(pk), device)
+        _check_vk_beside_pk(self.build, self._native.vk)
+
+    @property
+    def device(self) -> str:
+        return self._native.device
+
+    @property
+    def key_bytes(self) -> int:
+        return self._native.key_bytes
+
+    @property
+    def device_bytes(self) -> int:
+        return self._native.device_bytes
+
+    def prove(self, inputs: "str | Path | dict | Sequence[np.ndarray]", out_dir: "str | Path") -> ProveResult:
+        """Prove one inference; see `zkml.prove`. Nothing is written on failure."""
+        build = self.build
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        quantized = _quantized_inputs(build, inputs)
+        timings["quantize_input"] = time.perf_counter() - t + self._load_build
+        self._load_build = 0.0
+
+        # The prover's randomness (r, s) always comes from the OS: fixed r, s
+        # would let anyone who knows them recover the private parts of the witness.
+        out = self._native.prove([q.reshape(-1).tolist() for q in quantized], None)
+        timings.update(dict(out["timings"]))
+        _check_vk_beside_pk(build, out["vk"])
+
+        # The public signals are what a verifier sees: decode the outputs from them,
+        # not from the prover's side channel, and insist the two agree.
+        q_outputs = prog.unpack_outputs(build.program, out["public"])
+        for q, native_out in zip(q_outputs, out["outputs"]):
+            if q.reshape(-1).tolist() != list(native_out):
+                raise ZkmlError("internal error: public signals disagree with the witness outputs")
+        outputs = {e.name: prog.dequantize(build.program, e.tensor, q) for e, q in zip(build.program.outputs, q_outputs)}
+        proof = json.loads(out["proof"])
+        proof["circuit_hash"] = build.circuit_hash
+        with Staging(out_dir) as stage:
+            stage.write_json(artifacts.PROOF, proof)
+            stage.write_json(artifacts.PUBLIC, out["public"])
+            stage.write_json(
+                artifacts.OUTPUT,
+                {
+                    "circuit_hash": build.circuit_hash,
+                    "outputs": {k: v.tolist() for k, v in outputs.items()},
+                    "quantized": {e.name: q.tolist() for e, q in zip(build.program.outputs, q_outputs)},
+                },
+            )
+        return ProveResult(
+            Path(out_dir),
+            outputs,
+            {e.name: q for e, q in zip(build.program.outputs, q_outputs)},
+            out["public"],
+            timings,
+            out["backend"],
+            out["device"],
+        )
+
+
 def prove(
     build_dir: "str | Path",
     inputs: "str | Path | dict | Sequence[np.ndarray]",
@@ -286,71 +399,9 @@ def prove(
 
     `device` is "auto" (a usable NVIDIA GPU for the MSMs, else the CPU; the
     result's `device` says which and why), "cpu" or "cuda" (DeviceError when
-    no GPU can be used)."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise DeviceError(f"unknown device {device!r}: use auto, cpu or cuda")
-    if device != "cpu":
-        from zkml import device as _device
-
-        _device.configure()
-
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
-    build = load_build(build_dir)
-    pk = build.dir / artifacts.PROVING_KEY
-    if not pk.exists():
-        raise InputFileError(f"no proving key in {build.dir}: run `zkml setup {build.dir} --dev` first", pk)
-    quantized = _quantized_inputs(build, inputs)
-    timings["quantize_input"] = time.perf_counter() - t
-
-    # The prover's randomness (r, s) always comes from the OS: fixed r, s
-    # would let anyone who knows them recover the private parts of the witness.
-    out = _native.prove(build.data, build.constants, str(pk), [q.reshape(-1).tolist() for q in quantized], None, device)
-    timings.update(dict(out["timings"]))
-
-    # The verifying key inside the proving key must be the one beside it: a
-    # setup killed between writing the two files leaves them mismatched, and
-    # proofs would then never verify.
-    vk_path = build.dir / artifacts.VERIFICATION_KEY
-    if vk_path.exists():
-        on_disk = read_json(vk_path, "verification key")
-        in_pk = json.loads(out["vk"])
-        fields = ("vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC")
-        if not isinstance(on_disk, dict) or any(on_disk.get(f) != in_pk[f] for f in fields):
-            raise CircuitMismatchError(
-                f"{vk_path} does not match the proving key (was a setup interrupted?); "
-                f"run `zkml setup {build.dir} --dev` again"
-            )
-
-    # The public signals are what a verifier sees: decode the outputs from them,
-    # not from the prover's side channel, and insist the two agree.
-    q_outputs = prog.unpack_outputs(build.program, out["public"])
-    for q, native_out in zip(q_outputs, out["outputs"]):
-        if q.reshape(-1).tolist() != list(native_out):
-            raise ZkmlError("internal error: public signals disagree with the witness outputs")
-    outputs = {e.name: prog.dequantize(build.program, e.tensor, q) for e, q in zip(build.program.outputs, q_outputs)}
-    proof = json.loads(out["proof"])
-    proof["circuit_hash"] = build.circuit_hash
-    with Staging(out_dir) as stage:
-        stage.write_json(artifacts.PROOF, proof)
-        stage.write_json(artifacts.PUBLIC, out["public"])
-        stage.write_json(
-            artifacts.OUTPUT,
-            {
-                "circuit_hash": build.circuit_hash,
-                "outputs": {k: v.tolist() for k, v in outputs.items()},
-                "quantized": {e.name: q.tolist() for e, q in zip(build.program.outputs, q_outputs)},
-            },
-        )
-    return ProveResult(
-        Path(out_dir),
-        outputs,
-        {e.name: q for e, q in zip(build.program.outputs, q_outputs)},
-        out["public"],
-        timings,
-        out["backend"],
-        out["device"],
-    )
+    no GPU can be used). One proof with a `Prover` made for it: for many
+    proofs with one key, make a `Prover` once."""
+    return Prover(build_dir, device).prove(inputs, out_dir)
 
 
 @dataclass

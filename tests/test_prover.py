@@ -174,3 +174,40 @@ def test_cuda_with_a_resident_key_reports_a_gpu_failure_and_writes_nothing(digit
     assert not (tmp_path / "a").exists()
     prover.prove(DIGITS / "input.json", tmp_path / "b")
     assert zkml.verify(digits_build, tmp_path / "b")
+
+
+def test_an_input_outside_the_calibration_range_is_proved_with_a_warning(digits_build, tmp_path):
+    image = np.zeros((1, 8, 8))
+    inside = zkml.prove(digits_build, [image], tmp_path / "in", device="cpu")
+    assert inside.warnings == []
+    image[0, 0, 0] = 1.5  # pixels were calibrated in [0, 1]; 1.5 is still representable
+    outside = zkml.prove(digits_build, [image], tmp_path / "out", device="cpu")
+    assert zkml.verify(digits_build, tmp_path / "out")
+    [warning] = outside.warnings
+    assert "input 'input' leaves its calibration range [0, 1] at 1 of 64 values (by up to 0.5)" in warning
+    assert "certified error bound" in warning
+
+
+def test_the_cli_prints_the_calibration_warning_on_stderr(digits_build, tmp_path):
+    import json as _json
+    import subprocess
+    import sys
+
+    doc = {"input_data": [[1.5] + [0.0] * 63]}  # representable, outside [0, 1]
+    (tmp_path / "input.json").write_text(_json.dumps(doc))
+    result = subprocess.run([sys.executable, "-m", "zkml.cli", "prove", str(digits_build),
+                             str(tmp_path / "input.json"), "-o", str(tmp_path / "out"), "--device", "cpu"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "warning: input 'input' leaves its calibration range" in result.stderr
+    assert "warning" not in result.stdout
+
+
+def test_compiling_without_calibration_warns_on_stderr(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "zkml.cli", "compile", str(DIGITS / "model.onnx"),
+                             "-o", str(tmp_path / "b")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "warning: no calibration data: every input is assumed to lie in [-1, 1]" in result.stderr

@@ -61,6 +61,9 @@ class ProveResult:
     backend: str = "cpu"
     device: str = ""
     """The device that proved and why it was chosen, e.g. "cuda (NVIDIA H100 ...)"."""
+    warnings: list[str] = field(default_factory=list)
+    """What the proof does not promise: e.g. an input outside the calibration
+    range, for which the certified error bound does not hold."""
 
 
 # --- loading a build ---------------------------------------------------------------
@@ -260,18 +263,46 @@ def _setup(build_dir: "str | Path", dev: bool, seed: int | None) -> SetupResult:
 # --- prove -------------------------------------------------------------------------
 
 
-def _quantized_inputs(build: Build, inputs: "str | Path | dict | Sequence[np.ndarray]") -> list[np.ndarray]:
-    """An input.json path, its parsed dict, or one float array per model input,
-    quantized for `build`'s circuit."""
+def _float_inputs(build: Build, inputs: "str | Path | dict | Sequence[np.ndarray]") -> list[np.ndarray]:
     from zkml.inputs import load_inputs, parse_inputs
 
     if isinstance(inputs, (str, Path)):
-        floats = load_inputs(inputs, build.program)
-    elif isinstance(inputs, dict):
-        floats = parse_inputs(inputs, build.program)
-    else:
-        floats = [np.asarray(x, dtype=np.float64) for x in inputs]
-    return prog.quantize_inputs(build.program, floats)
+        return load_inputs(inputs, build.program)
+    if isinstance(inputs, dict):
+        return parse_inputs(inputs, build.program)
+    return [np.asarray(x, dtype=np.float64) for x in inputs]
+
+
+def _quantized_inputs(build: Build, inputs: "str | Path | dict | Sequence[np.ndarray]") -> list[np.ndarray]:
+    """An input.json path, its parsed dict, or one float array per model input,
+    quantized for `build`'s circuit."""
+    return prog.quantize_inputs(build.program, _float_inputs(build, inputs))
+
+
+def calibration_warnings(build: Build, floats: list[np.ndarray]) -> list[str]:
+    """One line per model input that leaves the calibration range recorded at
+    compile time (the box the certified error bound is for), or that was
+    never calibrated."""
+    calibration = build.settings.get("quantization", {}).get("calibration", {})
+    ranges = calibration.get("inputs", {})
+    assumed = calibration.get("assumed", False)
+    warnings = []
+    for entry, values in zip(build.program.inputs, floats):
+        box = ranges.get(entry.name)
+        if not box or values.size == 0:
+            continue
+        lo, hi = float(box["min"]), float(box["max"])
+        low, high = float(np.min(values)), float(np.max(values))
+        if low < lo or high > hi:
+            outside = int(np.count_nonzero((values < lo) | (values > hi)))
+            worst = max(lo - low, high - hi)
+            what = "the assumed range" if assumed else "its calibration range"
+            warnings.append(
+                f"input '{entry.name}' leaves {what} [{lo:g}, {hi:g}] at {outside} of "
+                f"{values.size} values (by up to {worst:g}): the proof holds, but the certified "
+                "error bound in settings.json does not cover this input; recompile with "
+                "calibration data that covers it")
+    return warnings
 
 
 def _check_device(device: str) -> None:
@@ -346,7 +377,9 @@ class Prover:
         build = self.build
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        quantized = _quantized_inputs(build, inputs)
+        floats = _float_inputs(build, inputs)
+        quantized = prog.quantize_inputs(build.program, floats)
+        warnings = calibration_warnings(build, [np.asarray(f, dtype=np.float64) for f in floats])
         timings["quantize_input"] = time.perf_counter() - t + self._load_build
         self._load_build = 0.0
 
@@ -384,6 +417,7 @@ class Prover:
             timings,
             out["backend"],
             out["device"],
+            warnings,
         )
 
 

@@ -199,6 +199,9 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
         errs = ", ".join(f"{k} {v:.3g}" for k, v in measured["max_abs_error"].items())
         click.echo(f"  max |error| vs onnxruntime over {measured['samples']} calibration samples: {errs}")
     quant = s["quantization"]
+    if quant["calibration"]["assumed"]:
+        click.echo("warning: no calibration data: every input is assumed to lie in [-1, 1]; scales "
+                   "and the certified bound are for that box (give --calibration)", err=True)
     bounds = ", ".join(
         f"{k} {v['error_bound']:.3g}" if v["error_bound"] is not None else f"{k} none (see settings.json notes)"
         for k, v in quant["outputs"].items()
@@ -285,6 +288,8 @@ def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, de
     if out is None:
         _fail("missing option -o/--output (the directory for the proof), or use --check")
     result = api.prove(build, input_json, out, device=device)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     _echo_outputs(result.outputs)
     click.echo(f"wrote {out}/proof.json and {out}/public.json ({len(result.public)} public signals)")
     stages = " · ".join(f"{k} {v:.3f} s" for k, v in result.timings.items())

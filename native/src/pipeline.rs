@@ -13,7 +13,7 @@ use crate::backend;
 #[cfg(test)]
 use crate::backend::Cpu;
 use crate::error::{Error, Result};
-use crate::groth16::keys::{read_proving_key, write_proving_key, KeyHeader};
+use crate::groth16::keys::{check_r1cs_digest, read_proving_key_for, write_proving_key, KeyHeader};
 use crate::groth16::{create_proof, create_proof_with, generate_parameters, r1cs_to_qap::domain_for, verify_proof};
 use crate::program::Circuit;
 use crate::snarkjs;
@@ -123,6 +123,13 @@ enum Engine {
 pub struct Prover {
     circuit: Circuit,
     pk: crate::groth16::ProvingKey,
+    pk_path: std::path::PathBuf,
+    /// The constraint-system digest the key was made for. The circuit's
+    /// structure never depends on the input, so the first proof's synthesis
+    /// checks it (no separate structure-only synthesis, which would double a
+    /// single-shot proof's synthesis) and later proofs need not.
+    key_digest: [u8; 32],
+    digest_checked: std::sync::atomic::AtomicBool,
     engine: Engine,
     /// What was asked for: "auto" lets a GPU failing mid-proof hand that
     /// proof to the CPU.
@@ -134,18 +141,15 @@ pub struct Prover {
 
 impl Prover {
     /// Parses the circuit, reads the proving key (checked against the
-    /// circuit's hash and R1CS digest, as [`read_proving_key`] does) and, on
-    /// a GPU, uploads its points. With "auto", a GPU that cannot hold the
+    /// circuit's hash here, and against the R1CS digest by the first proof,
+    /// before it proves anything) and, on a GPU, uploads its points. With "auto", a GPU that cannot hold the
     /// key leaves the prover on the CPU, saying why; with "cuda" it is an
     /// [`Error::Device`] naming the sizes.
     pub fn new(program: &[u8], constants: &[u8], pk_path: &Path, device: &str) -> Result<Self> {
         let (opened, mut description) = backend::open(device)?;
         let t = Instant::now();
         let circuit = Circuit::from_parts(program, constants)?;
-        let structure = synthesize(&circuit, None)?;
-        let header = KeyHeader { circuit_hash: circuit.hash, r1cs_digest: structure.r1cs.digest() };
-        drop(structure);
-        let pk = read_proving_key(pk_path, &header)?;
+        let (pk, key_digest) = read_proving_key_for(pk_path, &circuit.hash)?;
         let engine = match opened {
             backend::Opened::Cpu => Engine::Cpu,
             backend::Opened::Cuda(gpu) => match gpu.upload_key(&pk) {
@@ -160,6 +164,9 @@ impl Prover {
         Ok(Prover {
             circuit,
             pk,
+            pk_path: pk_path.to_path_buf(),
+            key_digest,
+            digest_checked: std::sync::atomic::AtomicBool::new(false),
             engine,
             requested: device.to_string(),
             description,
@@ -206,6 +213,10 @@ impl Prover {
     pub fn prove(&self, inputs: &[Vec<i64>], seed: Option<u64>) -> Result<ProveOutput> {
         let t = Instant::now();
         let s = synthesize(&self.circuit, Some(inputs))?;
+        if !self.digest_checked.load(std::sync::atomic::Ordering::Relaxed) {
+            check_r1cs_digest(&self.pk_path, &s.r1cs.digest(), &self.key_digest)?;
+            self.digest_checked.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let t_synth = t.elapsed().as_secs_f64();
 
         let mut rng = rng(seed);

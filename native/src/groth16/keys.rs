@@ -83,6 +83,27 @@ pub fn write_proving_key(path: &Path, header: &KeyHeader, pk: &ProvingKey) -> cr
 
 /// Read a proving key and check that it belongs to `expected`.
 pub fn read_proving_key(path: &Path, expected: &KeyHeader) -> crate::error::Result<ProvingKey> {
+    let (pk, r1cs_digest) = read_proving_key_for(path, &expected.circuit_hash)?;
+    check_r1cs_digest(path, &r1cs_digest, &expected.r1cs_digest)?;
+    Ok(pk)
+}
+
+/// The key's constraint-system digest must be `expected`: a key made by
+/// another zkml version's synthesis for the same program cannot prove.
+pub fn check_r1cs_digest(path: &Path, found: &[u8; 32], expected: &[u8; 32]) -> crate::error::Result<()> {
+    if found != expected {
+        return Err(Error::Mismatch(format!(
+            "proving key {} was made for a different constraint system (another zkml version?); run setup again",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// [`read_proving_key`] checking only the circuit hash; returns the key and
+/// the constraint-system digest it was made for, for the caller to compare
+/// with [`check_r1cs_digest`] once it has synthesised the circuit anyway.
+pub fn read_proving_key_for(path: &Path, circuit: &[u8; 32]) -> crate::error::Result<(ProvingKey, [u8; 32])> {
     let data = std::fs::read(path).map_err(|e| Error::io(format!("cannot read proving key {}", path.display()), e))?;
     let bad = |what: &str| Error::Format(format!("{} is not a valid zkml proving key: {what}", path.display()));
     if data.len() < 8 + 96 || &data[..8] != PK_MAGIC {
@@ -92,20 +113,15 @@ pub fn read_proving_key(path: &Path, expected: &KeyHeader) -> crate::error::Resu
     let r1cs_digest = &data[40..72];
     let body_hash = &data[72..104];
     let body = &data[104..];
-    if circuit_hash != expected.circuit_hash {
+    if circuit_hash != circuit {
         return Err(Error::Mismatch(format!(
             "proving key {} was made for circuit {}, not {}",
             path.display(),
             crate::program::hex(circuit_hash),
-            crate::program::hex(&expected.circuit_hash)
+            crate::program::hex(circuit)
         )));
     }
-    if r1cs_digest != expected.r1cs_digest {
-        return Err(Error::Mismatch(format!(
-            "proving key {} was made for a different constraint system (another zkml version?); run setup again",
-            path.display()
-        )));
-    }
+    let r1cs_digest: [u8; 32] = r1cs_digest.try_into().expect("32 bytes");
     if Sha256::digest(body).as_slice() != body_hash {
         return Err(bad("checksum mismatch (the file is corrupted)"));
     }
@@ -115,7 +131,8 @@ pub fn read_proving_key(path: &Path, expected: &KeyHeader) -> crate::error::Resu
     check_layout(body).map_err(|what| bad(&what))?;
     // The checksum vouches for the bytes we wrote ourselves, so the (slow) curve
     // and subgroup checks on every point are skipped.
-    ProvingKey::deserialize_uncompressed_unchecked(body).map_err(|e| bad(&e.to_string()))
+    let pk = ProvingKey::deserialize_uncompressed_unchecked(body).map_err(|e| bad(&e.to_string()))?;
+    Ok((pk, r1cs_digest))
 }
 
 /// Walks the uncompressed layout of a [`ProvingKey`] (fields in declaration

@@ -283,6 +283,22 @@ mod tests {
     }
 
     #[test]
+    fn a_key_made_for_another_constraint_system_is_refused_by_every_proof() {
+        let (prog, consts) = tiny_program();
+        let pk = tmp("other-digest");
+        setup(&prog, &consts, &pk, Some(4)).unwrap();
+        let mut bytes = std::fs::read(&pk).unwrap();
+        bytes[40] ^= 1; // the header's R1CS digest (not covered by the body checksum)
+        std::fs::write(&pk, &bytes).unwrap();
+        let prover = Prover::new(&prog, &consts, &pk, "cpu").unwrap();
+        for _ in 0..2 {
+            let err = prover.prove(&[vec![4, -3, 5]], Some(1)).err().expect("refused");
+            assert!(matches!(&err, Error::Mismatch(m) if m.contains("different constraint system")), "{err}");
+        }
+        std::fs::remove_file(&pk).ok();
+    }
+
+    #[test]
     fn a_key_with_delta_equal_to_gamma_is_refused_not_fooled_by_a_forged_proof() {
         use crate::groth16::prepare_inputs;
         use ark_ec::{AffineRepr, CurveGroup};

@@ -28,6 +28,7 @@ from zkml.evm import (
     InProcessChain,
     compile_verifier,
     contracts_dir,
+    encode_snarkjs_verify_call,
     encode_verify_call,
     intrinsic_gas,
     proof_calldata,
@@ -38,7 +39,8 @@ from zkml.evm import (
 )
 from zkml.evm import bn254
 from zkml.evm.calldata import snarkjs_verify_signature, verify_signature
-from zkml.evm.keccak import function_selector, keccak256
+from eth_hash.auto import keccak as keccak256
+from eth_utils import function_signature_to_4byte_selector as function_selector
 
 N = 3  # public inputs of the instance most tests use
 
@@ -358,13 +360,34 @@ def test_compile_error_surfaces_as_evm_error():
         compile_verifier("pragma solidity ^0.8.20;\ncontract Groth16Verifier { function f( }\n")
 
 
-def test_compiled_selectors_match_our_keccak():
-    assert keccak256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+def test_compiled_selectors_are_the_ones_our_calldata_uses(words):
     identifiers = _compiled(N).method_identifiers
     assert identifiers == {
         verify_signature(N): function_selector(verify_signature(N)).hex(),
         snarkjs_verify_signature(N): function_selector(snarkjs_verify_signature(N)).hex(),
     }
+    proof8, inputs = words
+    assert encode_verify_call(proof8, inputs)[:4].hex() == identifiers[verify_signature(N)]
+    a, b, c = split_proof8(proof8)
+    assert encode_snarkjs_verify_call(a, b, c, inputs)[:4].hex() == identifiers[snarkjs_verify_signature(N)]
+
+
+def test_calldata_is_the_abi_encoding_eth_abi_decodes(words):
+    from eth_abi import decode
+
+    proof8, inputs = words
+    calldata = encode_verify_call(proof8, inputs)
+    assert len(calldata) == 4 + 32 * (8 + N)
+    assert decode(["uint256[8]", f"uint256[{N}]"], calldata[4:]) == (tuple(proof8), tuple(inputs))
+
+
+@pytest.mark.parametrize("bad", [-1, 2**256, True, "1"])
+def test_calldata_refuses_a_value_that_is_not_a_uint256(words, bad):
+    proof8, inputs = words
+    with pytest.raises(EvmError, match="calldata"):
+        encode_verify_call(proof8, [bad] + inputs[1:])
+    with pytest.raises(EvmError, match="8 words"):
+        encode_verify_call(proof8[:7], inputs)
 
 
 def test_compile_without_node_modules_says_to_run_npm_ci(tmp_path, monkeypatch):
@@ -476,3 +499,13 @@ def test_a_verifier_over_the_eip_170_limit_is_refused_when_rendered(instance):
     vk["nPublic"] = 400
     with pytest.raises(EvmError, match="EIP-170"):
         render_verifier(vk)
+
+
+def test_without_the_ethereum_libraries_calldata_says_how_to_install_them(monkeypatch, words):
+    import sys
+
+    for module in ("eth_abi", "eth_utils", "eth_hash", "eth_hash.auto"):
+        monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
+    proof8, inputs = words
+    with pytest.raises(ToolMissingError, match=r"pip install 'zkml\[evm\]'"):
+        encode_verify_call(proof8, inputs)

@@ -13,9 +13,7 @@ from typing import List, Sequence, Tuple
 
 from zkml.errors import EvmError
 from zkml.evm.encoding import parse_proof, parse_public
-from zkml.evm.keccak import function_selector
-
-UINT256_MAX = (1 << 256) - 1
+from zkml.evm.eth import abi_encode, selector
 
 
 def proof_calldata(proof: dict, public: list, *, check_points: bool = True) -> Tuple[List[int], List[int]]:
@@ -58,24 +56,16 @@ def snarkjs_verify_signature(n_public: int) -> str:
     return f"verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[{n_public}])"
 
 
-def _words(values: Sequence[int]) -> bytes:
-    out = bytearray()
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= UINT256_MAX:
-            raise EvmError(f"calldata: {value!r} does not fit in a uint256")
-        out += value.to_bytes(32, "big")
-    return bytes(out)
-
-
 def encode_verify_call(proof8: Sequence[int], inputs: Sequence[int]) -> bytes:
     """ABI calldata of ``verifyProof(uint256[8] proof, uint256[N] input)``, N = len(inputs).
 
-    Values are only checked to fit in 256 bits, so tests can send what an
-    attacker would (an input + r, a coordinate >= q).
+    Values are only checked to fit in 256 bits (by eth-abi), so tests can send
+    what an attacker would (an input + r, a coordinate >= q).
     """
     if len(proof8) != 8:
         raise EvmError(f"calldata: a proof is 8 words, got {len(proof8)}")
-    return function_selector(verify_signature(len(inputs))) + _words(list(proof8) + list(inputs))
+    n = len(inputs)
+    return selector(verify_signature(n)) + abi_encode(["uint256[8]", f"uint256[{n}]"], [list(proof8), list(inputs)])
 
 
 def encode_snarkjs_verify_call(
@@ -84,8 +74,10 @@ def encode_snarkjs_verify_call(
     """ABI calldata of the snarkjs-style overload; ``b`` is ``[[x_c1, x_c0], [y_c1, y_c0]]``."""
     if len(a) != 2 or len(c) != 2 or len(b) != 2 or any(len(row) != 2 for row in b):
         raise EvmError("calldata: expected a = [x, y], b = [[x_c1, x_c0], [y_c1, y_c0]], c = [x, y]")
-    words = [*a, *b[0], *b[1], *c, *inputs]
-    return function_selector(snarkjs_verify_signature(len(inputs))) + _words(words)
+    n = len(inputs)
+    types = ["uint256[2]", "uint256[2][2]", "uint256[2]", f"uint256[{n}]"]
+    values = [list(a), [list(row) for row in b], list(c), list(inputs)]
+    return selector(snarkjs_verify_signature(n)) + abi_encode(types, values)
 
 
 def split_proof8(proof8: Sequence[int]):

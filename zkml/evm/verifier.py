@@ -1,26 +1,23 @@
-"""The Solidity verifier: rendered from ``contracts/Groth16Verifier.sol.tmpl``,
-compiled with the pinned npm ``solc``, written atomically.
+"""The Solidity verifier: rendered from ``zkml/data/Groth16Verifier.sol.tmpl``
+(package data; ``contracts/`` links to it), compiled with solc, written atomically.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Union
 
 from zkml.artifacts import write_atomic
-from zkml.errors import EvmError, ToolMissingError
+from zkml.errors import EvmError
 from zkml.evm.bn254 import G2_GENERATOR, g2_neg
 from zkml.evm.encoding import VerifyingKey, parse_verifying_key
-from zkml.evm.tools import contracts_dir, contracts_file, node_executable, require_node_package
+from zkml.resources import verifier_template
+from zkml.solc import compile_solidity
 
-TEMPLATE_NAME = "Groth16Verifier.sol.tmpl"
 CONTRACT_NAME = "Groth16Verifier"
-COMPILE_TIMEOUT_S = 300
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _TEMPLATE_COMMENT = "//%"
@@ -114,7 +111,7 @@ def render_verifier(vk: dict) -> str:
             f"{EIP170_LIMIT:,}-byte limit (at most {(EIP170_LIMIT - _CODE_BYTES) // 64 - 1} public inputs fit); "
             "fewer public values are needed"
         )
-    template = contracts_file(TEMPLATE_NAME).read_text(encoding="utf-8")
+    template = verifier_template()
 
     values: Dict[str, str] = {
         "N_PUBLIC": str(key.n_public),
@@ -164,33 +161,13 @@ class CompiledContract:
 
 
 def compile_verifier(source: str, contract_name: str = CONTRACT_NAME) -> CompiledContract:
-    """Compile Solidity ``source`` with ``node contracts/compile.js`` (pinned solc).
+    """Compile Solidity ``source`` with solc (see :mod:`zkml.solc` for where it is found).
 
-    Raises :class:`ToolMissingError` when node or the npm packages are missing
+    Raises :class:`ToolMissingError` when no solc (or node for the npm one) is found
     and :class:`EvmError` with solc's messages when the source does not compile.
     """
-    node = node_executable()
-    script = contracts_file("compile.js")
-    require_node_package("solc")
+    output = compile_solidity(source, contract_name)
     try:
-        completed = subprocess.run(
-            [node, str(script), "--contract", contract_name, "-"],
-            input=source,
-            capture_output=True,
-            text=True,
-            cwd=contracts_dir(),
-            timeout=COMPILE_TIMEOUT_S,
-        )
-    except subprocess.TimeoutExpired as err:
-        raise EvmError(f"solc did not finish within {COMPILE_TIMEOUT_S} s") from err
-    except OSError as err:
-        raise ToolMissingError(f"cannot run node: {err}") from err
-    if completed.returncode == 3:
-        raise ToolMissingError(completed.stderr.strip())
-    if completed.returncode != 0:
-        raise EvmError(f"solc failed to compile {contract_name}:\n{completed.stderr.strip()}")
-    try:
-        output = json.loads(completed.stdout)
         return CompiledContract(
             abi=output["abi"],
             bytecode=bytes.fromhex(output["bytecode"].removeprefix("0x")),
@@ -199,4 +176,4 @@ def compile_verifier(source: str, contract_name: str = CONTRACT_NAME) -> Compile
             compiler=dict(output.get("compiler", {})),
         )
     except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise EvmError(f"compile.js printed something that is not its JSON result: {err}") from err
+        raise EvmError(f"solc's result is missing a field: {err}") from err

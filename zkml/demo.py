@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from dataclasses import dataclass
@@ -11,10 +12,8 @@ from typing import Callable
 import numpy as np
 
 from zkml import api, artifacts
-from zkml.errors import InputFileError, ZkmlError
+from zkml.errors import InputFileError, ToolMissingError, ZkmlError
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL_DIR = REPO / "circuits" / "digits_mlp"
 PROOF_BYTES = 256  # A and C in G1 (64 bytes each), B in G2 (128): what the EVM verifier takes
 
 
@@ -36,13 +35,21 @@ class DemoResult:
         )
 
 
-def run_demo(workdir: "str | Path", model_dir: "str | Path" = DEFAULT_MODEL_DIR, echo: Callable[[str], None] = print) -> DemoResult:
+def run_demo(workdir: "str | Path", model_dir: "str | Path | None" = None, echo: Callable[[str], None] = print) -> DemoResult:
+    """The whole path on `model_dir` (default: the digits model shipped in the package)."""
     from zkml.evm import InProcessChain, compile_verifier, proof_calldata, render_verifier
+    from zkml.resources import demo_model_dir
+    from zkml.solc import find_solc
 
-    model_dir = Path(model_dir)
+    model_dir = demo_model_dir() if model_dir is None else Path(model_dir)
     model = model_dir / "model.onnx"
     if not model.exists():
-        raise InputFileError(f"bundled model not found: {model} (run `python {model_dir}/gen.py`)", model)
+        raise InputFileError(f"model not found: {model}", model)
+    # Missing tools are said before the minutes of work that need them, not after.
+    find_solc()
+    if importlib.util.find_spec("pyrevm") is None:
+        raise ToolMissingError("pyrevm is not installed: the demo's on-chain check runs in it; "
+                               "pip install 'zkml[evm]'")
     calibration = model_dir / "calibration.json"
     input_json = model_dir / "input.json"
     workdir = Path(workdir)

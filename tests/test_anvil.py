@@ -5,46 +5,18 @@ returns true; below it the call reverts, it never answers false."""
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
-import time
-
 import pytest
-from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 
+from anvil_node import running_anvil
 from conftest import read
-from zkml.evm import compile_verifier, contracts_dir, encode_verify_call, proof_calldata, render_verifier
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from zkml.evm import compile_verifier, encode_verify_call, proof_calldata, render_verifier
 
 
 @pytest.fixture(scope="module")
 def w3():
-    anvil = contracts_dir() / "node_modules" / ".bin" / "anvil"
-    assert anvil.exists(), "run `npm ci` in contracts/ (make test does)"
-    port = _free_port()
-    proc = subprocess.Popen([str(anvil), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        web3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 30}))
-        deadline = time.monotonic() + 30
-        while not web3.is_connected():
-            assert proc.poll() is None, "anvil exited"
-            assert time.monotonic() < deadline, "anvil did not answer within 30 s"
-            time.sleep(0.2)
+    with running_anvil() as (_url, web3):
         yield web3
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")

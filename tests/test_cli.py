@@ -36,7 +36,7 @@ def listing(d: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(d.iterdir())} if d.exists() else {}
 
 
-@pytest.mark.parametrize("command", ["compile", "setup", "prove", "verify", "export-verifier", "demo"])
+@pytest.mark.parametrize("command", ["compile", "setup", "prove", "verify", "export-verifier", "calldata", "deploy", "demo"])
 def test_every_command_has_help_with_an_example(command):
     r = zkml(command, "--help")
     assert r.returncode == 0 and "Example" in r.stdout and "zkml " in r.stdout

@@ -75,7 +75,9 @@ def main() -> None:
       zkml setup build --dev
       zkml prove build input.json -o out
       zkml verify build out
-      zkml export-verifier build -o Verifier.sol
+      zkml export-verifier build -o Verifier.sol   (+ Verifier.abi.json, Verifier.bin)
+      zkml deploy build --rpc-url URL             (key: $ZKML_PRIVATE_KEY or --keystore)
+      zkml verify build out --onchain --rpc-url URL --address ADDR
     Or all of it on the bundled digits model, on-chain check included:
       zkml demo
 
@@ -301,8 +303,11 @@ def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, de
 @click.argument("build", type=click.Path(path_type=Path))
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict and the decoded statement as JSON.")
+@click.option("--onchain", is_flag=True, help="Ask the verifier deployed at --address (through --rpc-url) instead.")
+@click.option("--rpc-url", metavar="URL", help="JSON-RPC endpoint of the chain (with --onchain).")
+@click.option("--address", metavar="ADDR", help="Address of the deployed verifier (with --onchain).")
 @handle_errors
-def verify_cmd(build: Path, out: Path, as_json: bool) -> None:
+def verify_cmd(build: Path, out: Path, as_json: bool, onchain: bool, rpc_url: "str | None", address: "str | None") -> None:
     """Check OUT/proof.json against OUT/public.json with BUILD's verification key.
 
     Prints "valid" and exits 0, or prints "invalid" and exits 1. A malformed
@@ -310,15 +315,35 @@ def verify_cmd(build: Path, out: Path, as_json: bool) -> None:
     (OUT/output.json is not read: the prover could edit it): the model's
     outputs, and each input's shape and SHA-256.
 
+    With --onchain, the verifier contract at ADDR answers instead (eth_call),
+    and the gas of a verifyProof transaction (eth_estimateGas) is printed.
+
     \b
     Example:
       zkml verify build out
       zkml verify build out --json
+      zkml verify build out --onchain --rpc-url http://127.0.0.1:8545 --address 0x5FbD...
     """
     import json
 
     from zkml import api
 
+    if onchain or rpc_url or address:
+        if not (onchain and rpc_url and address):
+            _fail("--onchain needs --rpc-url URL and --address ADDR (and they need --onchain)")
+        from zkml import onchain as chain
+
+        verdict = chain.verify_onchain(build, out, rpc_url, address)
+        if as_json:
+            click.echo(json.dumps({"valid": verdict.valid, "gas": verdict.gas, "chain_id": verdict.chain_id,
+                                   "address": address}))
+        else:
+            click.echo("valid" if verdict.valid else "invalid")
+            click.echo(f"on-chain verifier {address} (chain {verdict.chain_id}): verifyProof gas {verdict.gas:,} "
+                       "(eth_estimateGas, whole transaction)")
+        if not verdict.valid:
+            sys.exit(EXIT_INVALID)
+        return
     result = api.verify_statement(build, out)
     if as_json:
         click.echo(json.dumps(result.to_json()))
@@ -335,21 +360,81 @@ def verify_cmd(build: Path, out: Path, as_json: bool) -> None:
 @main.command("export-verifier")
 @click.argument("build", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Solidity file to write.")
+@click.option("--name", default="Groth16Verifier", show_default=True, help="Name of the Solidity contract.")
+@click.option("--source-only", is_flag=True, help="Write the Solidity file alone (no node/solc needed).")
 @handle_errors
-def export_verifier_cmd(build: Path, output: Path) -> None:
-    """Write a Solidity Groth16 verifier with BUILD's verification key embedded.
+def export_verifier_cmd(build: Path, output: Path, name: str, source_only: bool) -> None:
+    """Write a Solidity Groth16 verifier with BUILD's verification key embedded,
+    and beside it its ABI (<stem>.abi.json) and creation bytecode (<stem>.bin,
+    hex), compiled with the pinned solc in contracts/.
 
     The contract has verifyProof(uint256[8] proof, uint256[N] input) and the
     snarkjs-style overload verifyProof(uint[2], uint[2][2], uint[2], uint[N]).
+    Prints the deployed size (EIP-170 allows 24,576 bytes) and the gas of one
+    verification, measured in an in-process EVM.
 
     \b
     Example:
       zkml export-verifier build -o Verifier.sol
+      zkml export-verifier build -o contracts/DigitsVerifier.sol --name DigitsVerifier
     """
-    from zkml import api
+    from zkml import onchain
 
-    path = api.export_verifier(build, output)
-    click.echo(f"wrote {path}")
+    export = onchain.export_contract(build, output, name, source_only=source_only)
+    if export.cost is None:
+        click.echo(f"wrote {export.source} (contract {export.contract_name})")
+        return
+    cost = export.cost
+    click.echo(f"wrote {export.source}, {export.abi} and {export.bytecode} (contract {export.contract_name})")
+    click.echo(f"  deployed size  {cost.deployed_bytes:,} bytes (EIP-170 limit 24,576)")
+    click.echo(f"  verifyProof    {cost.execution_gas:,} gas execution, at most {cost.max_transaction_gas:,} "
+               f"gas as a transaction ({cost.n_public} public inputs, {cost.calldata_bytes:,} bytes of calldata)")
+
+
+@main.command("calldata")
+@click.argument("out", type=click.Path(path_type=Path))
+@handle_errors
+def calldata_cmd(out: Path) -> None:
+    """Print the hex calldata of verifyProof(uint256[8], uint256[N]) for
+    OUT/proof.json and OUT/public.json, for wallets, `cast send` or scripts.
+
+    \b
+    Example:
+      zkml calldata out
+      cast call $VERIFIER "$(zkml calldata out)"
+    """
+    from zkml import onchain
+
+    click.echo("0x" + onchain.calldata(out).hex())
+
+
+@main.command("deploy")
+@click.argument("build", type=click.Path(path_type=Path))
+@click.option("--rpc-url", required=True, metavar="URL", help="JSON-RPC endpoint of the chain.")
+@click.option("--keystore", type=click.Path(path_type=Path), help="Encrypted JSON keystore of the deployer; "
+              "the password is asked for. Without it the key comes from $ZKML_PRIVATE_KEY.")
+@click.option("--name", default="Groth16Verifier", show_default=True, help="Name of the Solidity contract.")
+@handle_errors
+def deploy_cmd(build: Path, rpc_url: str, keystore: "Path | None", name: str) -> None:
+    """Compile BUILD's verifier and deploy it; print its address.
+
+    The transaction is signed here with the key in $ZKML_PRIVATE_KEY or in
+    --keystore FILE (password prompted); there is deliberately no option
+    that takes a key, so none lands in the shell's history.
+
+    \b
+    Example:
+      ZKML_PRIVATE_KEY=0x... zkml deploy build --rpc-url http://127.0.0.1:8545
+      zkml deploy build --rpc-url https://rpc.example --keystore deployer.json
+    """
+    from zkml import onchain
+
+    password = (lambda: click.prompt(f"password for {keystore}", hide_input=True, err=True)) if keystore else None
+    account = onchain.load_account(keystore, password)
+    deployed = onchain.deploy_verifier(build, rpc_url, account, name)
+    click.echo(deployed.address)
+    click.echo(f"  {name} deployed on chain {deployed.chain_id} by {deployed.deployer} in transaction "
+               f"0x{deployed.tx_hash.removeprefix('0x')} ({deployed.gas_used:,} gas)", err=True)
 
 
 @main.command("demo")

@@ -91,8 +91,19 @@ EIP170_LIMIT = 24_576
 _CODE_BYTES = 2_400
 
 
-def render_verifier(vk: dict) -> str:
-    """Solidity source of ``contract Groth16Verifier`` with ``vk`` embedded as constants.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def check_contract_name(name: str) -> str:
+    """A Solidity contract name: letters, digits and underscores, not starting with a digit."""
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+        raise EvmError(f"contract name {name!r} is not a Solidity identifier (letters, digits, _; not starting with a digit)")
+    return name
+
+
+def render_verifier(vk: dict, contract_name: str = CONTRACT_NAME) -> str:
+    """Solidity source of ``contract <contract_name>`` (``Groth16Verifier`` by
+    default) with ``vk`` embedded as constants.
 
     ``vk`` is a snarkjs ``verification_key.json`` document. Raises
     :class:`ProofFormatError` for a malformed key (bad shape, a value out of
@@ -114,6 +125,7 @@ def render_verifier(vk: dict) -> str:
     template = verifier_template()
 
     values: Dict[str, str] = {
+        "CONTRACT_NAME": check_contract_name(contract_name),
         "N_PUBLIC": str(key.n_public),
         "ALPHA_X": str(key.alpha[0]),
         "ALPHA_Y": str(key.alpha[1]),
@@ -133,7 +145,7 @@ def render_verifier(vk: dict) -> str:
     return _expand_template(template, values, {})
 
 
-def write_verifier(vk: dict, path: Union[str, os.PathLike]) -> Path:
+def write_verifier(vk: dict, path: Union[str, os.PathLike], contract_name: str = CONTRACT_NAME) -> Path:
     """Render the verifier for ``vk`` and write it to ``path`` atomically.
 
     The key is validated before anything touches the disk, and the file is
@@ -141,12 +153,10 @@ def write_verifier(vk: dict, path: Union[str, os.PathLike]) -> Path:
     ``path``: a reader sees the old file or the whole new one, never a part,
     and a failure leaves no temporary file behind.
     """
-    source = render_verifier(vk)
+    source = render_verifier(vk, contract_name)
     target = Path(path)
     write_atomic(target, source.encode())
     return target
-
-
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,87 @@
+"""The on-chain half of the Python API: what `zkml export-verifier`, `calldata`,
+`deploy` and `verify --onchain` do, over a build and a proof directory.
+
+    from zkml import onchain
+    export = onchain.export_contract("build", "Verifier.sol")   # + .abi.json, .bin, cost
+    data = onchain.calldata("out")                              # verifyProof calldata
+    account = onchain.load_account()                            # $ZKML_PRIVATE_KEY
+    deployed = onchain.deploy_verifier("build", "http://127.0.0.1:8545", account)
+    verdict = onchain.verify_onchain("build", "out", "http://127.0.0.1:8545", deployed.address)
+
+Needs ``pip install 'zkml[evm]'`` (web3.py, pyrevm) and node with the pinned
+npm packages in ``contracts/`` (solc).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from zkml import artifacts
+from zkml.artifacts import check_hash, read_json, require_dir
+from zkml.errors import InputFileError
+from zkml.evm.calldata import encode_verify_call, proof_calldata
+from zkml.evm.export import VerifierExport, export_verifier_files
+from zkml.evm.rpc import Deployment, OnchainVerdict, call_verifier, deploy_contract, load_account, signing_web3
+from zkml.evm.verifier import CONTRACT_NAME, compile_verifier, render_verifier
+
+__all__ = ["calldata", "deploy_verifier", "export_contract", "load_account", "verify_onchain"]
+
+
+def _verification_key(build_dir: "str | Path") -> dict:
+    d = require_dir(Path(build_dir), "build directory", "run `zkml compile` and `zkml setup` first")
+    vk = read_json(d / artifacts.VERIFICATION_KEY, "verification key")
+    if not isinstance(vk, dict):
+        raise InputFileError(f"{d / artifacts.VERIFICATION_KEY} must be a JSON object")
+    return vk
+
+
+def _proof_and_public(out_dir: "str | Path", vk: Optional[dict] = None) -> tuple[dict, Any]:
+    out = require_dir(Path(out_dir), "proof directory", "run `zkml prove` first")
+    proof = read_json(out / artifacts.PROOF, "proof")
+    public = read_json(out / artifacts.PUBLIC, "public inputs")
+    if not isinstance(proof, dict):
+        raise InputFileError(f"{out / artifacts.PROOF} must be a JSON object")
+    if vk is not None:
+        expected = vk.get("circuit_hash")
+        if expected is not None:
+            check_hash(proof.get("circuit_hash"), expected, f"proof {out / artifacts.PROOF}")
+        n_public = len(vk.get("IC", [])) - 1
+        if isinstance(public, list) and len(public) != n_public:
+            raise InputFileError(f"{out / artifacts.PUBLIC} holds {len(public)} public signals; "
+                                 f"this build's verifier takes {n_public}")
+    return proof, public
+
+
+def export_contract(
+    build_dir: "str | Path",
+    output: "str | Path",
+    name: str = CONTRACT_NAME,
+    *,
+    source_only: bool = False,
+) -> VerifierExport:
+    """Write ``output`` (Solidity), ``<stem>.abi.json`` and ``<stem>.bin``
+    (creation bytecode, hex) for the build's verifying key, and measure the
+    contract's size and gas (``source_only``: the Solidity file alone)."""
+    return export_verifier_files(_verification_key(build_dir), output, name, source_only=source_only)
+
+
+def calldata(out_dir: "str | Path") -> bytes:
+    """ABI calldata of ``verifyProof(uint256[8], uint256[N])`` for OUT's proof."""
+    proof, public = _proof_and_public(out_dir)
+    return encode_verify_call(*proof_calldata(proof, public))
+
+
+def deploy_verifier(build_dir: "str | Path", rpc_url: str, account, name: str = CONTRACT_NAME) -> Deployment:
+    """Compile the build's verifier and deploy it from ``account`` through ``rpc_url``."""
+    contract = compile_verifier(render_verifier(_verification_key(build_dir), name), name)
+    return deploy_contract(signing_web3(rpc_url, account), contract.bytecode, contract.deployed_bytecode)
+
+
+def verify_onchain(build_dir: "str | Path", out_dir: "str | Path", rpc_url: str, address: str) -> OnchainVerdict:
+    """OUT's proof checked by the verifier deployed at ``address`` (eth_call), and its gas."""
+    from zkml.evm.rpc import connect
+
+    proof, public = _proof_and_public(out_dir, _verification_key(build_dir))
+    return call_verifier(connect(rpc_url), address, encode_verify_call(*proof_calldata(proof, public)))
+

@@ -371,7 +371,9 @@ def export_verifier_cmd(build: Path, output: Path, name: str, source_only: bool)
     The contract has verifyProof(uint256[8] proof, uint256[N] input) and the
     snarkjs-style overload verifyProof(uint[2], uint[2][2], uint[2], uint[N]).
     Prints the deployed size (EIP-170 allows 24,576 bytes) and the gas of one
-    verification, measured in an in-process EVM.
+    verification, measured in an in-process EVM, and for each model output
+    the arguments with which contracts/ZkmlOutputs.sol reads it from the
+    public inputs (first signal, values, bit width) and its scale.
 
     \b
     Example:
@@ -381,14 +383,17 @@ def export_verifier_cmd(build: Path, output: Path, name: str, source_only: bool)
     from zkml import onchain
 
     export = onchain.export_contract(build, output, name, source_only=source_only)
-    if export.cost is None:
-        click.echo(f"wrote {export.source} (contract {export.contract_name})")
-        return
     cost = export.cost
-    click.echo(f"wrote {export.source}, {export.abi} and {export.bytecode} (contract {export.contract_name})")
-    click.echo(f"  deployed size  {cost.deployed_bytes:,} bytes (EIP-170 limit 24,576)")
-    click.echo(f"  verifyProof    {cost.execution_gas:,} gas execution, at most {cost.max_transaction_gas:,} "
-               f"gas as a transaction ({cost.n_public} public inputs, {cost.calldata_bytes:,} bytes of calldata)")
+    if cost is None:
+        click.echo(f"wrote {export.source} (contract {export.contract_name})")
+    else:
+        click.echo(f"wrote {export.source}, {export.abi} and {export.bytecode} (contract {export.contract_name})")
+        click.echo(f"  deployed size  {cost.deployed_bytes:,} bytes (EIP-170 limit 24,576)")
+        click.echo(f"  verifyProof    {cost.execution_gas:,} gas execution, at most {cost.max_transaction_gas:,} "
+                   f"gas as a transaction ({cost.n_public} public inputs, {cost.calldata_bytes:,} bytes of calldata)")
+    for o in onchain.output_layout(build):
+        click.echo(f"  output {o.name} {list(o.shape)}: ZkmlOutputs.unpack(input, {o.first_signal}, {o.count}, "
+                   f"{o.bits}) * 2^-{o.scale}")
 
 
 @main.command("calldata")

@@ -7,6 +7,7 @@
     account = onchain.load_account()                            # $ZKML_PRIVATE_KEY
     deployed = onchain.deploy_verifier("build", "http://127.0.0.1:8545", account)
     verdict = onchain.verify_onchain("build", "out", "http://127.0.0.1:8545", deployed.address)
+    layout = onchain.output_layout("build")   # where outputs sit in the signals (ZkmlOutputs.sol)
 
 Needs ``pip install 'zkml[evm]'`` (web3.py, pyrevm) and node with the pinned
 npm packages in ``contracts/`` (solc).
@@ -22,10 +23,12 @@ from zkml.artifacts import check_hash, read_json, require_dir
 from zkml.errors import InputFileError
 from zkml.evm.calldata import encode_verify_call, proof_calldata
 from zkml.evm.export import VerifierExport, export_verifier_files
+from zkml.evm.outputs import OutputLayout
+from zkml.evm.outputs import output_layout as layout_of
 from zkml.evm.rpc import Deployment, OnchainVerdict, call_verifier, deploy_contract, load_account, signing_web3
 from zkml.evm.verifier import CONTRACT_NAME, compile_verifier, render_verifier
 
-__all__ = ["calldata", "deploy_verifier", "export_contract", "load_account", "verify_onchain"]
+__all__ = ["calldata", "deploy_verifier", "export_contract", "load_account", "output_layout", "verify_onchain"]
 
 
 def _verification_key(build_dir: "str | Path") -> dict:
@@ -64,6 +67,14 @@ def export_contract(
     (creation bytecode, hex) for the build's verifying key, and measure the
     contract's size and gas (``source_only``: the Solidity file alone)."""
     return export_verifier_files(_verification_key(build_dir), output, name, source_only=source_only)
+
+
+def output_layout(build_dir: "str | Path") -> list[OutputLayout]:
+    """Where each model output sits in the public signals: the arguments of
+    ``ZkmlOutputs.unpack`` (contracts/ZkmlOutputs.sol) and its scale."""
+    from zkml.api import load_build
+
+    return layout_of(load_build(build_dir).program)
 
 
 def calldata(out_dir: "str | Path") -> bytes:

@@ -14,17 +14,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from zkml import __version__, _native, artifacts
 from zkml import program as prog
 from zkml.artifacts import Staging, check_hash, read_bytes, read_json, require_dir
-from zkml.errors import CircuitMismatchError, DeviceError, InputFileError, ZkmlError
+from zkml.errors import ArgumentError, CircuitMismatchError, DeviceError, InputFileError, ZkmlError
+
+if TYPE_CHECKING:
+    import onnx
+    import torch
 
 DEV_SETUP_NOTE = (
     "development setup: the toxic randomness (tau, alpha, beta, gamma, delta) was generated "
@@ -35,6 +40,8 @@ DEV_SETUP_NOTE = (
 class CompileResult:
     build_dir: Path
     settings: dict
+    warnings: list[str] = field(default_factory=list)
+    """What the circuit assumes without having been told (see `compile_warnings`)."""
 
     @property
     def circuit_hash(self) -> str:
@@ -65,8 +72,24 @@ class ProveResult:
     """What the proof does not promise: e.g. an input outside the calibration
     range, for which the certified error bound does not hold."""
 
+    @property
+    def paths(self) -> dict[str, Path]:
+        """The files written: ``proof`` (proof.json), ``public`` (public.json), ``output`` (output.json)."""
+        return {
+            "proof": self.out_dir / artifacts.PROOF,
+            "public": self.out_dir / artifacts.PUBLIC,
+            "output": self.out_dir / artifacts.OUTPUT,
+        }
+
 
 # --- loading a build ---------------------------------------------------------------
+
+
+def _path(value: Any, what: str) -> Path:
+    """A path argument, or an ArgumentError naming it."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise ArgumentError(f"{what} must be a path (str or pathlib.Path), got {type(value).__name__}")
+    return Path(value)
 
 
 @dataclass
@@ -88,7 +111,7 @@ class Build:
 
 
 def load_build(build_dir: "str | Path") -> Build:
-    d = require_dir(Path(build_dir), "build directory", "run `zkml compile MODEL.onnx -o BUILD` first")
+    d = require_dir(_path(build_dir, "build_dir"), "build directory", "run `zkml compile MODEL.onnx -o BUILD` first")
     data = read_bytes(d / artifacts.CIRCUIT, "circuit")
     constants = read_bytes(d / artifacts.CONSTANTS, "circuit constants")
     settings = read_json(d / artifacts.SETTINGS, "settings")
@@ -114,13 +137,24 @@ def load_build(build_dir: "str | Path") -> Build:
 
 
 def compile(  # noqa: A001 - the API verb
-    model: "str | Path",
+    model: "str | Path | onnx.ModelProto | torch.nn.Module",
     build_dir: "str | Path",
-    calibration: "str | Path | None" = None,
+    calibration: "str | Path | dict | np.ndarray | Sequence[np.ndarray] | None" = None,
     bits: int = 16,
     input_shapes: "dict[str, Sequence[int]] | None" = None,
+    example_inputs: Any = None,
 ) -> CompileResult:
-    """Quantize an ONNX model and compile it into a circuit in `build_dir`.
+    """Quantize a model and compile it into a circuit in `build_dir`.
+
+    `model` is an ONNX file's path, an ``onnx.ModelProto``, or a
+    ``torch.nn.Module`` (exported with ``torch.onnx.export`` at the shapes of
+    `example_inputs`: one tensor or array per ``forward`` argument; inputs
+    are then named after those arguments, outputs ``output``).
+    `calibration` holds sample inputs that choose the scales: a calibration
+    file's path, its parsed dict, or numpy arrays / torch tensors (one
+    ``[samples, *shape]`` array per model input, or just the array for a
+    one-input model); without it every input is assumed to lie in [-1, 1]
+    (the result's `warnings` say so).
 
     Writes `circuit.json` (the quantized program, whose SHA-256 is the circuit
     hash), `constants.bin` (its weights and index tables, covered by that
@@ -129,23 +163,28 @@ def compile(  # noqa: A001 - the API verb
     ``{"x": (1, 8, 16)}`` (a symbolic leading batch axis is taken as 1).
     """
     from zkml.frontend import load_model
-    from zkml.inputs import load_calibration
+    from zkml.inputs import python_calibration
     from zkml.quantize import quantize
 
-    model = Path(model)
+    source, label = _model_source(model, example_inputs)
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)):
+        raise ArgumentError(f"bits must be an integer, got {type(bits).__name__}")
+    if input_shapes is not None and not isinstance(input_shapes, dict):
+        raise ArgumentError(f"input_shapes must be a dict of input name -> shape, got {type(input_shapes).__name__}")
+    _path(build_dir, "build_dir")
     started = time.perf_counter()
-    graph = load_model(model, input_shapes)
-    samples = load_calibration(calibration, graph) if calibration is not None else None
-    program, report = quantize(graph, samples, bits=bits)
+    graph = load_model(source, input_shapes)
+    samples = python_calibration(calibration, graph)
+    program, report = quantize(graph, samples, bits=int(bits))
     data, constants = program.to_files()
     info = _native.circuit_info(data, constants)
-    report["measured_error_vs_onnxruntime"] = _measured_error_vs_onnxruntime(model, program, samples)
+    report["measured_error_vs_onnxruntime"] = _measured_error_vs_onnxruntime(source, program, samples)
 
     settings = {
         "zkml_version": __version__,
         "format_version": artifacts.FORMAT_VERSION,
         "circuit_hash": info["circuit_hash"],
-        "model": str(model),
+        "model": label,
         "bits": bits,
         "constraints": info["constraints"],
         "variables": info["variables"],
@@ -173,14 +212,47 @@ def compile(  # noqa: A001 - the API verb
         stage.write_bytes(artifacts.CIRCUIT, data)
         stage.write_bytes(artifacts.CONSTANTS, constants)
         stage.write_json(artifacts.SETTINGS, settings)
-    return CompileResult(build, settings)
+    return CompileResult(build, settings, compile_warnings(settings))
+
+
+def _model_source(model: Any, example_inputs: Any) -> "tuple[Path | onnx.ModelProto, str]":
+    """What `load_model` reads (a path or a ModelProto), and how settings.json names it."""
+    import onnx
+
+    from zkml.frontend import torch_export
+
+    if isinstance(model, (str, os.PathLike)):
+        return Path(model), str(model)
+    if isinstance(model, onnx.ModelProto):
+        return model, f"<onnx.ModelProto {model.graph.name or 'unnamed'}>"
+    if torch_export.is_module(model):
+        return torch_export.export_module(model, example_inputs), f"<torch.nn.Module {type(model).__name__}>"
+    raise ArgumentError(
+        f"model must be a path to an .onnx file, an onnx.ModelProto or a torch.nn.Module; got {type(model).__name__}"
+    )
+
+
+def compile_warnings(settings: dict) -> list[str]:
+    """What a compiled circuit assumes without having been told: no
+    calibration data, and tensors whose range is not certified."""
+    quant = settings.get("quantization", {})
+    warnings = []
+    if quant.get("calibration", {}).get("assumed"):
+        warnings.append("no calibration data: every input is assumed to lie in [-1, 1]; scales and the "
+                        "certified bound are for that box (give calibration samples)")
+    uncertified = [t["name"] for t in quant.get("tensors", []) if not t.get("range_certified", True)]
+    if uncertified:
+        shown = ", ".join(uncertified[:8]) + (f" (+{len(uncertified) - 8} more)" if len(uncertified) > 8 else "")
+        warnings.append(f"ranges not certified (an input in the calibration box may overflow them and fail "
+                        f"to prove): {shown}")
+    return warnings
 
 
 def _io_settings(program: prog.Program, entry: prog.Io) -> dict:
     return {"name": entry.name, **program.tensors[entry.tensor].to_json()}
 
 
-def _measured_error_vs_onnxruntime(model: Path, program: prog.Program, samples) -> dict | None:
+def _measured_error_vs_onnxruntime(model: "Path | onnx.ModelProto", program: prog.Program, samples) -> dict | None:
     """Max |quantized - float| per output over the calibration samples, the
     float side computed by onnxruntime (None without onnxruntime or samples)."""
     if samples is None:
@@ -191,7 +263,8 @@ def _measured_error_vs_onnxruntime(model: Path, program: prog.Program, samples) 
         return None
     from zkml import reference
 
-    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    source = str(model) if isinstance(model, Path) else model.SerializeToString()
+    session = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
     n = samples[0].shape[0]
     float_outs: list[list[np.ndarray]] = [[] for _ in program.outputs]
@@ -263,14 +336,10 @@ def _setup(build_dir: "str | Path", dev: bool, seed: int | None) -> SetupResult:
 # --- prove -------------------------------------------------------------------------
 
 
-def _float_inputs(build: Build, inputs: "str | Path | dict | Sequence[np.ndarray]") -> list[np.ndarray]:
-    from zkml.inputs import load_inputs, parse_inputs
+def _float_inputs(build: Build, inputs: "str | Path | dict | np.ndarray | Sequence[np.ndarray]") -> list[np.ndarray]:
+    from zkml.inputs import python_inputs
 
-    if isinstance(inputs, (str, Path)):
-        return load_inputs(inputs, build.program)
-    if isinstance(inputs, dict):
-        return parse_inputs(inputs, build.program)
-    return [np.asarray(x, dtype=np.float64) for x in inputs]
+    return python_inputs(inputs, build.program)
 
 
 def _quantized_inputs(build: Build, inputs: "str | Path | dict | Sequence[np.ndarray]") -> list[np.ndarray]:
@@ -372,9 +441,10 @@ class Prover:
     def device_bytes(self) -> int:
         return self._native.device_bytes
 
-    def prove(self, inputs: "str | Path | dict | Sequence[np.ndarray]", out_dir: "str | Path") -> ProveResult:
+    def prove(self, inputs: "str | Path | dict | np.ndarray | Sequence[np.ndarray]", out_dir: "str | Path") -> ProveResult:
         """Prove one inference; see `zkml.prove`. Nothing is written on failure."""
         build = self.build
+        _path(out_dir, "out_dir")
         timings: dict[str, float] = {}
         t = time.perf_counter()
         floats = _float_inputs(build, inputs)
@@ -423,13 +493,16 @@ class Prover:
 
 def prove(
     build_dir: "str | Path",
-    inputs: "str | Path | dict | Sequence[np.ndarray]",
+    inputs: "str | Path | dict | np.ndarray | Sequence[np.ndarray]",
     out_dir: "str | Path",
     device: str = "auto",
 ) -> ProveResult:
-    """Prove one inference. `inputs` is an input.json path, its parsed dict, or
-    one float array per model input. Writes proof.json, public.json and
-    output.json (the dequantized outputs) to `out_dir`.
+    """Prove one inference. `inputs` is an input.json path, its parsed dict,
+    or numpy arrays / torch tensors: one per model input in a list or tuple
+    (or just the array for a one-input model). Writes proof.json, public.json
+    and output.json (the dequantized outputs) to `out_dir`; the result holds
+    the outputs as numpy arrays (`outputs`), each stage's time in seconds
+    (`timings`), the files written (`paths`) and any `warnings`.
 
     `device` is "auto" (a usable NVIDIA GPU for the MSMs, else the CPU; the
     result's `device` says which and why), "cpu" or "cuda" (DeviceError when
@@ -474,8 +547,8 @@ def verify(build_dir: "str | Path", out_dir: "str | Path") -> bool:
 
 def _verify(build_dir: "str | Path", out_dir: "str | Path") -> tuple[bool, Any]:
     """`verify`'s verdict and the public signals it was given."""
-    d = require_dir(Path(build_dir), "build directory", "run `zkml compile` first")
-    out = require_dir(Path(out_dir), "proof directory", "run `zkml prove` first")
+    d = require_dir(_path(build_dir, "build_dir"), "build directory", "run `zkml compile` first")
+    out = require_dir(_path(out_dir, "out_dir"), "proof directory", "run `zkml prove` first")
     vk = read_json(d / artifacts.VERIFICATION_KEY, "verification key")
     proof = read_json(out / artifacts.PROOF, "proof")
     public = read_json(out / artifacts.PUBLIC, "public inputs")
@@ -539,9 +612,9 @@ def export_verifier(build_dir: "str | Path", output: "str | Path") -> Path:
     """Write a Solidity verifier with this build's verifying key embedded."""
     from zkml.evm import write_verifier
 
-    d = require_dir(Path(build_dir), "build directory", "run `zkml compile` and `zkml setup` first")
+    d = require_dir(_path(build_dir, "build_dir"), "build directory", "run `zkml compile` and `zkml setup` first")
     vk = read_json(d / artifacts.VERIFICATION_KEY, "verification key")
-    output = Path(output)
+    output = _path(output, "output")
     write_verifier(vk, output)
     return output
 

@@ -123,6 +123,14 @@ class DeviceError(ZkmlError):
     kind = "device"
 
 
+class ArgumentError(ZkmlError):
+    """A Python API argument of the wrong type or value (a model that is neither
+    a path, an ``onnx.ModelProto`` nor a ``torch.nn.Module``; inputs that are
+    not arrays...). The CLI never raises it: its options are checked by click."""
+
+    kind = "argument"
+
+
 class InternalError(ZkmlError):
     """A bug in zkml (for example a panic in the native code). Please report it."""
 
@@ -142,5 +150,6 @@ __all__ = [
     "EvmError",
     "ToolMissingError",
     "DeviceError",
+    "ArgumentError",
     "InternalError",
 ]

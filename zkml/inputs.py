@@ -22,12 +22,14 @@ anything that knows the input names and shapes.
 
 from __future__ import annotations
 
+import os
 from math import prod
+from typing import Any
 
 import numpy as np
 
 from zkml.artifacts import read_json
-from zkml.errors import InputFileError, InputShapeError
+from zkml.errors import ArgumentError, InputFileError, InputShapeError
 
 EZKL_KEY = "input_data"
 EZKL_IGNORED = {"output_data"}
@@ -50,6 +52,62 @@ def load_inputs(path, model) -> list[np.ndarray]:
 def load_calibration(path, model) -> list[np.ndarray]:
     """One float64 array ``[samples, *shape]`` per model input."""
     return parse_calibration(read_json(path, "calibration file"), model, source=str(path))
+
+
+def python_inputs(value: Any, model, what: str = "inputs") -> list[np.ndarray]:
+    """Model inputs as Python callers give them: an input.json path, its
+    parsed dict, one numpy array or torch tensor (a model with one input), or
+    a list or tuple with one array, tensor or nested list per input, in the
+    model's input order. One float64 array per input; shapes are checked when
+    they are quantized."""
+    if isinstance(value, (str, os.PathLike)):
+        return load_inputs(value, model)
+    if isinstance(value, dict):
+        return parse_inputs(_from_tensors(value), model, source=what)
+    return [_numbers(v, name, what) for (name, _), v in zip(input_specs(model), _one_per_input(value, model, what))]
+
+
+def python_calibration(value: Any, model) -> "list[np.ndarray] | None":
+    """Calibration samples as Python callers give them: None, a calibration
+    file's path, its parsed dict, or arrays/tensors as for :func:`python_inputs`,
+    each ``[samples, *shape]`` (or one sample of the input's shape)."""
+    if value is None:
+        return None
+    if isinstance(value, (str, os.PathLike)):
+        return load_calibration(value, model)
+    if isinstance(value, dict):
+        return parse_calibration(_from_tensors(value), model)
+    names = [name for name, _ in input_specs(model)]
+    return parse_calibration(dict(zip(names, _one_per_input(value, model, "calibration"))), model)
+
+
+def _one_per_input(value: Any, model, what: str) -> list:
+    from zkml.frontend.torch_export import is_tensor, tensor_to_numpy
+
+    names = [name for name, _ in input_specs(model)]
+    if isinstance(value, np.ndarray) or is_tensor(value):
+        if len(names) != 1:
+            raise InputShapeError(f"{what}: the model takes {len(names)} inputs ({', '.join(names)}); give a list "
+                                  "with one array per input, or a dict by input name")
+        return [tensor_to_numpy(value)]
+    if not isinstance(value, (list, tuple)):
+        raise ArgumentError(f"{what}: expected a path to a JSON file, a dict, a numpy array or torch tensor, or a "
+                            f"list of them (one per model input); got {type(value).__name__}")
+    if len(value) != len(names):
+        raise InputShapeError(f"{what}: {len(value)} value(s) given; the model takes {len(names)} input(s) "
+                              f"({', '.join(names)}), one list entry each")
+    return [tensor_to_numpy(v) for v in value]
+
+
+def _from_tensors(doc: Any) -> Any:
+    """``doc`` with every torch tensor in it (in dicts, lists, tuples) as a numpy array."""
+    from zkml.frontend.torch_export import tensor_to_numpy
+
+    if isinstance(doc, dict):
+        return {k: _from_tensors(v) for k, v in doc.items()}
+    if isinstance(doc, (list, tuple)):
+        return [_from_tensors(v) for v in doc]
+    return tensor_to_numpy(doc)
 
 
 def parse_inputs(doc, model, source: str = "input") -> list[np.ndarray]:
@@ -118,7 +176,7 @@ def _per_input(doc, model, source: str) -> list:
         if not isinstance(data, list):
             raise InputFileError(f"{source}: '{EZKL_KEY}' must be a list of per-input lists",
                                  source)
-        if len(names) == 1 and data and not isinstance(data[0], list):
+        if len(names) == 1 and data and not isinstance(data[0], (list, np.ndarray)):
             data = [data]  # a single input given as one flat list
         if len(data) != len(names):
             raise InputShapeError(f"{source}: '{EZKL_KEY}' holds {len(data)} input(s); the model "

@@ -52,29 +52,36 @@ def _one_line(exc: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def load_model(path, input_shapes: dict | None = None) -> Graph:
-    """Load, check and lower the ONNX model at ``path``. ``input_shapes``
-    pins inputs with open dimensions (``{"x": (1, 8, 16)}``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"model file not found: {path}", path)
-    if path.stat().st_size == 0:
-        raise InputFileError(f"model file is empty: {path}", path)
-    try:
-        model = onnx.load(str(path))
-    except Exception as exc:
-        raise InputFileError(f"cannot read ONNX model {path}: {_one_line(exc)}", path) from exc
+def load_model(source: "str | Path | onnx.ModelProto", input_shapes: dict | None = None) -> Graph:
+    """Load, check and lower an ONNX model: the file at a path, or an
+    in-memory ``onnx.ModelProto`` (left unchanged). ``input_shapes`` pins
+    inputs with open dimensions (``{"x": (1, 8, 16)}``)."""
+    if isinstance(source, onnx.ModelProto):
+        model = onnx.ModelProto()
+        model.CopyFrom(source)  # pinning shapes must not edit the caller's model
+        where, stem = f"model '{model.graph.name or 'in memory'}'", "model"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputFileError(f"model file not found: {path}", path)
+        if path.stat().st_size == 0:
+            raise InputFileError(f"model file is empty: {path}", path)
+        try:
+            model = onnx.load(str(path))
+        except Exception as exc:
+            raise InputFileError(f"cannot read ONNX model {path}: {_one_line(exc)}", path) from exc
+        where, stem = str(path), path.stem
     try:
         onnx.checker.check_model(model)
     except Exception as exc:
-        raise ModelError(f"invalid ONNX model {path}: {_one_line(exc)}") from exc
+        raise ModelError(f"invalid ONNX model {where}: {_one_line(exc)}") from exc
     if input_shapes:
         _pin_input_shapes(model, input_shapes)
     try:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     except Exception as exc:
-        raise ModelError(f"shape inference failed on {path}: {_one_line(exc)}") from exc
-    return lower_model(model, name=model.graph.name or path.stem)
+        raise ModelError(f"shape inference failed on {where}: {_one_line(exc)}") from exc
+    return lower_model(model, name=model.graph.name or stem)
 
 
 def _pin_input_shapes(model: onnx.ModelProto, shapes: dict) -> None:

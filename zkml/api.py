@@ -130,6 +130,9 @@ def load_build(build_dir: "str | Path") -> Build:
         raise CircuitMismatchError(
             f"{d} was written by another zkml format version ({settings.get('format_version')}); recompile"
         )
+    from zkml import schemas
+
+    schemas.validate(schemas.Settings, settings, str(d / artifacts.SETTINGS))
     return Build(d, data, constants, program, settings)
 
 
@@ -468,17 +471,18 @@ class Prover:
         outputs = {e.name: prog.dequantize(build.program, e.tensor, q) for e, q in zip(build.program.outputs, q_outputs)}
         proof = json.loads(out["proof"])
         proof["circuit_hash"] = build.circuit_hash
+        from zkml import schemas
+
+        output_doc = {
+            "circuit_hash": build.circuit_hash,
+            "outputs": {k: v.tolist() for k, v in outputs.items()},
+            "quantized": {e.name: q.tolist() for e, q in zip(build.program.outputs, q_outputs)},
+        }
+        schemas.validate(schemas.OutputFile, output_doc, artifacts.OUTPUT)  # what docs/schemas promises
         with Staging(out_dir) as stage:
             stage.write_json(artifacts.PROOF, proof)
             stage.write_json(artifacts.PUBLIC, out["public"])
-            stage.write_json(
-                artifacts.OUTPUT,
-                {
-                    "circuit_hash": build.circuit_hash,
-                    "outputs": {k: v.tolist() for k, v in outputs.items()},
-                    "quantized": {e.name: q.tolist() for e, q in zip(build.program.outputs, q_outputs)},
-                },
-            )
+            stage.write_json(artifacts.OUTPUT, output_doc)
         return ProveResult(
             Path(out_dir),
             outputs,

@@ -45,13 +45,23 @@ def input_specs(model) -> list[tuple[str, tuple[int, ...]]]:
 
 
 def load_inputs(path, model) -> list[np.ndarray]:
-    """One float64 array per model input, shaped like the input."""
-    return parse_inputs(read_json(path, "input file"), model, source=str(path))
+    """One float64 array per model input, shaped like the input. The file is
+    checked against its schema (zkml.schemas.InputFile), then against the model."""
+    from zkml.schemas import validate_inputs
+
+    doc = read_json(path, "input file")
+    validate_inputs(doc, str(path), [name for name, _ in input_specs(model)])
+    return parse_inputs(doc, model, source=str(path))
 
 
 def load_calibration(path, model) -> list[np.ndarray]:
-    """One float64 array ``[samples, *shape]`` per model input."""
-    return parse_calibration(read_json(path, "calibration file"), model, source=str(path))
+    """One float64 array ``[samples, *shape]`` per model input (the file is
+    checked against zkml.schemas.CalibrationFile first)."""
+    from zkml.schemas import validate_inputs
+
+    doc = read_json(path, "calibration file")
+    validate_inputs(doc, str(path), [name for name, _ in input_specs(model)])
+    return parse_calibration(doc, model, source=str(path))
 
 
 def python_inputs(value: Any, model, what: str = "inputs") -> list[np.ndarray]:

@@ -249,3 +249,94 @@ def zkml_api_verify(build, out) -> bool:
     import zkml as z
 
     return z.verify(build, out)
+
+
+# --- --version, --json on every command, plain numbers ------------------------------------------
+
+
+def test_version_prints_the_package_version():
+    import zkml as z
+
+    r = zkml("--version")
+    assert (r.returncode, r.stdout.strip()) == (0, f"zkml, version {z.__version__}")
+
+
+def test_every_command_takes_json():
+    from zkml.cli import main
+
+    for name, command in main.commands.items():
+        assert "--json" in {o for p in command.params for o in getattr(p, "opts", [])}, name
+
+
+def _json_stdout(r: subprocess.CompletedProcess):
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)  # stdout holds the JSON document and nothing else
+
+
+def test_json_results_of_compile_setup_prove_and_export(tmp_path):
+    build, out = tmp_path / "build", tmp_path / "out"
+    compiled = _json_stdout(zkml("compile", DIGITS / "model.onnx", "-o", build,
+                                 "--calibration", DIGITS / "calibration.json", "--json"))
+    settings = read(build / "settings.json")
+    assert compiled["circuit_hash"] == settings["circuit_hash"] and compiled["constraints"] == settings["constraints"]
+    assert compiled["calibration_assumed"] is False and compiled["error_bound"]["logits"] > 0
+    assert compiled["ranges_not_certified"] == ["logits"]
+    assert any(w.startswith("ranges not certified") for w in compiled["warnings"])
+
+    r = zkml("setup", build, "--dev", "--json")
+    keys = _json_stdout(r)
+    assert Path(keys["proving_key"]) == build / "proving_key.bin" and keys["setup"] == "local-dev"
+    assert "not for production" in r.stderr.lower()
+
+    checked = _json_stdout(zkml("prove", build, DIGITS / "input.json", "--check", "--json"))
+    assert checked["satisfied"] is True and checked["constraints"] == settings["constraints"]
+
+    proved = _json_stdout(zkml("prove", build, DIGITS / "input.json", "-o", out, "--device", "cpu", "--json"))
+    logits = proved["outputs"]["logits"]
+    assert logits["shape"] == [1, 10] and max(range(10), key=logits["values"].__getitem__) == 7
+    assert logits["values"] == checked["outputs"]["logits"]["values"]
+    assert proved["files"] == {"proof": str(out / "proof.json"), "public": str(out / "public.json"),
+                               "output": str(out / "output.json")}
+    assert proved["public_signals"] == len(read(out / "public.json")) and proved["warnings"] == []
+    assert {"synthesize", "msm"} <= set(proved["timings"]) and proved["backend"] == "cpu"
+
+    exported = _json_stdout(zkml("export-verifier", build, "-o", tmp_path / "V.sol", "--source-only", "--json"))
+    assert exported["files"] == {"source": str(tmp_path / "V.sol")} and exported["contract"] == "Groth16Verifier"
+    assert [o["name"] for o in exported["outputs"]] == ["logits"]
+
+    data = _json_stdout(zkml("calldata", out, "--json"))
+    assert data["bytes"] == 4 + 32 * (8 + proved["public_signals"]) and data["calldata"].startswith("0x")
+
+
+def test_compile_without_calibration_warns_on_stderr_and_in_json(tmp_path):
+    r = zkml("compile", DIGITS / "model.onnx", "-o", tmp_path / "build", "--json")
+    doc = _json_stdout(r)
+    assert doc["calibration_assumed"] is True
+    assert any("no calibration data" in w for w in doc["warnings"])
+    assert "warning: no calibration data: every input is assumed to lie in [-1, 1]" in r.stderr
+
+
+def test_ops_json_lists_every_op_with_its_versions():
+    ops = _json_stdout(zkml("ops", "--json"))
+    by_name = {o["op_type"]: o for o in ops}
+    assert {"Gemm", "Conv", "Relu", "Softmax"} <= set(by_name) and len(ops) >= 60
+    assert by_name["Relu"]["first_version"] <= 14 <= by_name["Relu"]["last_version"]
+
+
+def test_demo_json_is_its_summary(tmp_path):
+    r = zkml("demo", "--workdir", tmp_path / "demo", "--json")
+    doc = _json_stdout(r)
+    assert doc["valid"] is True and doc["predicted"] == 7 and 200_000 < doc["gas"] < 300_000
+    assert "summary: digits_mlp" in r.stderr  # the progress, off stdout
+
+
+def test_an_input_out_of_range_shows_plain_numbers_and_how_to_fix_it(digits_build, tmp_path):
+    doc = read(DIGITS / "input.json")
+    doc["input_data"][0][3] = 5.0
+    bad = tmp_path / "in.json"
+    bad.write_text(json.dumps(doc))
+    r = zkml("prove", digits_build, bad, "-o", tmp_path / "out")
+    assert_one_line_error(r, "input 'input' value 5 at index [0, 0, 3] is out of range",
+                          "representable range is [-2, 1.99994]",
+                          "recompile with a calibration sample that covers this value")
+    assert "np." not in r.stderr and "float64" not in r.stderr

@@ -242,7 +242,8 @@ def compile_warnings(settings: dict) -> list[str]:
     warnings = []
     if quant.get("calibration", {}).get("assumed"):
         warnings.append("no calibration data: every input is assumed to lie in [-1, 1]; scales and the "
-                        "certified bound are for that box (give calibration samples)")
+                        "certified bound are for that box (give calibration samples: --calibration, "
+                        "or calibration= in Python)")
     uncertified = [t["name"] for t in quant.get("tensors", []) if not t.get("range_certified", True)]
     if uncertified:
         shown = ", ".join(uncertified[:8]) + (f" (+{len(uncertified) - 8} more)" if len(uncertified) > 8 else "")

@@ -27,6 +27,22 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
+def _echo_json(doc) -> None:
+    import json
+
+    click.echo(json.dumps(doc, indent=2))
+
+
+def _outputs_json(outputs: dict) -> dict:
+    return {name: {"shape": list(np.shape(v)), "values": np.asarray(v).reshape(-1).tolist()}
+            for name, v in outputs.items()}
+
+
+def _warn(warnings: list) -> None:
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
 def _echo_outputs(outputs: dict) -> None:
     """Each model output on one line, and its argmax when it has several values."""
     for name, value in outputs.items():
@@ -87,8 +103,9 @@ def main() -> None:
 
 
 @main.command("ops")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
-def ops_cmd() -> None:
+def ops_cmd(as_json: bool) -> None:
     """List the ONNX ops zkml compiles: op versions, the circuit instructions
     each lowers to, and the constraints per output element.
 
@@ -98,6 +115,10 @@ def ops_cmd() -> None:
     from zkml.ops import supported_ops
 
     entries = supported_ops()
+    if as_json:
+        _echo_json([{"op_type": e.op_type, "first_version": e.first_version, "last_version": e.last_version,
+                     "instructions": list(e.kinds), "constraints_per_output_element": e.cost} for e in entries])
+        return
     width = max(len(e.op_type) for e in entries)
     click.echo(f"{'op':<{width}}  versions  instructions     constraints per output element")
     for e in entries:
@@ -171,8 +192,10 @@ def _parse_shapes(input_shapes: tuple) -> dict | None:
     metavar="NAME=D0,D1,...",
     help="Static shape of an input whose dimensions the model leaves open (repeatable).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
-def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, input_shapes: tuple) -> None:
+def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, input_shapes: tuple,
+                as_json: bool) -> None:
     """Quantize MODEL.onnx into an arithmetic circuit.
 
     Writes BUILD/circuit.json (the quantized program; its SHA-256 is the
@@ -190,6 +213,22 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
 
     result = api.compile(model, build, calibration=calibration, bits=bits, input_shapes=_parse_shapes(input_shapes))
     s = result.settings
+    _warn(result.warnings)
+    if as_json:
+        quant = s["quantization"]
+        _echo_json({
+            "build_dir": str(build),
+            "settings": str(build / "settings.json"),
+            **{k: s[k] for k in ("circuit_hash", "constraints", "variables", "public_inputs", "qap_domain_size")},
+            "inputs": s["inputs"],
+            "outputs": s["outputs"],
+            "error_bound": {k: v["error_bound"] for k, v in quant["outputs"].items()},
+            "measured_error_vs_onnxruntime": quant.get("measured_error_vs_onnxruntime"),
+            "calibration_assumed": quant["calibration"]["assumed"],
+            "ranges_not_certified": [t["name"] for t in quant["tensors"] if not t["range_certified"]],
+            "warnings": result.warnings,
+        })
+        return
     click.echo(f"compiled {model} -> {build}/")
     click.echo(f"  circuit {s['circuit_hash'][:16]}…: {api.summary_of(s)}")
     for io in s["inputs"]:
@@ -201,25 +240,19 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
         errs = ", ".join(f"{k} {v:.3g}" for k, v in measured["max_abs_error"].items())
         click.echo(f"  max |error| vs onnxruntime over {measured['samples']} calibration samples: {errs}")
     quant = s["quantization"]
-    if quant["calibration"]["assumed"]:
-        click.echo("warning: no calibration data: every input is assumed to lie in [-1, 1]; scales "
-                   "and the certified bound are for that box (give --calibration)", err=True)
     bounds = ", ".join(
         f"{k} {v['error_bound']:.3g}" if v["error_bound"] is not None else f"{k} none (see settings.json notes)"
         for k, v in quant["outputs"].items()
     )
     click.echo(f"  certified max |error| for inputs in the calibration box: {bounds}")
-    uncertified = [t["name"] for t in quant["tensors"] if not t["range_certified"]]
-    if uncertified:
-        shown = ", ".join(uncertified[:8]) + (f" (+{len(uncertified) - 8} more)" if len(uncertified) > 8 else "")
-        click.echo(f"  ranges not certified (an input in the box may overflow them and fail to prove): {shown}")
 
 
 @main.command("setup")
 @click.argument("build", type=click.Path(path_type=Path))
 @click.option("--dev", is_flag=True, help="Local development setup: randomness made here and discarded. Not for production.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
-def setup_cmd(build: Path, dev: bool) -> None:
+def setup_cmd(build: Path, dev: bool, as_json: bool) -> None:
     """Make the Groth16 proving and verification keys for BUILD.
 
     Writes BUILD/proving_key.bin and BUILD/verification_key.json (snarkjs
@@ -234,6 +267,11 @@ def setup_cmd(build: Path, dev: bool) -> None:
     from zkml import api
 
     result = api.setup(build, dev=dev)
+    if as_json:
+        click.echo(f"warning: {result.note}", err=True)
+        _echo_json({"proving_key": str(result.proving_key), "verification_key": str(result.verification_key),
+                    "seconds": round(result.seconds, 3), "setup": "local-dev", "note": result.note})
+        return
     click.echo(f"wrote {result.proving_key} and {result.verification_key} in {result.seconds:.2f} s")
     click.echo(f"WARNING: {result.note}")
 
@@ -256,8 +294,9 @@ def setup_cmd(build: Path, dev: bool) -> None:
     help="Where the MSMs run: auto uses an NVIDIA GPU when one works (and says which), "
     "cuda insists on one (exit 2 without), cpu never uses one.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
-def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, device: str) -> None:
+def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, device: str, as_json: bool) -> None:
     """Prove one inference of BUILD's model on INPUT.json.
 
     INPUT.json is ezkl's shape {"input_data": [[...flattened...]]} or
@@ -284,14 +323,23 @@ def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, de
             node = f", i.e. the ONNX node that produces tensor {tensor}" if tensor else ""
             raise WitnessError(f"constraint {e.details.get('row', '?')} is not satisfied{where}{node}",
                                details=e.details) from None
+        if as_json:
+            _echo_json({"satisfied": True, "constraints": checked.constraints,
+                        "outputs": _outputs_json(checked.outputs)})
+            return
         click.echo(f"witness satisfies all {checked.constraints:,} constraints")
         _echo_outputs(checked.outputs)
         return
     if out is None:
         _fail("missing option -o/--output (the directory for the proof), or use --check")
     result = api.prove(build, input_json, out, device=device)
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    _warn(result.warnings)
+    if as_json:
+        _echo_json({"out_dir": str(out), "files": {k: str(v) for k, v in result.paths.items()},
+                    "outputs": _outputs_json(result.outputs), "public_signals": len(result.public),
+                    "device": result.device, "backend": result.backend,
+                    "timings": {k: round(v, 6) for k, v in result.timings.items()}, "warnings": result.warnings})
+        return
     _echo_outputs(result.outputs)
     click.echo(f"wrote {out}/proof.json and {out}/public.json ({len(result.public)} public signals)")
     stages = " · ".join(f"{k} {v:.3f} s" for k, v in result.timings.items())
@@ -362,11 +410,13 @@ def verify_cmd(build: Path, out: Path, as_json: bool, onchain: bool, rpc_url: "s
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Solidity file to write.")
 @click.option("--name", default="Groth16Verifier", show_default=True, help="Name of the Solidity contract.")
 @click.option("--source-only", is_flag=True, help="Write the Solidity file alone (no node/solc needed).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
-def export_verifier_cmd(build: Path, output: Path, name: str, source_only: bool) -> None:
+def export_verifier_cmd(build: Path, output: Path, name: str, source_only: bool, as_json: bool) -> None:
     """Write a Solidity Groth16 verifier with BUILD's verification key embedded,
     and beside it its ABI (<stem>.abi.json) and creation bytecode (<stem>.bin,
-    hex), compiled with the pinned solc in contracts/.
+    hex), compiled with solc (the pinned npm package in contracts/, else
+    $ZKML_SOLC, else solc or solcjs on PATH).
 
     The contract has verifyProof(uint256[8] proof, uint256[N] input) and the
     snarkjs-style overload verifyProof(uint[2], uint[2][2], uint[2], uint[N]).
@@ -384,6 +434,19 @@ def export_verifier_cmd(build: Path, output: Path, name: str, source_only: bool)
 
     export = onchain.export_contract(build, output, name, source_only=source_only)
     cost = export.cost
+    if as_json:
+        _echo_json({
+            "contract": export.contract_name,
+            "files": {"source": str(export.source),
+                      **({} if cost is None else {"abi": str(export.abi), "bytecode": str(export.bytecode)})},
+            "deployed_bytes": None if cost is None else cost.deployed_bytes,
+            "verify_gas": None if cost is None else {"execution": cost.execution_gas,
+                                                     "max_transaction": cost.max_transaction_gas},
+            "public_inputs": None if cost is None else cost.n_public,
+            "outputs": [{"name": o.name, "shape": list(o.shape), "first_signal": o.first_signal, "count": o.count,
+                         "bits": o.bits, "scale": o.scale} for o in onchain.output_layout(build)],
+        })
+        return
     if cost is None:
         click.echo(f"wrote {export.source} (contract {export.contract_name})")
     else:
@@ -398,8 +461,9 @@ def export_verifier_cmd(build: Path, output: Path, name: str, source_only: bool)
 
 @main.command("calldata")
 @click.argument("out", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
-def calldata_cmd(out: Path) -> None:
+def calldata_cmd(out: Path, as_json: bool) -> None:
     """Print the hex calldata of verifyProof(uint256[8], uint256[N]) for
     OUT/proof.json and OUT/public.json, for wallets, `cast send` or scripts.
 
@@ -410,7 +474,11 @@ def calldata_cmd(out: Path) -> None:
     """
     from zkml import onchain
 
-    click.echo("0x" + onchain.calldata(out).hex())
+    data = "0x" + onchain.calldata(out).hex()
+    if as_json:
+        _echo_json({"calldata": data, "bytes": (len(data) - 2) // 2})
+        return
+    click.echo(data)
 
 
 @main.command("deploy")
@@ -419,8 +487,9 @@ def calldata_cmd(out: Path) -> None:
 @click.option("--keystore", type=click.Path(path_type=Path), help="Encrypted JSON keystore of the deployer; "
               "the password is asked for. Without it the key comes from $ZKML_PRIVATE_KEY.")
 @click.option("--name", default="Groth16Verifier", show_default=True, help="Name of the Solidity contract.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
-def deploy_cmd(build: Path, rpc_url: str, keystore: "Path | None", name: str) -> None:
+def deploy_cmd(build: Path, rpc_url: str, keystore: "Path | None", name: str, as_json: bool) -> None:
     """Compile BUILD's verifier and deploy it; print its address.
 
     The transaction is signed here with the key in $ZKML_PRIVATE_KEY or in
@@ -437,6 +506,11 @@ def deploy_cmd(build: Path, rpc_url: str, keystore: "Path | None", name: str) ->
     password = (lambda: click.prompt(f"password for {keystore}", hide_input=True, err=True)) if keystore else None
     account = onchain.load_account(keystore, password)
     deployed = onchain.deploy_verifier(build, rpc_url, account, name)
+    if as_json:
+        _echo_json({"address": deployed.address, "contract": name, "chain_id": deployed.chain_id,
+                    "deployer": deployed.deployer, "tx_hash": "0x" + deployed.tx_hash.removeprefix("0x"),
+                    "gas_used": deployed.gas_used})
+        return
     click.echo(deployed.address)
     click.echo(f"  {name} deployed on chain {deployed.chain_id} by {deployed.deployer} in transaction "
                f"0x{deployed.tx_hash.removeprefix('0x')} ({deployed.gas_used:,} gas)", err=True)
@@ -450,8 +524,9 @@ def deploy_cmd(build: Path, rpc_url: str, keystore: "Path | None", name: str) ->
     type=click.Path(path_type=Path),
     help="Where the demo writes its build and proof.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout (the progress goes to stderr).")
 @handle_errors
-def demo_cmd(workdir: Path) -> None:
+def demo_cmd(workdir: Path, as_json: bool) -> None:
     """Run the whole path on the bundled digits model, on-chain check included.
 
     compile -> setup (dev) -> prove -> verify -> export the Solidity verifier
@@ -463,6 +538,12 @@ def demo_cmd(workdir: Path) -> None:
     """
     from zkml.demo import run_demo
 
+    if as_json:
+        import dataclasses
+
+        result = run_demo(workdir, echo=lambda line: click.echo(line, err=True))
+        _echo_json({**dataclasses.asdict(result), "workdir": str(workdir)})
+        return
     run_demo(workdir, echo=click.echo)
 
 

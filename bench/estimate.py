@@ -20,7 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ZOO = ["digits_mlp", "digits_cnn", "resnet_block", "sklearn_mlp", "tiny_transformer", "lenet5"]
-STAGES = ("synthesize", "load_key", "qap", "msm")
+STAGES = ("synthesize", "load_key", "evaluate", "quotient", "msm")
 
 
 def _prove(build: Path, inputs: Path, out: Path) -> tuple[float, int]:

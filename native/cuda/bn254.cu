@@ -102,3 +102,40 @@ extern "C" __global__ void __launch_bounds__(ZK_NTT_THREADS)
     NttPass p = {a, tw, log_n, s0, k, log_c, inverse, mode, lo, hi};
     ntt_pass_block(p, sh, blockIdx.x, threadIdx.x, blockDim.x);
 }
+
+// ---------------------------------------------------------------------------
+// The QAP quotient's pointwise step on the coset (native/src/cuda/qap.rs):
+// a[i] = (a[i] * b[i] - c[i]) * z_inv, z_inv = 1 / Z(g w^i), the same for
+// every coset point.
+extern "C" __global__ void zk_qap_combine(Fr* a, const Fr* b, const Fr* c, u32 n, const Fr* z_inv) {
+    u32 i = global_id();
+    if (i < n) a[i] = mul(sub(mul(a[i], b[i]), c[i]), z_inv[0]);
+}
+
+// One QAP row evaluation vector on the device: out[i] = <row i of M, z> for
+// the m constraint rows (M in compressed-row form, values in Montgomery
+// form), then z[0..instance) (the instance rows: A only), then zeros up to n.
+extern "C" __global__ void zk_qap_rows(const u32* row_start, const u32* cols, const Fr* vals, const Fr* z, u32 m,
+                                       u32 instance, u32 n, Fr* out) {
+    u32 i = global_id();
+    if (i >= n) return;
+    Fr acc = fp_zero<FrParams>();
+    if (i < m) {
+        u32 end = row_start[i + 1];
+        for (u32 k = row_start[i]; k < end; k++) acc = add(acc, mul(vals[k], z[cols[k]]));
+    } else if (i - m < instance) {
+        acc = z[i - m];
+    }
+    out[i] = acc;
+}
+
+// The satisfaction check: *first = min(*first, i) for every row i < m with
+// a[i] * b[i] != c[i] (all values fully reduced, so equal means equal limbs).
+extern "C" __global__ void zk_qap_check(const Fr* a, const Fr* b, const Fr* c, u32 m, u32* first) {
+    u32 i = global_id();
+    if (i >= m) return;
+    Fr ab = mul(a[i], b[i]);
+    bool same = true;
+    for (int w = 0; w < 8; w++) same = same && ab.v[w] == c[i].v[w];
+    if (!same) atomicMin(first, i);
+}

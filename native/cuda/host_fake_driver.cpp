@@ -154,6 +154,15 @@ static const Function FUNCTIONS[] = {
      PER_THREAD(zk_ntt_bitrev(ptr<Fr>(p, 0), arg<u32>(p, 1), arg<u32>(p, 2), ptr<const Fr>(p, 3),
                               ptr<const Fr>(p, 4)))},
     {"zk_ntt_pass", ZK_NTT_THREADS, ntt_pass_launch},
+    {"zk_qap_rows", 1024,
+     PER_THREAD(zk_qap_rows(ptr<const u32>(p, 0), ptr<const u32>(p, 1), ptr<const Fr>(p, 2), ptr<const Fr>(p, 3),
+                            arg<u32>(p, 4), arg<u32>(p, 5), arg<u32>(p, 6), ptr<Fr>(p, 7)))},
+    {"zk_qap_check", 1024,
+     PER_THREAD(zk_qap_check(ptr<const Fr>(p, 0), ptr<const Fr>(p, 1), ptr<const Fr>(p, 2), arg<u32>(p, 3),
+                             ptr<u32>(p, 4)))},
+    {"zk_qap_combine", 1024,
+     PER_THREAD(zk_qap_combine(ptr<Fr>(p, 0), ptr<const Fr>(p, 1), ptr<const Fr>(p, 2), arg<u32>(p, 3),
+                               ptr<const Fr>(p, 4)))},
 };
 
 extern "C" {

@@ -23,6 +23,11 @@ static inline unsigned atomicAdd(unsigned* p, unsigned v) {
     *p += v;
     return old;
 }
+static inline unsigned atomicMin(unsigned* p, unsigned v) {
+    unsigned old = *p;
+    if (v < old) *p = v;
+    return old;
+}
 static inline unsigned __shfl_up_sync(unsigned, unsigned, int) {
     // scan_block is not run on the host.
     __builtin_trap();

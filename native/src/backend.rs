@@ -50,6 +50,13 @@ pub trait Backend: Send + Sync {
         d.coset_ifft(a);
         Ok(())
     }
+
+    /// The QAP quotient h (n - 1 coefficients) from the three row
+    /// evaluations of [`crate::groth16::r1cs_to_qap::evaluate_rows`]: seven
+    /// NTTs and a pointwise division by the vanishing polynomial.
+    fn quotient(&self, d: &Domain<Fr>, rows: [Vec<Fr>; 3]) -> Result<Vec<Fr>> {
+        crate::groth16::r1cs_to_qap::quotient_by_ntts(self, d, rows)
+    }
 }
 
 /// The multi-threaded CPU implementation (rayon's global pool).

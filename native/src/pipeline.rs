@@ -88,7 +88,8 @@ pub struct ProveOutput {
     pub proof_json: String,
     pub public: Vec<String>,
     pub outputs: Vec<Vec<i64>>,
-    /// (stage, seconds): synthesize, load_key, qap, msm
+    /// (stage, seconds): synthesize, load_key, evaluate (the QAP's row
+    /// evaluations and satisfaction check), quotient (h), msm
     pub timings: Vec<(&'static str, f64)>,
     pub backend: &'static str,
     /// Which device proved, and why (see [`backend::select`]).
@@ -114,8 +115,15 @@ pub fn prove(
 /// Where a [`Prover`]'s MSMs run.
 enum Engine {
     Cpu,
-    /// A GPU with the key's points resident on it.
-    Cuda { gpu: crate::cuda::Cuda, key: crate::cuda::ResidentKey },
+    /// A GPU with the key's points resident on it, and the constraint
+    /// matrices once the first proof has synthesised them (`None` inside
+    /// when they do not fit beside the key: the rows are then evaluated on
+    /// the CPU).
+    Cuda {
+        gpu: crate::cuda::Cuda,
+        key: crate::cuda::ResidentKey,
+        matrices: std::sync::OnceLock<Option<crate::cuda::DeviceR1cs>>,
+    },
 }
 
 /// A build and its proving key loaded once (and, on a GPU, the key's points
@@ -153,7 +161,7 @@ impl Prover {
         let engine = match opened {
             backend::Opened::Cpu => Engine::Cpu,
             backend::Opened::Cuda(gpu) => match gpu.upload_key(&pk) {
-                Ok(key) => Engine::Cuda { gpu, key },
+                Ok(key) => Engine::Cuda { gpu, key, matrices: std::sync::OnceLock::new() },
                 Err(Error::Device(why)) if device == "auto" => {
                     description = backend::cpu_description(&why);
                     Engine::Cpu
@@ -193,12 +201,15 @@ impl Prover {
             + std::mem::size_of_val(pk.l_query.as_slice())
     }
 
-    /// Device bytes of the resident key's points (0 on the CPU); the MSM
-    /// and NTT working buffers a proof allocates are not counted.
+    /// Device bytes of the resident key's points and, after the first
+    /// proof, of the constraint matrices (0 on the CPU); the MSM and NTT
+    /// working buffers a proof allocates are not counted.
     pub fn device_bytes(&self) -> usize {
         match &self.engine {
             Engine::Cpu => 0,
-            Engine::Cuda { key, .. } => key.bytes(),
+            Engine::Cuda { key, matrices, .. } => {
+                key.bytes() + matrices.get().and_then(|m| m.as_ref()).map_or(0, |m| m.bytes())
+            }
         }
     }
 
@@ -224,9 +235,18 @@ impl Prover {
         let mut description = self.description.clone();
         let (proof, timings) = match &self.engine {
             Engine::Cpu => create_proof(&self.pk, &s.r1cs, &s.assignment, &crate::backend::Cpu, &mut rng)?,
-            Engine::Cuda { gpu, key } => {
-                let msms = crate::cuda::ResidentMsms { gpu, key };
-                match create_proof_with(&self.pk, &s.r1cs, &s.assignment, gpu, &msms, &mut rng) {
+            Engine::Cuda { gpu, key, matrices } => {
+                let proved = (|| {
+                    if matrices.get().is_none() {
+                        // Kept only with room left for a proof's working memory.
+                        let reserve = crate::cuda::proof_working_bytes(&self.pk) + 3 * 32 * self.pk.domain_size as usize;
+                        let _ = matrices.set(gpu.upload_r1cs(&s.r1cs, reserve)?);
+                    }
+                    let r1cs = matrices.get().and_then(|m| m.as_ref());
+                    let msms = crate::cuda::ResidentMsms { gpu, key, r1cs };
+                    create_proof_with(&self.pk, &s.r1cs, &s.assignment, gpu, &msms, &mut rng)
+                })();
+                match proved {
                     // With "auto", a GPU that fails mid-proof (out of memory, a
                     // lost context) hands this proof to the CPU, with the host
                     // copy of the key, and says so; "cuda" reports it.
@@ -245,7 +265,13 @@ impl Prover {
             proof_json: snarkjs::proof_to_json(&proof).to_string(),
             public: public.iter().map(snarkjs::dec).collect(),
             outputs: s.outputs,
-            timings: vec![("synthesize", t_synth), ("load_key", t_load), ("qap", timings.qap), ("msm", timings.msm)],
+            timings: vec![
+                ("synthesize", t_synth),
+                ("load_key", t_load),
+                ("evaluate", timings.evaluate),
+                ("quotient", timings.quotient),
+                ("msm", timings.msm),
+            ],
             backend: backend_name,
             device: description,
             vk_json: self.vk_json(),

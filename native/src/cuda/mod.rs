@@ -11,6 +11,9 @@ pub mod msm;
 pub mod ntt;
 pub mod nvrtc;
 pub mod plan;
+mod qap;
+
+pub use qap::{r1cs_device_bytes, DeviceR1cs};
 
 #[cfg(test)]
 mod tests;
@@ -389,6 +392,10 @@ impl Backend for Cuda {
     fn coset_ifft(&self, d: &Domain<Fr>, a: &mut [Fr]) -> Result<()> {
         self.ntt(d, a, NttKind::CosetIfft)
     }
+
+    fn quotient(&self, d: &Domain<Fr>, rows: [Vec<Fr>; 3]) -> Result<Vec<Fr>> {
+        self.quotient_on_device(d, rows)
+    }
 }
 
 /// A proving key's five point vectors on the GPU, uploaded once and used by
@@ -483,10 +490,13 @@ impl Cuda {
     }
 }
 
-/// The five MSMs of a proof on a [`ResidentKey`]: only the scalars travel.
+/// The five MSMs of a proof on a [`ResidentKey`]: only the scalars travel;
+/// with the constraint matrices resident too, the row evaluations and the
+/// quotient run on the device and only the assignment travels.
 pub struct ResidentMsms<'a> {
     pub gpu: &'a Cuda,
     pub key: &'a ResidentKey,
+    pub r1cs: Option<&'a DeviceR1cs>,
 }
 
 impl ResidentMsms<'_> {
@@ -521,6 +531,48 @@ impl crate::groth16::KeyMsms for ResidentMsms<'_> {
     }
     fn msm_g2(&self, query: crate::groth16::Query, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective> {
         self.msm(query, bases, scalars)
+    }
+    fn msms_of_z(&self, pk: &crate::groth16::ProvingKey, z: &[Fr]) -> Result<(G1Projective, G1Projective, G2Projective)> {
+        use crate::groth16::Query;
+        match self.msms_of_z_on_device(pk, z)? {
+            Some(sums) => Ok(sums),
+            None => Ok((
+                self.msm(Query::A, &pk.a_query, z)?,
+                self.msm(Query::BG1, &pk.b_g1_query, z)?,
+                self.msm(Query::BG2, &pk.b_g2_query, z)?,
+            )),
+        }
+    }
+    fn witness_quotient_msm(
+        &self,
+        backend: &dyn Backend,
+        r1cs: &crate::r1cs::R1cs,
+        z: &[Fr],
+        domain: &Domain<Fr>,
+        check: bool,
+        h_bases: &[G1Affine],
+        timings: &mut crate::groth16::ProverTimings,
+    ) -> Result<G1Projective> {
+        match self.r1cs {
+            Some(m) => self.witness_quotient_msm_on_device(m, r1cs, z, domain, check, h_bases, timings),
+            None => {
+                let t = std::time::Instant::now();
+                let rows = crate::groth16::r1cs_to_qap::evaluate_rows(r1cs, z, domain, check)?;
+                timings.evaluate = t.elapsed().as_secs_f64();
+                let (sum, seconds) = self.quotient_msm(backend, domain, rows, h_bases)?;
+                timings.quotient = seconds;
+                Ok(sum)
+            }
+        }
+    }
+    fn quotient_msm(
+        &self,
+        _backend: &dyn Backend,
+        domain: &Domain<Fr>,
+        rows: [Vec<Fr>; 3],
+        h_bases: &[G1Affine],
+    ) -> Result<(G1Projective, f64)> {
+        self.quotient_msm_on_device(domain, rows, h_bases)
     }
 }
 

@@ -185,6 +185,9 @@ pub(crate) struct Kernels {
     pub g1: GroupKernels,
     pub g2: GroupKernels,
     pub ntt: super::ntt::NttKernels,
+    pub qap_combine: Kernel,
+    pub qap_rows: Kernel,
+    pub qap_check: Kernel,
     _module: Module,
 }
 
@@ -202,6 +205,9 @@ impl Kernels {
             g1: GroupKernels::load(&module, "g1")?,
             g2: GroupKernels::load(&module, "g2")?,
             ntt: super::ntt::NttKernels::load(&module)?,
+            qap_combine: module.function("zk_qap_combine")?,
+            qap_rows: module.function("zk_qap_rows")?,
+            qap_check: module.function("zk_qap_check")?,
             _module: module,
         })
     }
@@ -320,13 +326,22 @@ impl<'a> Run<'a> {
     }
 
     /// [`Run::msm`] with the scalars already on the device (8 u32 limbs each,
-    /// Montgomery form), for benchmarks of the kernels alone.
+    /// Montgomery form): the first `bases.len` of the buffer.
     pub fn msm_device_scalars<P: GpuGroup>(
         &self,
         bases: &ResidentBases,
         scalars: &DeviceBuffer,
     ) -> Result<Projective<P>> {
         let n = bases.len;
+        if bases.group != P::NAME {
+            return Err(Error::Internal(format!("{} bases passed to a {} MSM", bases.group, P::NAME)));
+        }
+        if scalars.bytes < n * 32 {
+            return Err(Error::Internal(format!(
+                "an MSM of {n} points with {} bytes of scalars",
+                scalars.bytes
+            )));
+        }
         let plan = MsmPlan::new(n)?;
         let g = self.k.group::<P>();
         let mut profile = Profile::new(self.device);

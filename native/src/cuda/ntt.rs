@@ -411,7 +411,7 @@ impl Cuda {
     }
 
     /// The plan for `d`, from the cache or made now (most recent last).
-    fn ntt_plan(&self, d: &Domain<Fr>) -> Result<Arc<NttPlan>> {
+    pub(super) fn ntt_plan(&self, d: &Domain<Fr>) -> Result<Arc<NttPlan>> {
         let mut plans = self.ntt_plans.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = plans.iter().position(|p| p.domain == *d) {
             let plan = plans.remove(i);
@@ -429,7 +429,7 @@ impl Cuda {
     /// Before the first NTT: the four transforms of a random vector against
     /// the CPU. A mismatch is remembered (every later NTT fails with it); a
     /// device error is returned and the check runs again next time.
-    fn ntt_verified(&self) -> Result<()> {
+    pub(super) fn ntt_verified(&self) -> Result<()> {
         if let Some(done) = self.ntt_check.get() {
             return done.clone().map_err(Error::Device);
         }

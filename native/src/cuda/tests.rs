@@ -767,7 +767,51 @@ fn check_proof_through(gpu: &Cuda, chain: usize, domain_log2: u32) {
     // two proofs in a row with the same key verify.
     let key = gpu.upload_key(&pk).unwrap();
     assert_eq!(key.bytes(), super::key_device_bytes(&pk));
-    let msms = super::ResidentMsms { gpu, key: &key };
+    let msms = super::ResidentMsms { gpu, key: &key, r1cs: None };
+    // The quotient left on the device for the H MSM, and z sent once for
+    // the A and B MSMs, give the CPU's sums.
+    {
+        use crate::groth16::{HostMsms, KeyMsms};
+        let cpu = crate::backend::Cpu;
+        let rows = r1cs_to_qap::evaluate_rows(&r1cs, &z, &domain, true).unwrap();
+        let (want, _) = HostMsms(&cpu).quotient_msm(&cpu, &domain, rows.clone(), &pk.h_query).unwrap();
+        let (got, _) = msms.quotient_msm(gpu, &domain, rows.clone(), &pk.h_query).unwrap();
+        assert_eq!(got, want, "the H MSM of the quotient left on the device");
+        let [a, b, mut c] = rows;
+        c[0] += Fr::from(1u64);
+        let (off, _) = msms.quotient_msm(gpu, &domain, [a, b, c], &pk.h_query).unwrap();
+        assert_ne!(off, want, "another C row gives another H MSM");
+        assert_eq!(msms.msms_of_z(&pk, &z).unwrap(), HostMsms(&cpu).msms_of_z(&pk, &z).unwrap());
+
+        // The matrices resident too: the rows, the check and the quotient on
+        // the device give the same H MSM, and a wrong witness is refused
+        // naming the same constraint as the CPU's check.
+        let matrices = gpu.upload_r1cs(&r1cs, 0).unwrap().expect("the matrices fit");
+        assert!(matrices.bytes() >= super::r1cs_device_bytes(&r1cs) - 12);
+        let on_device = super::ResidentMsms { gpu, key: &key, r1cs: Some(&matrices) };
+        let mut t = crate::groth16::ProverTimings::default();
+        let got = on_device.witness_quotient_msm(gpu, &r1cs, &z, &domain, true, &pk.h_query, &mut t).unwrap();
+        assert_eq!(got, want, "the H MSM with the rows evaluated on the device");
+        let mut bad = z.clone();
+        bad[z.len() / 2] += Fr::from(1u64);
+        let want_err = r1cs_to_qap::evaluate_rows(&r1cs, &bad, &domain, true).err().unwrap().to_string();
+        let err = on_device.witness_quotient_msm(gpu, &r1cs, &bad, &domain, true, &pk.h_query, &mut t).err().unwrap();
+        assert!(matches!(err, Error::Unsatisfied { .. }), "{err}");
+        assert_eq!(err.to_string(), want_err);
+        for _ in 0..2 {
+            let (proof, _) = crate::groth16::create_proof_with(&pk, &r1cs, &z, gpu, &on_device, &mut rng).unwrap();
+            assert!(verify_proof(&pk.vk, &proof, public).unwrap(), "the proof with the matrices resident verifies");
+        }
+        // Matrices of another system are refused, not misread.
+        let (other, other_z) = squaring_chain(chain + 1);
+        let err = on_device
+            .witness_quotient_msm(gpu, &other, &other_z, &domain, true, &pk.h_query, &mut t)
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::Internal(_)), "{err}");
+        // Not enough room: no upload, the caller evaluates on the CPU.
+        assert!(gpu.upload_r1cs(&r1cs, usize::MAX / 2).unwrap().is_none());
+    }
     for _ in 0..2 {
         let (proof, _) = crate::groth16::create_proof_with(&pk, &r1cs, &z, gpu, &msms, &mut rng).unwrap();
         assert!(verify_proof(&pk.vk, &proof, public).unwrap(), "the resident-key proof verifies");

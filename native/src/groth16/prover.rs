@@ -13,16 +13,23 @@ use ark_ff::UniformRand;
 use rand::{CryptoRng, RngCore};
 
 use super::keys::{Proof, ProvingKey};
-use super::r1cs_to_qap::{domain_for, witness_map};
+use super::r1cs_to_qap::{domain_for, evaluate_rows};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
+use crate::ntt::Domain;
 use crate::r1cs::R1cs;
 
 /// Seconds spent in each prover phase.
 #[derive(Clone, Debug, Default)]
 pub struct ProverTimings {
-    /// Constraint evaluation, satisfaction check and the NTTs for h.
+    /// Constraint evaluation, satisfaction check and the NTTs for h
+    /// (`evaluate` + `quotient`).
     pub qap: f64,
+    /// A·z, B·z, C·z and the satisfaction check (on the CPU).
+    pub evaluate: f64,
+    /// The quotient h: seven NTTs and the division, with their transfers
+    /// on a GPU.
+    pub quotient: f64,
     /// The five MSMs.
     pub msm: f64,
 }
@@ -43,6 +50,56 @@ pub enum Query {
 pub trait KeyMsms: Sync {
     fn msm_g1(&self, query: Query, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective>;
     fn msm_g2(&self, query: Query, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective>;
+
+    /// The three MSMs over the whole assignment: (A, B in G1, B in G2).
+    /// An implementation may send `z` to its device once for all three.
+    fn msms_of_z(&self, pk: &ProvingKey, z: &[Fr]) -> Result<(G1Projective, G1Projective, G2Projective)> {
+        Ok((
+            self.msm_g1(Query::A, &pk.a_query, z)?,
+            self.msm_g1(Query::BG1, &pk.b_g1_query, z)?,
+            self.msm_g2(Query::BG2, &pk.b_g2_query, z)?,
+        ))
+    }
+
+    /// `sum_j h_j H_j` for the quotient h of the assignment `z`: the row
+    /// evaluations A·z, B·z, C·z (checked when `check`), then
+    /// [`KeyMsms::quotient_msm`]. Fills `timings.evaluate` and
+    /// `timings.quotient`. An implementation may evaluate the rows where the
+    /// matrices are (on a GPU).
+    #[allow(clippy::too_many_arguments)]
+    fn witness_quotient_msm(
+        &self,
+        backend: &dyn Backend,
+        r1cs: &R1cs,
+        z: &[Fr],
+        domain: &Domain<Fr>,
+        check: bool,
+        h_bases: &[G1Affine],
+        timings: &mut ProverTimings,
+    ) -> Result<G1Projective> {
+        let t = Instant::now();
+        let rows = evaluate_rows(r1cs, z, domain, check)?;
+        timings.evaluate = t.elapsed().as_secs_f64();
+        let (sum, seconds) = self.quotient_msm(backend, domain, rows, h_bases)?;
+        timings.quotient = seconds;
+        Ok(sum)
+    }
+
+    /// `sum_j h_j H_j` for the quotient h of the row evaluations `rows`
+    /// (see [`Backend::quotient`]), and the seconds spent computing h. An
+    /// implementation may keep h where it computed it (on a GPU) for the MSM.
+    fn quotient_msm(
+        &self,
+        backend: &dyn Backend,
+        domain: &Domain<Fr>,
+        rows: [Vec<Fr>; 3],
+        h_bases: &[G1Affine],
+    ) -> Result<(G1Projective, f64)> {
+        let t = Instant::now();
+        let h = backend.quotient(domain, rows)?;
+        let seconds = t.elapsed().as_secs_f64();
+        Ok((self.msm_g1(Query::H, h_bases, &h)?, seconds))
+    }
 }
 
 /// The MSMs of a [`Backend`] on the host copy of the key (what
@@ -116,22 +173,20 @@ fn prove_inner<R: RngCore + CryptoRng>(
     let mut timings = ProverTimings::default();
 
     let t = Instant::now();
-    let h = witness_map(r1cs, z, &domain, backend, check)?;
-    timings.qap = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
+    let h_msm = msms.witness_quotient_msm(backend, r1cs, z, &domain, check, &pk.h_query, &mut timings)?;
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
     let private = &z[num_instance..];
     let delta_g1: G1Projective = pk.delta_g1.into();
     let delta_g2: G2Projective = pk.vk.delta_g2.into();
 
-    let a = msms.msm_g1(Query::A, &pk.a_query, z)? + pk.vk.alpha_g1 + delta_g1 * r;
-    let b_g2 = msms.msm_g2(Query::BG2, &pk.b_g2_query, z)? + pk.vk.beta_g2 + delta_g2 * s;
-    let b_g1 = msms.msm_g1(Query::BG1, &pk.b_g1_query, z)? + pk.beta_g1 + delta_g1 * s;
-    let c = msms.msm_g1(Query::L, &pk.l_query, private)? + msms.msm_g1(Query::H, &pk.h_query, &h)? + a * s + b_g1 * r
-        - delta_g1 * (r * s);
-    timings.msm = t.elapsed().as_secs_f64();
+    let (a_msm, b_g1_msm, b_g2_msm) = msms.msms_of_z(pk, z)?;
+    let a = a_msm + pk.vk.alpha_g1 + delta_g1 * r;
+    let b_g2 = b_g2_msm + pk.vk.beta_g2 + delta_g2 * s;
+    let b_g1 = b_g1_msm + pk.beta_g1 + delta_g1 * s;
+    let c = msms.msm_g1(Query::L, &pk.l_query, private)? + h_msm + a * s + b_g1 * r - delta_g1 * (r * s);
+    timings.msm = t.elapsed().as_secs_f64() - timings.evaluate - timings.quotient;
+    timings.qap = timings.evaluate + timings.quotient;
 
     let [a, c] = {
         let v = G1Projective::normalize_batch(&[a, c]);

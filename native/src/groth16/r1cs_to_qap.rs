@@ -42,10 +42,11 @@ pub fn evaluate_at(r1cs: &R1cs, domain: &Domain<Fr>, tau: Fr) -> (Vec<Fr>, Vec<F
     (u, v, w, domain.vanishing_at(tau))
 }
 
-/// The coefficients of h(X) = (A(X)B(X) - C(X)) / Z(X) for the assignment `z`,
-/// n - 1 of them. With `check`, fails (naming the constraint) when `z` does not
-/// satisfy the system: then no such polynomial h exists.
-pub fn witness_map(r1cs: &R1cs, z: &[Fr], domain: &Domain<Fr>, backend: &dyn Backend, check: bool) -> Result<Vec<Fr>> {
+/// A·z, B·z and C·z at the domain's n points: row i < m is constraint i,
+/// rows m..m+l+1 are the instance rows (A = z_j, B = C = 0), the rest zero.
+/// With `check`, fails (naming the constraint) when `z` does not satisfy the
+/// system: then no quotient h exists.
+pub fn evaluate_rows(r1cs: &R1cs, z: &[Fr], domain: &Domain<Fr>, check: bool) -> Result<[Vec<Fr>; 3]> {
     let n = domain.size;
     let m = r1cs.num_constraints();
     let evals = |mat: &crate::r1cs::Matrix| -> Vec<Fr> {
@@ -54,8 +55,8 @@ pub fn witness_map(r1cs: &R1cs, z: &[Fr], domain: &Domain<Fr>, backend: &dyn Bac
         e
     };
     let mut a = evals(&r1cs.a);
-    let mut b = evals(&r1cs.b);
-    let mut c = evals(&r1cs.c);
+    let b = evals(&r1cs.b);
+    let c = evals(&r1cs.c);
     a[m..m + r1cs.num_public + 1].copy_from_slice(&z[..r1cs.num_public + 1]);
 
     if check {
@@ -63,16 +64,28 @@ pub fn witness_map(r1cs: &R1cs, z: &[Fr], domain: &Domain<Fr>, backend: &dyn Bac
             return Err(Error::Unsatisfied { row, label: r1cs.label_of(row).to_string() });
         }
     }
+    Ok([a, b, c])
+}
 
-    // Interpolate, move to the coset g*H where Z does not vanish, divide, and
-    // come back: Z(g*w^i) = g^n - 1 is the same for every coset point.
+/// 1 / Z(x) for every x of the coset g*H: Z(g w^i) = g^n - 1 is the same at
+/// every coset point.
+pub fn vanishing_inverse_on_coset(domain: &Domain<Fr>) -> Fr {
+    (domain.coset_gen.pow([domain.size as u64]) - Fr::from(1u64))
+        .inverse()
+        .expect("the coset generator is not an n-th root of unity")
+}
+
+/// The coefficients of h(X) = (A(X)B(X) - C(X)) / Z(X), n - 1 of them, from
+/// the row evaluations of [`evaluate_rows`], with the seven NTTs on `backend`:
+/// interpolate, move to the coset g*H where Z does not vanish, divide, come back.
+pub fn quotient_by_ntts<B: Backend + ?Sized>(backend: &B, domain: &Domain<Fr>, rows: [Vec<Fr>; 3]) -> Result<Vec<Fr>> {
+    let n = domain.size;
+    let [mut a, mut b, mut c] = rows;
     for v in [&mut a, &mut b, &mut c] {
         backend.ifft(domain, v)?;
         backend.coset_fft(domain, v)?;
     }
-    let z_inv = (domain.coset_gen.pow([n as u64]) - Fr::from(1u64))
-        .inverse()
-        .expect("the coset generator is not an n-th root of unity");
+    let z_inv = vanishing_inverse_on_coset(domain);
     a.par_iter_mut().zip(b.par_iter()).zip(c.par_iter()).for_each(|((a, b), c)| {
         *a = (*a * b - c) * z_inv;
     });
@@ -80,4 +93,12 @@ pub fn witness_map(r1cs: &R1cs, z: &[Fr], domain: &Domain<Fr>, backend: &dyn Bac
     // deg h <= n - 2 for a satisfying witness, so the top coefficient is zero.
     a.truncate(n - 1);
     Ok(a)
+}
+
+/// The coefficients of h(X) = (A(X)B(X) - C(X)) / Z(X) for the assignment `z`,
+/// n - 1 of them ([`evaluate_rows`], then the backend's quotient). With
+/// `check`, fails (naming the constraint) when `z` does not satisfy the system.
+pub fn witness_map(r1cs: &R1cs, z: &[Fr], domain: &Domain<Fr>, backend: &dyn Backend, check: bool) -> Result<Vec<Fr>> {
+    let rows = evaluate_rows(r1cs, z, domain, check)?;
+    backend.quotient(domain, rows)
 }

@@ -89,6 +89,8 @@ def test_the_installed_package_is_the_wheel_not_the_checkout(installed):
 
 def test_demo_then_export_verifier_from_the_wheel(installed):
     zkml, work, env = installed["venv"] / "bin" / "zkml", installed["work"], installed["env"]
+    r = _run([zkml, "--version"], cwd=work, env=env)
+    assert (r.returncode, r.stdout.strip()) == (0, "zkml, version 0.1.0")
     r = _run([zkml, "demo", "--workdir", "demo"], cwd=work, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert str(installed["site"] / "zkml" / "data" / "digits_mlp" / "model.onnx") in r.stdout

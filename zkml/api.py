@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from zkml import __version__, _native, artifacts
+from zkml import sender as _sender
 from zkml import program as prog
 from zkml.artifacts import Staging, check_hash, read_bytes, read_json, require_dir
 from zkml.errors import ArgumentError, CircuitMismatchError, DeviceError, InputFileError, ZkmlError
@@ -146,6 +147,7 @@ def compile(  # noqa: A001 - the API verb
     bits: int = 16,
     input_shapes: "dict[str, Sequence[int]] | None" = None,
     example_inputs: Any = None,
+    bind_sender: bool = False,
 ) -> CompileResult:
     """Quantize a model and compile it into a circuit in `build_dir`.
 
@@ -164,6 +166,9 @@ def compile(  # noqa: A001 - the API verb
     hash) and `settings.json` (constraint counts, scales, error report).
     `input_shapes` pins model inputs with open dimensions, e.g.
     ``{"x": (1, 8, 16)}`` (a symbolic leading batch axis is taken as 1).
+    `bind_sender` adds one public input, the address that will submit the
+    proof to a settlement contract (`zkml.sender`; `prove(..., sender=ADDR)`);
+    settings.json records which public signal holds it.
     """
     from zkml.frontend import load_model
     from zkml.inputs import python_calibration
@@ -179,9 +184,11 @@ def compile(  # noqa: A001 - the API verb
     graph = load_model(source, input_shapes)
     samples = python_calibration(calibration, graph)
     program, report = quantize(graph, samples, bits=int(bits))
+    report["measured_error_vs_onnxruntime"] = _measured_error_vs_onnxruntime(source, program, samples)
+    if bind_sender:
+        program = _sender.bind_sender(program)
     data, constants = program.to_files()
     info = _native.circuit_info(data, constants)
-    report["measured_error_vs_onnxruntime"] = _measured_error_vs_onnxruntime(source, program, samples)
 
     settings = {
         "zkml_version": __version__,
@@ -201,6 +208,8 @@ def compile(  # noqa: A001 - the API verb
         "quantization": report,
         "compile_seconds": round(time.perf_counter() - started, 3),
     }
+    if bind_sender:
+        settings["sender"] = {"input": _sender.SENDER_INPUT, "signal": _sender.sender_signal(program)}
     build = Path(build_dir)
     with Staging(build) as stage:
         previous = build / artifacts.SETTINGS
@@ -340,16 +349,29 @@ def _setup(build_dir: "str | Path", dev: bool, seed: int | None) -> SetupResult:
 # --- prove -------------------------------------------------------------------------
 
 
-def _float_inputs(build: Build, inputs: "str | Path | dict | np.ndarray | Sequence[np.ndarray]") -> list[np.ndarray]:
+def _float_inputs(build: Build, inputs: "str | Path | dict | np.ndarray | Sequence[np.ndarray]",
+                  sender_address: "str | None" = None) -> list[np.ndarray]:
+    """One float array per program input: the model's, read from `inputs`,
+    then, for a build compiled with bind_sender, the sender's limbs."""
     from zkml.inputs import python_inputs
 
-    return python_inputs(inputs, build.program)
+    floats = python_inputs(inputs, _sender.model_inputs(build.program))
+    if _sender.binds_sender(build.program):
+        if sender_address is None:
+            raise ArgumentError("this build binds the proof to its sender (compiled with --bind-sender): give the "
+                                "address that will submit it (zkml prove --sender ADDR, or sender= in Python)")
+        floats.append(_sender.sender_limbs(sender_address).astype(np.float64))
+    elif sender_address is not None:
+        raise ArgumentError("this build does not bind a sender: compile it with --bind-sender "
+                            "(bind_sender=True) to prove for an address")
+    return floats
 
 
-def _quantized_inputs(build: Build, inputs: "str | Path | dict | Sequence[np.ndarray]") -> list[np.ndarray]:
+def _quantized_inputs(build: Build, inputs: "str | Path | dict | Sequence[np.ndarray]",
+                      sender_address: "str | None" = None) -> list[np.ndarray]:
     """An input.json path, its parsed dict, or one float array per model input,
     quantized for `build`'s circuit."""
-    return prog.quantize_inputs(build.program, _float_inputs(build, inputs))
+    return prog.quantize_inputs(build.program, _float_inputs(build, inputs, sender_address))
 
 
 def calibration_warnings(build: Build, floats: list[np.ndarray]) -> list[str]:
@@ -445,13 +467,14 @@ class Prover:
     def device_bytes(self) -> int:
         return self._native.device_bytes
 
-    def prove(self, inputs: "str | Path | dict | np.ndarray | Sequence[np.ndarray]", out_dir: "str | Path") -> ProveResult:
+    def prove(self, inputs: "str | Path | dict | np.ndarray | Sequence[np.ndarray]", out_dir: "str | Path",
+              sender: "str | None" = None) -> ProveResult:
         """Prove one inference; see `zkml.prove`. Nothing is written on failure."""
         build = self.build
         _path(out_dir, "out_dir")
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        floats = _float_inputs(build, inputs)
+        floats = _float_inputs(build, inputs, sender)
         quantized = prog.quantize_inputs(build.program, floats)
         warnings = calibration_warnings(build, [np.asarray(f, dtype=np.float64) for f in floats])
         timings["quantize_input"] = time.perf_counter() - t + self._load_build
@@ -501,6 +524,7 @@ def prove(
     inputs: "str | Path | dict | np.ndarray | Sequence[np.ndarray]",
     out_dir: "str | Path",
     device: str = "auto",
+    sender: "str | None" = None,
 ) -> ProveResult:
     """Prove one inference. `inputs` is an input.json path, its parsed dict,
     or numpy arrays / torch tensors: one per model input in a list or tuple
@@ -512,8 +536,12 @@ def prove(
     `device` is "auto" (a usable NVIDIA GPU for the MSMs, else the CPU; the
     result's `device` says which and why), "cpu" or "cuda" (DeviceError when
     no GPU can be used). One proof with a `Prover` made for it: for many
-    proofs with one key, make a `Prover` once."""
-    return Prover(build_dir, device).prove(inputs, out_dir)
+    proofs with one key, make a `Prover` once.
+
+    `sender` ("0x" + 40 hex digits) is required by, and only by, a build
+    compiled with bind_sender: the address that will submit the proof to a
+    settlement contract; the proof holds for that address alone."""
+    return Prover(build_dir, device).prove(inputs, out_dir, sender)
 
 
 @dataclass
@@ -522,13 +550,17 @@ class CheckResult:
     outputs: dict[str, np.ndarray]
 
 
-def check(build_dir: "str | Path", inputs: "str | Path | dict | Sequence[np.ndarray]") -> CheckResult:
+def check(build_dir: "str | Path", inputs: "str | Path | dict | Sequence[np.ndarray]",
+          sender: "str | None" = None) -> CheckResult:
     """Compute the witness for `inputs` and check every constraint, without
     proving or writing anything. An unsatisfied constraint raises WitnessError
     whose `details` hold its `row` and `region` ("#k op -> 'tensor'": the
-    instruction, and the tensor the ONNX node producing it wrote)."""
+    instruction, and the tensor the ONNX node producing it wrote). A build
+    that binds a sender is checked for `sender`, or the zero address."""
     build = load_build(build_dir)
-    quantized = _quantized_inputs(build, inputs)
+    if sender is None and _sender.binds_sender(build.program):
+        sender = "0x" + "00" * 20  # no instruction reads it: any address checks the same constraints
+    quantized = _quantized_inputs(build, inputs, sender)
     outs, _public = _native.evaluate(build.data, build.constants, [q.reshape(-1).tolist() for q in quantized])
     p = build.program
     outputs = {

@@ -94,6 +94,11 @@ def main() -> None:
       zkml export-verifier build -o Verifier.sol   (+ Verifier.abi.json, Verifier.bin)
       zkml deploy build --rpc-url URL             (key: $ZKML_PRIVATE_KEY or --keystore)
       zkml verify build out --onchain --rpc-url URL --address ADDR
+    Paying for an inference on-chain (compile with --bind-sender):
+      zkml deploy-settlement --rpc-url URL
+      zkml request build input.json --rpc-url URL --settlement ADDR --verifier ADDR --payment WEI
+      zkml prove build input.json -o out --sender PROVER_ADDR
+      zkml fulfil build out --rpc-url URL --settlement ADDR --request ID
     Or all of it on the bundled digits model, on-chain check included:
       zkml demo
 
@@ -192,10 +197,13 @@ def _parse_shapes(input_shapes: tuple) -> dict | None:
     metavar="NAME=D0,D1,...",
     help="Static shape of an input whose dimensions the model leaves open (repeatable).",
 )
+@click.option("--bind-sender", is_flag=True,
+              help="Add one public input, the address that submits the proof to a settlement contract "
+              "(prove --sender ADDR); a proof then holds for that address alone.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
 def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, input_shapes: tuple,
-                as_json: bool) -> None:
+                bind_sender: bool, as_json: bool) -> None:
     """Quantize MODEL.onnx into an arithmetic circuit.
 
     Writes BUILD/circuit.json (the quantized program; its SHA-256 is the
@@ -211,7 +219,8 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
     """
     from zkml import api
 
-    result = api.compile(model, build, calibration=calibration, bits=bits, input_shapes=_parse_shapes(input_shapes))
+    result = api.compile(model, build, calibration=calibration, bits=bits, input_shapes=_parse_shapes(input_shapes),
+                         bind_sender=bind_sender)
     s = result.settings
     _warn(result.warnings)
     if as_json:
@@ -226,6 +235,7 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
             "measured_error_vs_onnxruntime": quant.get("measured_error_vs_onnxruntime"),
             "calibration_assumed": quant["calibration"]["assumed"],
             "ranges_not_certified": [t["name"] for t in quant["tensors"] if not t["range_certified"]],
+            "sender": s.get("sender"),
             "warnings": result.warnings,
         })
         return
@@ -235,6 +245,9 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
         click.echo(f"  input  {io['name']} {io['shape']}: {io['bits']}-bit, scale 2^-{io['scale']}")
     for io in s["outputs"]:
         click.echo(f"  output {io['name']} {io['shape']}: {io['bits']}-bit, scale 2^-{io['scale']}")
+    if s.get("sender"):
+        click.echo(f"  sender: public signal {s['sender']['signal']} holds the address that submits the proof "
+                   f"(input {s['sender']['input']}; prove with --sender ADDR)")
     measured = s["quantization"].get("measured_error_vs_onnxruntime")
     if measured:
         errs = ", ".join(f"{k} {v:.3g}" for k, v in measured["max_abs_error"].items())
@@ -294,9 +307,13 @@ def setup_cmd(build: Path, dev: bool, as_json: bool) -> None:
     help="Where the MSMs run: auto uses an NVIDIA GPU when one works (and says which), "
     "cuda insists on one (exit 2 without), cpu never uses one.",
 )
+@click.option("--sender", metavar="ADDR",
+              help="For a build compiled with --bind-sender: the address that will submit the proof "
+              "(zkml fulfil's account); the proof holds for it alone.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
-def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, device: str, as_json: bool) -> None:
+def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, device: str, sender: "str | None",
+              as_json: bool) -> None:
     """Prove one inference of BUILD's model on INPUT.json.
 
     INPUT.json is ezkl's shape {"input_data": [[...flattened...]]} or
@@ -315,7 +332,7 @@ def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, de
 
     if check:
         try:
-            checked = api.check(build, input_json)
+            checked = api.check(build, input_json, sender=sender)
         except WitnessError as e:
             region = e.details.get("region", "")
             tensor = region.split("-> ", 1)[1] if "-> " in region else ""
@@ -332,7 +349,7 @@ def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, de
         return
     if out is None:
         _fail("missing option -o/--output (the directory for the proof), or use --check")
-    result = api.prove(build, input_json, out, device=device)
+    result = api.prove(build, input_json, out, device=device, sender=sender)
     _warn(result.warnings)
     if as_json:
         _echo_json({"out_dir": str(out), "files": {k: str(v) for k, v in result.paths.items()},
@@ -545,6 +562,13 @@ def demo_cmd(workdir: Path, as_json: bool) -> None:
         _echo_json({**dataclasses.asdict(result), "workdir": str(workdir)})
         return
     run_demo(workdir, echo=click.echo)
+
+
+# The settlement commands live in their own module, which imports this one.
+from zkml.cli_settlement import COMMANDS as _SETTLEMENT_COMMANDS  # noqa: E402
+
+for _command in _SETTLEMENT_COMMANDS:
+    main.add_command(_command)
 
 
 def run() -> None:

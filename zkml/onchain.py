@@ -9,6 +9,14 @@
     verdict = onchain.verify_onchain("build", "out", "http://127.0.0.1:8545", deployed.address)
     layout = onchain.output_layout("build")   # where outputs sit in the signals (ZkmlOutputs.sol)
 
+    # Settlement (a build compiled with bind_sender=True; contracts/ZkmlSettlement.sol):
+    settlement = onchain.deploy_settlement(url, account).address
+    posted = onchain.post_request("build", "input.json", url, requester, settlement, verifier, payment_wei,
+                                  deadline_in_s=3600)
+    zkml.prove("build", "input.json", "out", sender=prover.address)
+    paid = onchain.fulfil("build", "out", url, prover, settlement, posted.id)
+    onchain.reclaim(url, requester, settlement, request_id)   # after the deadline, if nobody fulfilled it
+
 Needs ``pip install 'zkml[evm]'`` (web3.py, pyrevm) and node with the pinned
 npm packages in ``contracts/`` (solc).
 """
@@ -16,11 +24,11 @@ npm packages in ``contracts/`` (solc).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from zkml import artifacts
 from zkml.artifacts import check_hash, read_json, require_dir
-from zkml.errors import InputFileError
+from zkml.errors import EvmError, InputFileError
 from zkml.evm.calldata import encode_verify_call, proof_calldata
 from zkml.evm.export import VerifierExport, export_verifier_files
 from zkml.evm.outputs import OutputLayout
@@ -28,7 +36,21 @@ from zkml.evm.outputs import output_layout as layout_of
 from zkml.evm.rpc import Deployment, OnchainVerdict, call_verifier, deploy_contract, load_account, signing_web3
 from zkml.evm.verifier import CONTRACT_NAME, compile_verifier, render_verifier
 
-__all__ = ["calldata", "deploy_verifier", "export_contract", "load_account", "output_layout", "verify_onchain"]
+if TYPE_CHECKING:
+    from zkml.evm.settlement import Fulfilment, Posted, Reclaim
+
+__all__ = [
+    "calldata",
+    "deploy_settlement",
+    "deploy_verifier",
+    "export_contract",
+    "fulfil",
+    "load_account",
+    "output_layout",
+    "post_request",
+    "reclaim",
+    "verify_onchain",
+]
 
 
 def _verification_key(build_dir: "str | Path") -> dict:
@@ -96,3 +118,64 @@ def verify_onchain(build_dir: "str | Path", out_dir: "str | Path", rpc_url: str,
     proof, public = _proof_and_public(out_dir, _verification_key(build_dir))
     return call_verifier(connect(rpc_url), address, encode_verify_call(*proof_calldata(proof, public)))
 
+
+
+# --- settlement ------------------------------------------------------------------
+
+
+def deploy_settlement(rpc_url: str, account) -> Deployment:
+    """Deploy ZkmlSettlement (contracts/ZkmlSettlement.sol) from ``account``; one serves every model."""
+    from zkml.evm.settlement import deploy_settlement as deploy
+
+    return deploy(signing_web3(rpc_url, account))
+
+
+def _bound_build(build_dir: "str | Path"):
+    from zkml.api import load_build
+    from zkml.sender import binds_sender
+
+    build = load_build(build_dir)
+    if not binds_sender(build.program):
+        raise EvmError(f"{build.dir} does not bind the prover's address: the settlement contract needs a build "
+                       "compiled with `zkml compile --bind-sender`")
+    return build
+
+
+def post_request(build_dir: "str | Path", inputs: Any, rpc_url: str, account, settlement: str, verifier: str,
+                 payment_wei: int, deadline_in_s: int) -> "Posted":
+    """Post a request for one inference of BUILD's model (its verifier at ``verifier``)
+    on ``inputs``, paying ``payment_wei`` to whoever fulfils it within ``deadline_in_s``
+    seconds of the latest block."""
+    from zkml.evm.settlement import post_request as post
+    from zkml.sender import input_signals
+
+    build = _bound_build(build_dir)
+    if isinstance(deadline_in_s, bool) or not isinstance(deadline_in_s, int) or deadline_in_s <= 0:
+        raise EvmError(f"the deadline must be a positive number of seconds, got {deadline_in_s!r}")
+    signals = input_signals(build.program, inputs)
+    w3 = signing_web3(rpc_url, account)
+    deadline = int(w3.eth.get_block("latest")["timestamp"]) + deadline_in_s
+    return post(w3, settlement, verifier, signals, payment_wei, deadline)
+
+
+def fulfil(build_dir: "str | Path", out_dir: "str | Path", rpc_url: str, account, settlement: str,
+           request_id: int) -> "Fulfilment":
+    """Fulfil request ``request_id`` with OUT's proof (made with ``sender=account.address``)
+    from ``account``; it is paid the request's payment."""
+    from zkml.evm.settlement import fulfil as send_fulfil
+
+    build = _bound_build(build_dir)
+    proof, public = _proof_and_public(out_dir, _verification_key(build_dir))
+    proof8, signals = proof_calldata(proof, public)
+    k = build.settings["sender"]["signal"]
+    if signals[k] != int(account.address, 16):
+        raise EvmError(f"{Path(out_dir) / artifacts.PUBLIC} was proved for sender {signals[k]:#042x}, not for "
+                       f"{account.address}, which would submit it: prove again with --sender {account.address}")
+    return send_fulfil(signing_web3(rpc_url, account), settlement, request_id, proof8, signals)
+
+
+def reclaim(rpc_url: str, account, settlement: str, request_id: int) -> "Reclaim":
+    """After the deadline, take back the payment of a request nobody fulfilled (the requester only)."""
+    from zkml.evm.settlement import reclaim as send_reclaim
+
+    return send_reclaim(signing_web3(rpc_url, account), settlement, request_id)

@@ -109,6 +109,14 @@ class QuantizationReport(_Strict):
         description="Against onnxruntime over the calibration samples; null without onnxruntime or samples.")
 
 
+class SenderBinding(_Strict):
+    """Where a build compiled with ``--bind-sender`` keeps the submitting address (zkml.sender)."""
+
+    input: str = Field(description="The program input that holds it (shape [5], 32 bits, scale 0).")
+    signal: int = Field(description="Index of the public signal equal to the address; also the number of "
+                                    "public signals that hold the model's inputs.")
+
+
 class Settings(_Strict):
     """``settings.json``, written by ``zkml compile`` beside the circuit."""
 
@@ -130,6 +138,7 @@ class Settings(_Strict):
     tensors: List[TensorInfo]
     quantization: QuantizationReport
     compile_seconds: float
+    sender: Optional[SenderBinding] = Field(None, description="Present when the proof is bound to its sender.")
 
 
 class OutputFile(_Strict):

@@ -7,8 +7,8 @@
 //! (seeded, bench only), then a `pipeline::Prover` per device — the key read
 //! once (and on CUDA uploaded once) — and three proofs each; the median proof
 //! and its phases are printed: witness synthesis (CPU), the row evaluations
-//! A·z, B·z, C·z with the satisfaction check (CPU), the quotient h (seven
-//! NTTs and the division; on CUDA with the three uploads, h staying on the
+//! A·z, B·z, C·z with the satisfaction check (CPU), the quotient (six
+//! NTTs and the product; on CUDA with the three uploads, h staying on the
 //! device), the five MSMs (on CUDA against the resident points; z sent once
 //! for A and B). Every proof is verified.
 
@@ -50,7 +50,7 @@ fn main() {
     let max_log2: u32 = std::env::var("ZKML_BENCH_MAX_LOG2").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     let dir = std::env::temp_dir().join(format!("zkml-gpu-prover-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    println!("| constraints | QAP domain | device | prove (ms) | synthesis | A·z, B·z, C·z | quotient (7 NTTs) | MSMs | prove excl. witness | key load (once) | proofs verify |");
+    println!("| constraints | QAP domain | device | prove (ms) | synthesis | A·z, B·z, C·z | quotient (6 NTTs) | MSMs | prove excl. witness | key load (once) | proofs verify |");
     println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for log2 in (16..=max_log2).step_by(2) {
         // about 40 constraints per neuron: 512 neurons a layer

@@ -104,12 +104,11 @@ extern "C" __global__ void __launch_bounds__(ZK_NTT_THREADS)
 }
 
 // ---------------------------------------------------------------------------
-// The QAP quotient's pointwise step on the coset (native/src/cuda/qap.rs):
-// a[i] = (a[i] * b[i] - c[i]) * z_inv, z_inv = 1 / Z(g w^i), the same for
-// every coset point.
-extern "C" __global__ void zk_qap_combine(Fr* a, const Fr* b, const Fr* c, u32 n, const Fr* z_inv) {
+// The Groth16 quotient's pointwise step on the odd coset (native/src/cuda/qap.rs):
+// a[i] = a[i] * b[i] - c[i], the values of A·B − C that the H MSM takes.
+extern "C" __global__ void zk_qap_combine(Fr* a, const Fr* b, const Fr* c, u32 n) {
     u32 i = global_id();
-    if (i < n) a[i] = mul(sub(mul(a[i], b[i]), c[i]), z_inv[0]);
+    if (i < n) a[i] = sub(mul(a[i], b[i]), c[i]);
 }
 
 // One QAP row evaluation vector on the device: out[i] = <row i of M, z> for

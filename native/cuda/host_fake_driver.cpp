@@ -161,8 +161,7 @@ static const Function FUNCTIONS[] = {
      PER_THREAD(zk_qap_check(ptr<const Fr>(p, 0), ptr<const Fr>(p, 1), ptr<const Fr>(p, 2), arg<u32>(p, 3),
                              ptr<u32>(p, 4)))},
     {"zk_qap_combine", 1024,
-     PER_THREAD(zk_qap_combine(ptr<Fr>(p, 0), ptr<const Fr>(p, 1), ptr<const Fr>(p, 2), arg<u32>(p, 3),
-                               ptr<const Fr>(p, 4)))},
+     PER_THREAD(zk_qap_combine(ptr<Fr>(p, 0), ptr<const Fr>(p, 1), ptr<const Fr>(p, 2), arg<u32>(p, 3)))},
 };
 
 extern "C" {

@@ -51,9 +51,10 @@ pub trait Backend: Send + Sync {
         Ok(())
     }
 
-    /// The QAP quotient h (n - 1 coefficients) from the three row
-    /// evaluations of [`crate::groth16::r1cs_to_qap::evaluate_rows`]: seven
-    /// NTTs and a pointwise division by the vanishing polynomial.
+    /// The H MSM's scalars, A·B − C on the domain's odd coset (n values),
+    /// from the three row evaluations of
+    /// [`crate::groth16::r1cs_to_qap::evaluate_rows`]: six NTTs and a
+    /// pointwise product (see `r1cs_to_qap::quotient_by_ntts`).
     fn quotient(&self, d: &Domain<Fr>, rows: [Vec<Fr>; 3]) -> Result<Vec<Fr>> {
         crate::groth16::r1cs_to_qap::quotient_by_ntts(self, d, rows)
     }

@@ -130,6 +130,20 @@ impl<F: FftField> Domain<F> {
         x.pow([self.size as u64]) - F::one()
     }
 
+    /// The same domain with its coset moved to the odd powers of a primitive
+    /// 2n-th root: `coset_gen = omega_2n`, so the coset is
+    /// `{omega_2n^(2i+1)}`, where `Z(x) = x^n - 1 = -2`. This is the coset of
+    /// the Groth16 quotient in the snarkjs key layout (see
+    /// `groth16::r1cs_to_qap`). `None` when 2n exceeds the field's 2-adicity.
+    pub fn with_odd_coset(self) -> Option<Self> {
+        let double = u64::try_from(self.size).ok()?.checked_mul(2)?;
+        if self.log_size + 1 > F::TWO_ADICITY {
+            return None;
+        }
+        let coset_gen = F::get_root_of_unity(double)?;
+        Some(Self { coset_gen, coset_gen_inv: coset_gen.inverse()?, ..self })
+    }
+
     /// The Lagrange basis polynomials of the domain evaluated at `tau`:
     /// `L_i(tau)` for `i` in `0..size`, where `L_i(omega^j) = [i == j]`.
     ///

@@ -5,10 +5,11 @@
 //! the resident key, when they fit). A proof then sends only the assignment
 //! z; the device evaluates A·z, B·z, C·z (`zk_qap_rows` in bn254.cu), checks
 //! a·b = c row by row (`zk_qap_check`, which names the first failing
-//! constraint), runs an inverse NTT and a coset NTT on each vector,
-//! `(a·b − c) / Z` pointwise (`zk_qap_combine`), and the inverse coset NTT
-//! that leaves h's coefficients in the first buffer, where the H MSM reads
-//! them against the resident points. Nothing comes back but the sums.
+//! constraint), runs an inverse NTT and an NTT on the odd coset on each
+//! vector, and `a·b − c` pointwise (`zk_qap_combine`), which leaves the H
+//! MSM's scalars (A·B − C on the coset, see `groth16::r1cs_to_qap`) in the
+//! first buffer, where the H MSM reads them against the resident points.
+//! Nothing comes back but the sums.
 //!
 //! Without resident matrices the CPU evaluates the rows and the three
 //! vectors are uploaded ([`Cuda::quotient_on_device`] is the [`Backend`]
@@ -24,7 +25,6 @@ use super::msm::{upload_scalars, Run};
 use super::ntt::{download_scalars, NttKind};
 use super::{Cuda, ResidentMsms};
 use crate::error::{Error, Result};
-use crate::groth16::r1cs_to_qap::vanishing_inverse_on_coset;
 use crate::groth16::{ProverTimings, ProvingKey};
 use crate::r1cs::{Matrix, R1cs};
 use crate::ntt::Domain;
@@ -179,8 +179,8 @@ impl Cuda {
     }
 
     /// Within a run: uploads the three row evaluations and leaves the
-    /// quotient's n coefficients (the top one zero for a satisfying
-    /// witness) in the returned buffer. The caller has run
+    /// H MSM's n scalars (A·B − C on the odd coset) in the returned
+    /// buffer. The caller has run
     /// [`Cuda::ntt_verified`].
     fn quotient_in_run<'a>(&self, r: &Run<'a>, d: &Domain<Fr>, rows: &[Vec<Fr>; 3]) -> Result<Pooled<'a>> {
         for (v, name) in rows.iter().zip(["A", "B", "C"]) {
@@ -210,26 +210,19 @@ impl Cuda {
             plan.launch(&r.k.ntt, buf, NttKind::CosetFft)?;
         }
         let [a, b, c] = bufs;
-        let z_inv = r.pool.take(r.device, 32)?;
-        upload_scalars(&z_inv, &[vanishing_inverse_on_coset(d)])?;
         let n32 = u32::try_from(n).map_err(|_| Error::Internal(format!("a quotient of {n} elements")))?;
-        r.k.qap_combine.launch(
-            n as u64,
-            COMBINE_BLOCK,
-            &[(&a).into(), (&b).into(), (&c).into(), n32.into(), (&z_inv).into()],
-        )?;
-        plan.launch(&r.k.ntt, &a, NttKind::CosetIfft)?;
+        r.k.qap_combine.launch(n as u64, COMBINE_BLOCK, &[(&a).into(), (&b).into(), (&c).into(), n32.into()])?;
         Ok(a)
     }
 
-    /// [`Backend::quotient`] on the GPU: three uploads, seven NTTs and the
-    /// division on the device, one download.
+    /// [`Backend::quotient`] on the GPU: three uploads, six NTTs and the
+    /// product on the device, one download.
     pub fn quotient_on_device(&self, d: &Domain<Fr>, rows: [Vec<Fr>; 3]) -> Result<Vec<Fr>> {
         self.injected_failure()?;
         self.ntt_verified()?;
         self.run(|r| {
             let h = self.quotient_in_run(r, d, &rows)?;
-            let mut out = vec![Fr::from(0u64); d.size - 1];
+            let mut out = vec![Fr::from(0u64); d.size];
             download_scalars(&h, &mut out)?;
             Ok(out)
         })
@@ -250,7 +243,7 @@ impl ResidentMsms<'_> {
         timings: &mut ProverTimings,
     ) -> Result<G1Projective> {
         let resident = match &self.key.h {
-            Some(b) if b.len == h_bases.len() && b.len + 1 == d.size => b,
+            Some(b) if b.len == h_bases.len() && b.len == d.size => b,
             _ => return Err(Error::Internal("the resident H query does not match the proving key".into())),
         };
         self.gpu.injected_failure()?;
@@ -276,7 +269,7 @@ impl ResidentMsms<'_> {
         h_bases: &[G1Affine],
     ) -> Result<(G1Projective, f64)> {
         let resident = match &self.key.h {
-            Some(b) if b.len == h_bases.len() && b.len + 1 == d.size => b,
+            Some(b) if b.len == h_bases.len() && b.len == d.size => b,
             _ => return Err(Error::Internal("the resident H query does not match the proving key".into())),
         };
         self.gpu.injected_failure()?;
@@ -286,7 +279,6 @@ impl ResidentMsms<'_> {
             let h = self.gpu.quotient_in_run(r, d, &rows)?;
             r.device.synchronize()?;
             let seconds = t.elapsed().as_secs_f64();
-            // The MSM reads the first n - 1 coefficients: h without its top one.
             Ok((r.msm_device_scalars::<G1>(resident, &h)?, seconds))
         })
     }

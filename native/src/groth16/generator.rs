@@ -10,7 +10,7 @@ use ark_ff::{Field, UniformRand, Zero};
 use rand::{CryptoRng, RngCore};
 
 use super::keys::{ProvingKey, VerifyingKey};
-use super::r1cs_to_qap::{domain_for, evaluate_at};
+use super::r1cs_to_qap::{domain_for, evaluate_at, h_scalars_at};
 use crate::error::{Error, Result};
 use crate::msm::fixed_base_batch;
 use crate::r1cs::R1cs;
@@ -26,10 +26,11 @@ fn nonzero<R: RngCore>(rng: &mut R) -> Fr {
 
 pub fn generate_parameters<R: RngCore + CryptoRng>(r1cs: &R1cs, rng: &mut R) -> Result<ProvingKey> {
     let domain = domain_for(r1cs)?;
-    // tau must lie outside the domain, or Z(tau) = 0 and the key is useless.
+    // tau must lie outside the 2n-point domain: then Z(tau) != 0 (else the
+    // key is useless) and the H query's Lagrange basis is defined.
     let tau = loop {
         let t = Fr::rand(rng);
-        if !domain.vanishing_at(t).is_zero() {
+        if !(t.pow([2 * domain.size as u64]) - Fr::from(1u64)).is_zero() {
             break t;
         }
     };
@@ -37,19 +38,14 @@ pub fn generate_parameters<R: RngCore + CryptoRng>(r1cs: &R1cs, rng: &mut R) -> 
     let gamma_inv = gamma.inverse().expect("nonzero");
     let delta_inv = delta.inverse().expect("nonzero");
 
-    let (u, v, w, z_tau) = evaluate_at(r1cs, &domain, tau);
+    let (u, v, w, _z_tau) = evaluate_at(r1cs, &domain, tau);
     let num_instance = r1cs.num_public + 1;
     // beta*u_i + alpha*v_i + w_i, divided by gamma (public) or delta (private).
     let combined: Vec<Fr> = u.iter().zip(&v).zip(&w).map(|((u, v), w)| beta * u + alpha * v + w).collect();
     let ic: Vec<Fr> = combined[..num_instance].iter().map(|x| *x * gamma_inv).collect();
     let l: Vec<Fr> = combined[num_instance..].iter().map(|x| *x * delta_inv).collect();
 
-    let mut h = Vec::with_capacity(domain.size - 1);
-    let mut t = z_tau * delta_inv;
-    for _ in 0..domain.size - 1 {
-        h.push(t);
-        t *= tau;
-    }
+    let h: Vec<Fr> = h_scalars_at(&domain, tau)?.into_iter().map(|x| x * delta_inv).collect();
 
     let g1 = G1Projective::generator();
     let g2 = G2Projective::generator();

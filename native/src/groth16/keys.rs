@@ -41,7 +41,9 @@ pub struct ProvingKey {
     pub b_g1_query: Vec<G1Affine>,
     /// [v_i(tau)]_2 for every variable i
     pub b_g2_query: Vec<G2Affine>,
-    /// [tau^i * Z(tau) / delta]_1 for i < n - 1
+    /// [L_{2i+1}(tau) / delta]_1 for i < n: the Lagrange basis of the
+    /// 2n-point domain at its odd points, each a multiple of Z(tau) (see
+    /// `r1cs_to_qap::h_scalars_at`; snarkjs's H section)
     pub h_query: Vec<G1Affine>,
     /// [(beta*u_i(tau) + alpha*v_i(tau) + w_i(tau)) / delta]_1 for every private i
     pub l_query: Vec<G1Affine>,
@@ -57,7 +59,10 @@ pub struct Proof {
     pub c: G1Affine,
 }
 
-const PK_MAGIC: &[u8; 8] = b"ZKMLPK\x00\x01";
+/// Version 2: the H query in the Lagrange basis of the odd coset (snarkjs's
+/// layout); version 1 held it in the power basis.
+const PK_MAGIC: &[u8; 8] = b"ZKMLPK\x00\x02";
+const PK_MAGIC_V1: &[u8; 8] = b"ZKMLPK\x00\x01";
 
 /// Header of a proving-key file: what it was made for.
 pub struct KeyHeader {
@@ -106,6 +111,12 @@ pub fn check_r1cs_digest(path: &Path, found: &[u8; 32], expected: &[u8; 32]) -> 
 pub fn read_proving_key_for(path: &Path, circuit: &[u8; 32]) -> crate::error::Result<(ProvingKey, [u8; 32])> {
     let data = std::fs::read(path).map_err(|e| Error::io(format!("cannot read proving key {}", path.display()), e))?;
     let bad = |what: &str| Error::Format(format!("{} is not a valid zkml proving key: {what}", path.display()));
+    if data.len() >= 8 && &data[..8] == PK_MAGIC_V1 {
+        return Err(Error::Format(format!(
+            "proving key {} was made by an older zkml (key format 1); run setup again",
+            path.display()
+        )));
+    }
     if data.len() < 8 + 96 || &data[..8] != PK_MAGIC {
         return Err(bad("wrong magic bytes or truncated"));
     }

@@ -2,7 +2,9 @@
 //!
 //!   A = alpha + sum_i z_i u_i(tau) + r delta                      (G1)
 //!   B = beta  + sum_i z_i v_i(tau) + s delta                      (G2, and G1 for C)
-//!   C = sum_{i private} z_i L_i + sum_j h_j tau^j Z(tau)/delta + s A + r B - r s delta
+//!   C = sum_{i private} z_i L_i + h(tau) Z(tau)/delta + s A + r B - r s delta
+//! where h(tau) Z(tau)/delta is the H MSM over the values of A·B − C on the
+//! odd coset (see `r1cs_to_qap`).
 //! with fresh random r, s for every proof (zero knowledge).
 
 use std::time::Instant;
@@ -27,7 +29,7 @@ pub struct ProverTimings {
     pub qap: f64,
     /// A·z, B·z, C·z and the satisfaction check (on the CPU).
     pub evaluate: f64,
-    /// The quotient h: seven NTTs and the division, with their transfers
+    /// The H MSM's scalars: six NTTs and the pointwise product, with their transfers
     /// on a GPU.
     pub quotient: f64,
     /// The five MSMs.
@@ -167,7 +169,7 @@ fn prove_inner<R: RngCore + CryptoRng>(
         return Err(Error::Mismatch("the proving key does not fit this constraint system".into()));
     }
     let domain = domain_for(r1cs)?;
-    if domain.size as u64 != pk.domain_size || pk.h_query.len() != domain.size - 1 {
+    if domain.size as u64 != pk.domain_size || pk.h_query.len() != domain.size {
         return Err(Error::Mismatch("the proving key was made for another QAP domain".into()));
     }
     let mut timings = ProverTimings::default();

@@ -78,6 +78,31 @@ def verify(vk_json: str, proof_json: str, public_json: str) -> bool:
     """Groth16 verification of snarkjs-format JSON; raises ProofFormatError on malformed input."""
 
 def _panic_for_tests() -> None: ...
+def export_r1cs(program: bytes, constants: bytes, path: str | PathLike[str]) -> None:
+    """The circuit's constraint system as an iden3 .r1cs file (atomically)."""
+
+def export_witness(program: bytes, constants: bytes, inputs: list[list[int]], path: str | PathLike[str]) -> list[str]:
+    """The witness of the quantized inputs, checked, as an iden3 .wtns file;
+    returns the public signals (decimal)."""
+
+def export_zkey(
+    program: bytes,
+    constants: bytes,
+    pk_path: str | PathLike[str],
+    path: str | PathLike[str],
+    transcript_from: str | PathLike[str] | None = None,
+) -> None:
+    """The proving key as a snarkjs .zkey; the phase-2 transcript copied from
+    the .zkey at `transcript_from`, or empty."""
+
+def import_zkey(
+    program: bytes, constants: bytes, zkey_path: str | PathLike[str], pk_path: str | PathLike[str]
+) -> tuple[str, list[tuple[str, str]]]:
+    """Reads a snarkjs .zkey made for this circuit (header sizes and every
+    constraint coefficient checked, every point on the curve and in its
+    subgroup), writes it as the proving key; returns the verification key
+    (snarkjs JSON) and the contributions (name, kind) of its transcript."""
+
 def set_nvrtc_search_dirs(dirs: list[str | PathLike[str]]) -> None:
     """Folders to look for libnvrtc in before the system's."""
 

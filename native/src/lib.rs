@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod cuda;
 pub mod error;
+pub mod formats;
 pub mod gadgets;
 pub mod groth16;
 pub mod io;

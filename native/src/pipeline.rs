@@ -84,6 +84,64 @@ pub fn setup(program: &[u8], constants: &[u8], pk_path: &Path, seed: Option<u64>
     Ok(snarkjs::vk_to_json(&pk.vk).to_string())
 }
 
+/// The circuit's constraint system as an iden3 `.r1cs` file (no input
+/// needed: the structure does not depend on it).
+pub fn export_r1cs(program: &[u8], constants: &[u8], path: &Path) -> Result<()> {
+    let circuit = Circuit::from_parts(program, constants)?;
+    let s = synthesize(&circuit, None)?;
+    let bytes = crate::formats::r1cs::to_bytes(&s.r1cs);
+    crate::io::write_atomic(path, |f| std::io::Write::write_all(f, &bytes))
+}
+
+/// The witness of `inputs` (checked to satisfy every constraint) as an
+/// iden3 `.wtns` file; returns the public signals.
+pub fn export_witness(program: &[u8], constants: &[u8], inputs: &[Vec<i64>], path: &Path) -> Result<Vec<Fr>> {
+    let circuit = Circuit::from_parts(program, constants)?;
+    let s = synthesize(&circuit, Some(inputs))?;
+    check_satisfied(&s)?;
+    let bytes = crate::formats::wtns::to_bytes(&s.assignment);
+    crate::io::write_atomic(path, |f| std::io::Write::write_all(f, &bytes))?;
+    Ok(s.public_inputs().to_vec())
+}
+
+/// The proving key at `pk_path` (checked against the circuit) as a snarkjs
+/// `.zkey`. Its phase-2 transcript is taken from the `.zkey` at
+/// `transcript_from` (the one the key was imported from), or left empty (a
+/// key of our own setup).
+pub fn export_zkey(program: &[u8], constants: &[u8], pk_path: &Path, path: &Path, transcript_from: Option<&Path>) -> Result<()> {
+    let circuit = Circuit::from_parts(program, constants)?;
+    let s = synthesize(&circuit, None)?;
+    let header = KeyHeader { circuit_hash: circuit.hash, r1cs_digest: s.r1cs.digest() };
+    let pk = crate::groth16::keys::read_proving_key(pk_path, &header)?;
+    let transcript = match transcript_from {
+        None => None,
+        Some(from) => {
+            let data = std::fs::read(from).map_err(|e| Error::io(format!("cannot read {}", from.display()), e))?;
+            Some(crate::formats::zkey::transcript_of(&data)?)
+        }
+    };
+    let bytes = crate::formats::zkey::to_bytes(&pk, &s.r1cs, transcript.as_deref())?;
+    crate::io::write_atomic(path, |f| std::io::Write::write_all(f, &bytes))
+}
+
+/// Reads a snarkjs `.zkey` made for this circuit (see
+/// [`crate::formats::zkey::from_bytes`]) and writes it as our proving key;
+/// returns the verifying key (snarkjs JSON) and the contributions
+/// (name, kind) its transcript lists.
+pub fn import_zkey(program: &[u8], constants: &[u8], zkey_path: &Path, pk_path: &Path) -> Result<(String, Vec<(String, String)>)> {
+    let circuit = Circuit::from_parts(program, constants)?;
+    let s = synthesize(&circuit, None)?;
+    let domain = domain_for(&s.r1cs)?;
+    let data = std::fs::read(zkey_path).map_err(|e| Error::io(format!("cannot read {}", zkey_path.display()), e))?;
+    let (pk, extras) = crate::formats::zkey::from_bytes(&data, &s.r1cs, domain.size)?;
+    let header = KeyHeader { circuit_hash: circuit.hash, r1cs_digest: s.r1cs.digest() };
+    write_proving_key(pk_path, &header, &pk)?;
+    Ok((
+        snarkjs::vk_to_json(&pk.vk).to_string(),
+        extras.contributions.into_iter().map(|c| (c.name, c.kind)).collect(),
+    ))
+}
+
 pub struct ProveOutput {
     pub proof_json: String,
     pub public: Vec<String>,

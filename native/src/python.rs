@@ -209,6 +209,47 @@ impl NativeProver {
 /// Folders where NVRTC may live (the Python package passes the
 /// `nvidia-cuda-nvrtc` wheel's library folders).
 #[pyfunction]
+fn export_r1cs(py: Python<'_>, program: &[u8], constants: &[u8], path: PathBuf) -> PyResult<()> {
+    run(py, || pipeline::export_r1cs(program, constants, &path))
+}
+
+#[pyfunction]
+fn export_witness(
+    py: Python<'_>,
+    program: &[u8],
+    constants: &[u8],
+    inputs: Vec<Vec<i64>>,
+    path: PathBuf,
+) -> PyResult<Vec<String>> {
+    let public = run(py, || pipeline::export_witness(program, constants, &inputs, &path))?;
+    Ok(public.iter().map(crate::snarkjs::dec).collect())
+}
+
+#[pyfunction]
+#[pyo3(signature = (program, constants, pk_path, path, transcript_from=None))]
+fn export_zkey(
+    py: Python<'_>,
+    program: &[u8],
+    constants: &[u8],
+    pk_path: PathBuf,
+    path: PathBuf,
+    transcript_from: Option<PathBuf>,
+) -> PyResult<()> {
+    run(py, || pipeline::export_zkey(program, constants, &pk_path, &path, transcript_from.as_deref()))
+}
+
+#[pyfunction]
+fn import_zkey(
+    py: Python<'_>,
+    program: &[u8],
+    constants: &[u8],
+    zkey_path: PathBuf,
+    pk_path: PathBuf,
+) -> PyResult<(String, Vec<(String, String)>)> {
+    run(py, || pipeline::import_zkey(program, constants, &zkey_path, &pk_path))
+}
+
+#[pyfunction]
 fn set_nvrtc_search_dirs(dirs: Vec<PathBuf>) {
     crate::cuda::nvrtc::set_search_dirs(dirs);
 }
@@ -307,6 +348,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(set_nvrtc_search_dirs, m)?)?;
+    m.add_function(wrap_pyfunction!(export_r1cs, m)?)?;
+    m.add_function(wrap_pyfunction!(export_witness, m)?)?;
+    m.add_function(wrap_pyfunction!(export_zkey, m)?)?;
+    m.add_function(wrap_pyfunction!(import_zkey, m)?)?;
     m.add_function(wrap_pyfunction!(describe_device, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_msm_check, m)?)?;
     m.add_function(wrap_pyfunction!(primitive_timings, m)?)?;

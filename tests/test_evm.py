@@ -39,6 +39,7 @@ from zkml.evm import (
 )
 from zkml.evm import bn254
 from zkml.evm.calldata import snarkjs_verify_signature, verify_signature
+from zkml.evm.verifier import MAX_PUBLIC_INPUTS
 from eth_hash.auto import keccak as keccak256
 from eth_utils import function_signature_to_4byte_selector as function_selector
 
@@ -299,12 +300,24 @@ def test_render_embeds_negated_key_and_leaves_no_template_syntax(instance):
     assert "{{" not in source and "//#" not in source and "//%" not in source
     assert "contract Groth16Verifier" in source
     assert "uint256[3] calldata input" in source
-    x, y = (int(v) for v in instance["vk"]["vk_alpha_1"][:2])
-    assert f"ALPHA_X = {x};" in source and f"ALPHA_Y = {y};" in source
-    (dx0, dx1), (dy0, dy1), _ = instance["vk"]["vk_delta_2"]
-    assert f"NEG_DELTA_X_IM = {dx1};" in source and f"NEG_DELTA_X_RE = {dx0};" in source
-    assert f"NEG_DELTA_Y_IM = {(Q - int(dy1)) % Q};" in source
-    assert f"NEG_DELTA_Y_RE = {(Q - int(dy0)) % Q};" in source
+    # VK_DATA, word by word: -delta, alpha, -beta, a gap for vk_x, -gamma,
+    # IC[1..N], a gap, IC[0] (G2 imaginary part first, y negated).
+    data = bytes.fromhex(source.split('VK_DATA = hex"')[1].split('"')[0])
+    words = [int.from_bytes(data[i:i + 32], "big") for i in range(0, len(data), 32)]
+    vk = instance["vk"]
+
+    def neg_g2(name):
+        (x0, x1), (y0, y1), _ = vk[name]
+        return [int(x1), int(x0), (Q - int(y1)) % Q, (Q - int(y0)) % Q]
+
+    def g1(point):
+        return [int(point[0]), int(point[1])]
+
+    n = vk["nPublic"]
+    expected = (neg_g2("vk_delta_2") + g1(vk["vk_alpha_1"]) + neg_g2("vk_beta_2") + [0, 0] + neg_g2("vk_gamma_2")
+                + [w for p in vk["IC"][1:] for w in g1(p)] + [0, 0] + g1(vk["IC"][0]))
+    assert words == expected and len(data) == 32 * (20 + 2 * n)
+    assert f"msg.data.length != {4 + 32 * (8 + n)}" in source
 
 
 def test_render_refuses_delta_equal_to_the_generator():
@@ -473,14 +486,15 @@ def test_a_negated_proof_is_valid_by_design_and_proves_nothing_new(chain, deploy
     assert not _verdict(chain, deployed(N), negated, changed)
 
 
-def test_a_verifier_with_300_public_inputs_deploys_under_eip_170(chain, instance):
+def test_a_verifier_with_the_most_public_inputs_render_allows_deploys_under_eip_170(chain, instance):
     """IC points are data read in a loop, not unrolled code: the contract stays
     under 24,576 bytes of runtime code for hundreds of public inputs (unrolled,
-    275 inputs rendered 38.9 KB) and still verifies."""
+    275 inputs rendered 38.9 KB) and still verifies, up to the count at which
+    render_verifier starts refusing."""
     vk = dict(instance["vk"])
-    extra = 300 - vk["nPublic"]
+    extra = MAX_PUBLIC_INPUTS - vk["nPublic"]
     vk["IC"] = vk["IC"] + [["1", "2", "1"]] * extra
-    vk["nPublic"] = 300
+    vk["nPublic"] = MAX_PUBLIC_INPUTS
     contract = compile_verifier(render_verifier(vk))
     assert len(contract.deployed_bytecode) <= 24_576, len(contract.deployed_bytecode)
     address = chain.deploy(contract.bytecode)
@@ -495,8 +509,8 @@ def test_a_verifier_with_300_public_inputs_deploys_under_eip_170(chain, instance
 
 def test_a_verifier_over_the_eip_170_limit_is_refused_when_rendered(instance):
     vk = dict(instance["vk"])
-    vk["IC"] = vk["IC"] + [["1", "2", "1"]] * (400 - vk["nPublic"])
-    vk["nPublic"] = 400
+    vk["IC"] = vk["IC"] + [["1", "2", "1"]] * (MAX_PUBLIC_INPUTS + 1 - vk["nPublic"])
+    vk["nPublic"] = MAX_PUBLIC_INPUTS + 1
     with pytest.raises(EvmError, match="EIP-170"):
         render_verifier(vk)
 

@@ -86,9 +86,11 @@ def _expand_template(template: str, values: Dict[str, str], loops: Dict[str, Lis
 
 
 EIP170_LIMIT = 24_576
-# Runtime code besides the IC data, measured with the pinned solc (2,177 bytes
-# for 7 IC points) and rounded up.
-_CODE_BYTES = 2_400
+# Runtime code besides 64 bytes per public input, measured with the pinned
+# solc (1,477 bytes with 7 public inputs, VK_DATA's fixed 640 bytes included)
+# and rounded up.
+_CODE_BYTES = 1_600
+MAX_PUBLIC_INPUTS = (EIP170_LIMIT - _CODE_BYTES) // 64
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -99,6 +101,29 @@ def check_contract_name(name: str) -> str:
     if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
         raise EvmError(f"contract name {name!r} is not a Solidity identifier (letters, digits, _; not starting with a digit)")
     return name
+
+
+# Where the template's _verify finds the inputs in calldata and IC[1] in memory.
+_INPUTS_AT = 0x104
+_IC_AT = 0x300
+
+
+def _g1(point) -> bytes:
+    x, y = point or (0, 0)  # infinity is (0, 0) for the precompiles
+    return x.to_bytes(32, "big") + y.to_bytes(32, "big")
+
+
+def _neg_g2(point) -> bytes:
+    (x_re, x_im), (y_re, y_im) = g2_neg(point)
+    return b"".join(v.to_bytes(32, "big") for v in (x_im, x_re, y_im, y_re))
+
+
+def vk_data(key: VerifyingKey) -> bytes:
+    """The template's VK_DATA: -delta, alpha, -beta, 64 bytes for vk_x, -gamma,
+    IC[1..N], 64 bytes of scratch, IC[0] (the layout its comment explains)."""
+    gap = bytes(64)
+    return (_neg_g2(key.delta) + _g1(key.alpha) + _neg_g2(key.beta) + gap + _neg_g2(key.gamma)
+            + b"".join(_g1(p) for p in key.ic[1:]) + gap + _g1(key.ic[0]))
 
 
 def render_verifier(vk: dict, contract_name: str = CONTRACT_NAME) -> str:
@@ -113,13 +138,13 @@ def render_verifier(vk: dict, contract_name: str = CONTRACT_NAME) -> str:
     """
     key = parse_verifying_key(vk)
     _refuse_unsafe_key(key)
-    # Runtime code is ~2.2 KB plus 64 bytes of IC data per point; refuse a
-    # contract that EIP-170 would refuse at deployment.
-    estimate = _CODE_BYTES + 64 * len(key.ic)
+    # Runtime code is ~1.5 KB plus 64 bytes of key data per public input;
+    # refuse a contract that EIP-170 would refuse at deployment.
+    estimate = _CODE_BYTES + 64 * key.n_public
     if estimate > EIP170_LIMIT:
         raise EvmError(
             f"a verifier for {key.n_public} public inputs would be about {estimate:,} bytes, over EIP-170's "
-            f"{EIP170_LIMIT:,}-byte limit (at most {(EIP170_LIMIT - _CODE_BYTES) // 64 - 1} public inputs fit); "
+            f"{EIP170_LIMIT:,}-byte limit (at most {MAX_PUBLIC_INPUTS} public inputs fit); "
             "fewer public values are needed"
         )
     template = verifier_template()
@@ -127,21 +152,12 @@ def render_verifier(vk: dict, contract_name: str = CONTRACT_NAME) -> str:
     values: Dict[str, str] = {
         "CONTRACT_NAME": check_contract_name(contract_name),
         "N_PUBLIC": str(key.n_public),
-        "ALPHA_X": str(key.alpha[0]),
-        "ALPHA_Y": str(key.alpha[1]),
     }
-    # The contract holds -beta, -gamma, -delta (see the template for why),
-    # with each Fq2 coordinate split into its imaginary (c1) and real (c0) part.
-    for name, point in (("BETA", key.beta), ("GAMMA", key.gamma), ("DELTA", key.delta)):
-        (x_re, x_im), (y_re, y_im) = g2_neg(point)
-        values[f"NEG_{name}_X_IM"] = str(x_im)
-        values[f"NEG_{name}_X_RE"] = str(x_re)
-        values[f"NEG_{name}_Y_IM"] = str(y_im)
-        values[f"NEG_{name}_Y_RE"] = str(y_re)
-    # IC as data: 64 bytes (x, y) per point, big-endian; infinity is (0, 0).
-    values["IC_DATA"] = "".join(
-        (p or (0, 0))[0].to_bytes(32, "big").hex() + (p or (0, 0))[1].to_bytes(32, "big").hex() for p in key.ic
-    )
+    values["VK_DATA"] = vk_data(key).hex()
+    n = key.n_public
+    values["CALLDATA_SIZE"] = str(4 + 32 * (8 + n))
+    values["LAST_INPUT"] = hex(_INPUTS_AT + 32 * (n - 1))
+    values["LAST_IC"] = hex(_IC_AT + 64 * (n - 1))
     return _expand_template(template, values, {})
 
 

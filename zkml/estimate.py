@@ -10,7 +10,7 @@ QAP domain, matrix entries), and from those predicts:
 * the verifier's gas for one ``verifyProof`` transaction: the 21,000 base,
   calldata at 16 gas a byte, the four-pairing check (45,000 + 4·34,000), one
   ``ecMul`` (6,000) and ``ecAdd`` (150) per public input, and the contract's
-  own work (about 1,170 gas plus 370 per public input, measured on the
+  own work (about 1,160 gas plus 356 per public input, measured on the
   exported verifier);
 * proving time on this machine, from this machine's own speed: the CPU
   prover's primitives (G1 MSM on random and on witness-like scalars, G2 MSM,
@@ -36,7 +36,7 @@ from zkml import _native
 G1_BYTES, G2_BYTES, COUNT_BYTES, HEADER_BYTES = 64, 128, 8, 8 + 96
 PAIRING_GAS = 45_000 + 4 * 34_000
 EC_MUL_GAS, EC_ADD_GAS = 6_000, 150
-CONTRACT_BASE_GAS, CONTRACT_PER_INPUT_GAS = 1_170, 370
+CONTRACT_BASE_GAS, CONTRACT_PER_INPUT_GAS = 1_160, 356
 CALLDATA_WORD_GAS = 32 * 16
 SELECTOR_GAS = 4 * 16
 

@@ -157,7 +157,7 @@ def render_verifier(vk: dict, contract_name: str = CONTRACT_NAME) -> str:
     n = key.n_public
     values["CALLDATA_SIZE"] = str(4 + 32 * (8 + n))
     values["LAST_INPUT"] = hex(_INPUTS_AT + 32 * (n - 1))
-    values["LAST_IC"] = hex(_IC_AT + 64 * (n - 1))
+    values["FIRST_NEXT"] = hex(_IC_AT + 64 * n)
     return _expand_template(template, values, {})
 
 

@@ -20,10 +20,16 @@ demo: install
 
 test: install test-rust test-python
 
+# Built once: maturin has built every dependency for the extension, and `cargo
+# test --lib` reuses those builds, compiling only the dev-dependencies and the
+# crate's test harness (native/Cargo.toml: both resolve the same features).
+# --lib because, with thin LTO, a doc-test or integration test links the crate
+# as an ordinary rlib, which needs every dependency built again with object code
+# (the crate has neither today; `cargo test --release --doc` runs doc-tests).
 # ZKML_REQUIRE_NVRTC: the CUDA kernels must compile through NVRTC (from the
 # nvidia-cuda-nvrtc wheel in .venv) even though CI has no GPU.
 test-rust: install
-	ZKML_REQUIRE_NVRTC=1 cargo test --release --locked
+	ZKML_REQUIRE_NVRTC=1 cargo test --release --locked --lib
 
 test-python: install
 	$(BIN)/python -m pytest
@@ -43,7 +49,8 @@ $(NPM_DEPS): contracts/package.json contracts/package-lock.json
 	touch $@
 
 $(NATIVE): $(PY_DEPS) $(NATIVE_SRC)
-	$(BIN)/maturin develop --release --locked --quiet
+	@echo "Building the native extension in release mode (about 3 minutes on 2 cores from scratch)"
+	$(BIN)/maturin develop --release --locked
 	touch $@
 
 # Side-by-side against arkworks (MSM, NTT, the Groth16 prover) and, on a machine

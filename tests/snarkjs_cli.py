@@ -11,14 +11,14 @@ from zkml.evm import contracts_dir
 SNARKJS_TIMEOUT_S = 120
 
 
-def snarkjs(*args: str) -> subprocess.CompletedProcess:
+def snarkjs(*args: str, timeout: int = SNARKJS_TIMEOUT_S) -> subprocess.CompletedProcess:
     cli = contracts_dir() / "node_modules" / "snarkjs" / "build" / "cli.cjs"
     return subprocess.run(
         ["node", str(cli), *args],
         cwd=contracts_dir(),
         capture_output=True,
         text=True,
-        timeout=SNARKJS_TIMEOUT_S,
+        timeout=timeout,
     )
 
 

@@ -264,7 +264,16 @@ def test_version_prints_the_package_version():
 def test_every_command_takes_json():
     from zkml.cli import main
 
-    for name, command in main.commands.items():
+    import click
+
+    def leaves(group, prefix=""):
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                yield from leaves(command, f"{prefix}{name} ")
+            else:
+                yield f"{prefix}{name}", command
+
+    for name, command in leaves(main):
         assert "--json" in {o for p in command.params for o in getattr(p, "opts", [])}, name
 
 

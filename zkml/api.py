@@ -298,15 +298,28 @@ def _measured_error_vs_onnxruntime(model: "Path | onnx.ModelProto", program: pro
 # --- setup -------------------------------------------------------------------------
 
 
-def setup(build_dir: "str | Path", dev: bool = False) -> SetupResult:
+def setup(build_dir: "str | Path", dev: bool = False, ptau: "str | Path | None" = None) -> SetupResult:
     """Make the Groth16 keys for a compiled circuit.
 
-    Only the local development setup exists so far (`dev=True`): its
+    `ptau=FILE` starts a production phase-2 ceremony from a prepared
+    powers-of-tau file (see :mod:`zkml.ceremony` for contributions, the
+    beacon and verification). `dev=True` is the local development setup: its
     randomness is generated here from the OS and discarded, so it is not for
     production. There is deliberately no way to seed it: a seeded setup's
     secrets can be recovered from its verification key by trying seeds, and
     with them any false proof can be made to verify.
     """
+    if ptau is not None:
+        if dev:
+            raise ArgumentError("choose one of dev=True and ptau=FILE")
+        from zkml import ceremony
+
+        started = time.perf_counter()
+        ceremony.setup_from_ptau(build_dir, ptau)
+        build = Path(build_dir)
+        return SetupResult(build, build / artifacts.PROVING_KEY, build / artifacts.VERIFICATION_KEY,
+                           time.perf_counter() - started,
+                           "phase 2 has no contribution yet: add one with zkml.ceremony.contribute before use")
     return _setup(build_dir, dev, None)
 
 
@@ -324,8 +337,8 @@ def _seeded_setup_for_tests(build_dir: "str | Path", seed: int) -> SetupResult:
 def _setup(build_dir: "str | Path", dev: bool, seed: int | None) -> SetupResult:
     if not dev:
         raise ZkmlError(
-            "importing a public powers-of-tau ceremony is not supported yet; "
-            "use the local development setup (`zkml setup BUILD --dev`), which is not for production"
+            "choose a setup: a ceremony from a powers-of-tau file (`zkml setup BUILD --ptau FILE`), "
+            "or the local development setup (`zkml setup BUILD --dev`), which is not for production"
         )
     build = load_build(build_dir)
     started = time.perf_counter()

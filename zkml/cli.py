@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn
 
@@ -263,22 +264,53 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
 @main.command("setup")
 @click.argument("build", type=click.Path(path_type=Path))
 @click.option("--dev", is_flag=True, help="Local development setup: randomness made here and discarded. Not for production.")
+@click.option("--ptau", type=click.Path(path_type=Path),
+              help="Start a phase-2 ceremony from this prepared powers-of-tau file (snarkjs .ptau).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
-def setup_cmd(build: Path, dev: bool, as_json: bool) -> None:
+def setup_cmd(build: Path, dev: bool, ptau: "Path | None", as_json: bool) -> None:
     """Make the Groth16 proving and verification keys for BUILD.
 
     Writes BUILD/proving_key.bin and BUILD/verification_key.json (snarkjs
-    format). Only the local development setup exists so far, so --dev is
-    required: its randomness is generated on this machine and discarded,
-    and it is not for production.
+    format). Two kinds:
 
     \b
-    Example:
+    --ptau FILE  production: phase 1 from a public powers-of-tau ceremony
+                 (snarkjs .ptau, prepared for phase 2), the start of a
+                 phase-2 ceremony; add contributions with
+                 `zkml ceremony contribute`, close with `zkml ceremony beacon`,
+                 check with `zkml ceremony verify`.
+    --dev        development: randomness made on this machine and discarded;
+                 not for production.
+
+    \b
+    Examples:
+      zkml setup build --ptau powersOfTau28_hez_final_16.ptau
       zkml setup build --dev
     """
     from zkml import api
 
+    if dev and ptau is not None:
+        raise click.UsageError("choose one of --dev and --ptau")
+    if ptau is not None:
+        from zkml import ceremony
+
+        started = time.perf_counter()
+        result = ceremony.setup_from_ptau(build, ptau)
+        seconds = time.perf_counter() - started
+        note = ("phase 2 has no contribution yet: add at least one with `zkml ceremony contribute` "
+                "before using this key")
+        if as_json:
+            click.echo(f"warning: {note}", err=True)
+            _echo_json({"proving_key": str(Path(build) / "proving_key.bin"),
+                        "verification_key": str(Path(build) / "verification_key.json"),
+                        "seconds": round(seconds, 3), "setup": "ceremony", "zkey_sha256": result.zkey_sha256,
+                        "contributions": result.contributions, "note": note})
+            return
+        click.echo(f"phase 2 started from {ptau} in {seconds:.2f} s: wrote {Path(build) / 'proving_key.bin'}, "
+                   f"{Path(build) / 'verification_key.json'} and {Path(build) / 'circuit.zkey'}")
+        click.echo(f"WARNING: {note}")
+        return
     result = api.setup(build, dev=dev)
     if as_json:
         click.echo(f"warning: {result.note}", err=True)
@@ -287,6 +319,152 @@ def setup_cmd(build: Path, dev: bool, as_json: bool) -> None:
         return
     click.echo(f"wrote {result.proving_key} and {result.verification_key} in {result.seconds:.2f} s")
     click.echo(f"WARNING: {result.note}")
+
+
+@main.group("ceremony")
+def ceremony_group() -> None:
+    """Phase-2 ceremony on a build started with `zkml setup BUILD --ptau FILE`.
+
+    Each contribution is compatible with snarkjs's: a key can go through
+    `zkml export-zkey`, `snarkjs zkey contribute` and `zkml import-zkey`
+    between two zkml contributions.
+    """
+
+
+def _contributions_text(contributions: list) -> str:
+    if not contributions:
+        return "no contributions"
+    return "; ".join(f"{i + 1}. {c['name'] or '(unnamed)'} ({c['kind']})" for i, c in enumerate(contributions))
+
+
+@ceremony_group.command("contribute")
+@click.argument("build", type=click.Path(path_type=Path))
+@click.option("--name", required=True, help="Your name, recorded in the transcript (at most 64 characters).")
+@click.option("--typed-entropy", is_flag=True,
+              help="Also ask for text typed at the terminal, mixed into the OS randomness.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@handle_errors
+def ceremony_contribute_cmd(build: Path, name: str, typed_entropy: bool, as_json: bool) -> None:
+    """Add a phase-2 contribution to BUILD's key (randomness from the OS)."""
+    from zkml import ceremony
+
+    entropy = click.prompt("random text", hide_input=True, default="", show_default=False) if typed_entropy else ""
+    result = ceremony.contribute(build, name, entropy)
+    if as_json:
+        _echo_json({"contributions": result.contributions, "zkey_sha256": result.zkey_sha256})
+        return
+    click.echo(f"contributed as {name!r}: {_contributions_text(result.contributions)}")
+
+
+@ceremony_group.command("beacon")
+@click.argument("build", type=click.Path(path_type=Path))
+@click.argument("beacon_hash", metavar="HASH")
+@click.argument("iterations", metavar="ITERATIONS", type=int)
+@click.option("--name", default="final beacon", show_default=True, help="Name recorded in the transcript.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@handle_errors
+def ceremony_beacon_cmd(build: Path, beacon_hash: str, iterations: int, name: str, as_json: bool) -> None:
+    """Close the ceremony with a public random beacon (HASH in hex, 2^ITERATIONS hash iterations)."""
+    from zkml import ceremony
+
+    result = ceremony.beacon(build, beacon_hash, iterations, name)
+    if as_json:
+        _echo_json({"contributions": result.contributions, "zkey_sha256": result.zkey_sha256})
+        return
+    click.echo(f"beacon applied: {_contributions_text(result.contributions)}")
+
+
+@ceremony_group.command("verify")
+@click.argument("build", type=click.Path(path_type=Path))
+@click.option("--ptau", required=True, type=click.Path(path_type=Path), help="The powers-of-tau file phase 2 started from.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@handle_errors
+def ceremony_verify_cmd(build: Path, ptau: Path, as_json: bool) -> None:
+    """Check BUILD's proving key against its own circuit (weights included) and the ptau.
+
+    snarkjs recomputes the initial key from BUILD's constraint system and the
+    ptau, checks every contribution and the transcript's hash chain, and
+    compares the result with the points zkml proves with. Exit 0 when the key
+    is this circuit's, 1 when not (a key for another model, a dev key, a
+    broken chain), saying where.
+    """
+    from zkml import ceremony
+
+    report = ceremony.verify_ceremony(build, ptau)
+    if as_json:
+        _echo_json({"ok": report.ok, "message": report.message, "contributions": report.contributions})
+    else:
+        click.echo(("OK: " if report.ok else "NOT OK: ") + report.message)
+        for i, c in enumerate(report.contributions):
+            click.echo(f"  {i + 1}. {c['name'] or '(unnamed)'} ({c['kind']})")
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command("export-r1cs")
+@click.argument("build", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="The .r1cs file to write.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@handle_errors
+def export_r1cs_cmd(build: Path, output: Path, as_json: bool) -> None:
+    """Write BUILD's constraint system as an iden3 .r1cs file (snarkjs, circom tools)."""
+    from zkml import ceremony
+
+    path = ceremony.export_r1cs(build, output)
+    if as_json:
+        _echo_json({"r1cs": str(path)})
+        return
+    click.echo(f"wrote {path}")
+
+
+@main.command("witness")
+@click.argument("build", type=click.Path(path_type=Path))
+@click.argument("input_json", metavar="INPUT.json", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="The .wtns file to write.")
+@click.option("--sender", default=None, help="The prover's address, for a build compiled with --bind-sender.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@handle_errors
+def witness_cmd(build: Path, input_json: Path, output: Path, sender: "str | None", as_json: bool) -> None:
+    """Write the witness of INPUT.json (checked) as an iden3 .wtns file (snarkjs groth16 prove)."""
+    from zkml import ceremony
+
+    public = ceremony.export_witness(build, input_json, output, sender)
+    if as_json:
+        _echo_json({"wtns": str(output), "public": public})
+        return
+    click.echo(f"wrote {output} ({len(public)} public signals)")
+
+
+@main.command("export-zkey")
+@click.argument("build", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="The .zkey file to write.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@handle_errors
+def export_zkey_cmd(build: Path, output: Path, as_json: bool) -> None:
+    """Write BUILD's proving key as a snarkjs .zkey (with its ceremony transcript, if any)."""
+    from zkml import ceremony
+
+    path = ceremony.export_zkey(build, output)
+    if as_json:
+        _echo_json({"zkey": str(path)})
+        return
+    click.echo(f"wrote {path}")
+
+
+@main.command("import-zkey")
+@click.argument("build", type=click.Path(path_type=Path))
+@click.argument("zkey", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@handle_errors
+def import_zkey_cmd(build: Path, zkey: Path, as_json: bool) -> None:
+    """Make a snarkjs .zkey made for BUILD's circuit (e.g. after `snarkjs zkey contribute`) BUILD's keys."""
+    from zkml import ceremony
+
+    result = ceremony.import_zkey(build, zkey)
+    if as_json:
+        _echo_json({"contributions": result.contributions, "zkey_sha256": result.zkey_sha256})
+        return
+    click.echo(f"imported {zkey}: {_contributions_text(result.contributions)}")
 
 
 @main.command("prove")
@@ -364,6 +542,16 @@ def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, de
     click.echo(f"timings ({result.backend}): {stages}")
 
 
+def _setup_kind(build: Path) -> "str | None":
+    import json
+
+    try:
+        record = json.loads((Path(build) / "verification_key.json").read_text()).get("zkml_setup", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    return record.get("kind") if isinstance(record, dict) else None
+
+
 @main.command("verify")
 @click.argument("build", type=click.Path(path_type=Path))
 @click.argument("out", type=click.Path(path_type=Path))
@@ -410,6 +598,10 @@ def verify_cmd(build: Path, out: Path, as_json: bool, onchain: bool, rpc_url: "s
             sys.exit(EXIT_INVALID)
         return
     result = api.verify_statement(build, out)
+    kind = _setup_kind(build)
+    if kind in ("local-dev", "seeded-test-only"):
+        click.echo(f"warning: {build}'s keys come from a {kind} setup: whoever ran it could forge this proof; "
+                   "use a ceremony key (`zkml setup --ptau`) in production", err=True)
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:

@@ -131,6 +131,10 @@ class ArgumentError(ZkmlError):
     kind = "argument"
 
 
+class CeremonyError(ZkmlError):
+    """A powers-of-tau or phase-2 file or step is wrong: the message says which and where."""
+
+
 class InternalError(ZkmlError):
     """A bug in zkml (for example a panic in the native code). Please report it."""
 

@@ -158,7 +158,35 @@ def render_verifier(vk: dict, contract_name: str = CONTRACT_NAME) -> str:
     values["CALLDATA_SIZE"] = str(4 + 32 * (8 + n))
     values["LAST_INPUT"] = hex(_INPUTS_AT + 32 * (n - 1))
     values["FIRST_NEXT"] = hex(_IC_AT + 64 * n)
-    return _expand_template(template, values, {})
+    source = _expand_template(template, values, {})
+    comment = setup_comment(vk)
+    if comment:
+        first, _, rest = source.partition("\n")
+        source = f"{first}\n{comment}\n{rest}"
+    return source
+
+
+def setup_comment(vk: dict) -> str:
+    """Solidity comment lines saying how the key was made (the verification
+    key's ``zkml_setup`` record), or "" when it says nothing."""
+    record = vk.get("zkml_setup") if isinstance(vk, dict) else None
+    if not isinstance(record, dict):
+        return ""
+    kind = record.get("kind")
+    if kind == "ceremony":
+        listed = record.get("contributions") or []
+        names = "; ".join(f"{i + 1}. {str(c.get('name') or '(unnamed)')[:64]} ({c.get('kind')})"
+                          for i, c in enumerate(listed) if isinstance(c, dict))
+        ptau = record.get("ptau_sha256")
+        lines = ["// Keys: Groth16 phase-2 ceremony"
+                 + (f" from the powers-of-tau file with sha256 {ptau}" if isinstance(ptau, str) else "") + ";",
+                 f"// {len(listed)} contribution(s): {names or 'none (not safe to use)'}."]
+        return "\n".join(line.replace("\n", " ").replace("\r", " ") for line in lines)
+    if kind == "local-dev":
+        return "// Keys: local development setup (zkml setup --dev), NOT for production."
+    if kind == "seeded-test-only":
+        return "// Keys: seeded test-only setup, NOT for production: anyone can forge proofs."
+    return ""
 
 
 def write_verifier(vk: dict, path: Union[str, os.PathLike], contract_name: str = CONTRACT_NAME) -> Path:

@@ -9,7 +9,7 @@ import contextlib
 import socket
 import subprocess
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from web3 import Web3
 

@@ -59,7 +59,7 @@ def _scalar(rng: random.Random) -> int:
     return rng.randrange(1, R)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _instance_json(n_public: int, seed: int) -> str:
     rng = random.Random(f"zkml-evm-fixture/{n_public}/{seed}")
     alpha, beta, gamma, delta = (_scalar(rng) for _ in range(4))

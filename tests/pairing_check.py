@@ -10,8 +10,6 @@ half a second). Use it on real proofs from the prover, beside snarkjs.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from py_ecc.optimized_bn128 import (
     FQ,
     FQ2,
@@ -77,7 +75,7 @@ def _g2(value, what: str):
     return point
 
 
-def check_with_py_ecc(vk: dict, proof: dict, public: list) -> Optional[str]:
+def check_with_py_ecc(vk: dict, proof: dict, public: list) -> str | None:
     """None when the proof verifies, else the reason it does not."""
     try:
         ic = [_g1(p, f"IC[{i}]") for i, p in enumerate(vk["IC"])]

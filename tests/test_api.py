@@ -15,8 +15,9 @@ import pytest
 from onnx import numpy_helper
 
 import zkml
-from zkml import _native, artifacts, program as prog, reference
-from zkml.inputs import load_inputs
+from conftest import DIGITS, read
+from zkml import _native, artifacts, reference
+from zkml import program as prog
 from zkml.errors import (
     CircuitMismatchError,
     InputFileError,
@@ -25,8 +26,7 @@ from zkml.errors import (
     QuantizationError,
     ZkmlError,
 )
-
-from conftest import DIGITS, read
+from zkml.inputs import load_inputs
 
 R = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 

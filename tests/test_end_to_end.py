@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from eth_hash.auto import keccak as keccak256
 from onnx import TensorProto, helper
 
 import zkml
@@ -18,7 +19,6 @@ from snarkjs_cli import snarkjs_verify
 from zkml.demo import run_demo
 from zkml.errors import EvmError
 from zkml.evm import InProcessChain, compile_verifier, encode_verify_call, proof_calldata, render_verifier
-from eth_hash.auto import keccak as keccak256
 
 R = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583

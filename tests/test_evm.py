@@ -13,10 +13,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from eth_hash.auto import keccak as keccak256
+from eth_utils import function_signature_to_4byte_selector as function_selector
 
 from evm_fixtures import (
-    R,
     Q,
+    R,
     g1_point_off_curve,
     g2_point_outside_subgroup,
     generator_delta_vk,
@@ -26,6 +28,7 @@ from evm_fixtures import (
 from zkml.errors import EvmError, InputFileError, ProofFormatError, ToolMissingError
 from zkml.evm import (
     InProcessChain,
+    bn254,
     compile_verifier,
     contracts_dir,
     encode_snarkjs_verify_call,
@@ -37,11 +40,8 @@ from zkml.evm import (
     split_proof8,
     write_verifier,
 )
-from zkml.evm import bn254
 from zkml.evm.calldata import snarkjs_verify_signature, verify_signature
 from zkml.evm.verifier import MAX_PUBLIC_INPUTS
-from eth_hash.auto import keccak as keccak256
-from eth_utils import function_signature_to_4byte_selector as function_selector
 
 N = 3  # public inputs of the instance most tests use
 
@@ -51,7 +51,7 @@ if not (contracts_dir() / "node_modules" / "solc").is_dir() or shutil.which("nod
     raise RuntimeError("these tests need node and `npm ci` in contracts/ (`make test` does both)")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled(n_public: int, seed: int = 0):
     return compile_verifier(render_verifier(groth16_instance(n_public, seed)["vk"]))
 

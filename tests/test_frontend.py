@@ -11,8 +11,8 @@ from zkml import program as programs
 from zkml import reference
 from zkml.errors import InputFileError, InputShapeError, ModelError, UnsupportedOpError
 from zkml.frontend import load_model
-from zkml.ops.linear import LinearNode as Linear
 from zkml.ops.activation import ReluNode as Relu
+from zkml.ops.linear import LinearNode as Linear
 from zkml.ops.shape import GatherNode as Reshape
 from zkml.quantize import quantize
 

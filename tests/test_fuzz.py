@@ -10,20 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import zkml
 from conftest import DIGITS
-import numpy as np
-
 from program_fixtures import all_ops_program, files, tiny_program
-from zkml import _native
+from zkml import _native, reference
 from zkml import program as P
-from zkml import reference
 from zkml.inputs import parse_inputs
 
 EXAMPLES = int(os.environ.get("ZKML_FUZZ_EXAMPLES", "40"))

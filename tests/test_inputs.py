@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from zkml.errors import InputFileError, InputShapeError
 from program_fixtures import document, program, tensor
+from zkml.errors import InputFileError, InputShapeError
 from zkml.frontend import Graph
+from zkml.inputs import load_calibration, load_inputs, parse_calibration, parse_inputs
 from zkml.ops.activation import ReluNode
 from zkml.program import Program
-from zkml.inputs import load_calibration, load_inputs, parse_calibration, parse_inputs
 
 
 def two_input_graph() -> Graph:

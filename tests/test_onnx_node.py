@@ -65,6 +65,6 @@ def test_a_sample_is_proved_and_verified_end_to_end(name, tmp_path):
     zkml.api._seeded_setup_for_tests(build, seed=3)
     result = zkml.prove(build, tmp_path / "input.json", out, device="cpu")
     assert zkml.verify(build, out)
-    for (name_out, value), want in zip(result.outputs.items(), outputs):
+    for value, want in zip(result.outputs.values(), outputs):
         want = _array(want).astype(np.float64)
         assert np.abs(value.reshape(want.shape) - want).max() <= 2**-8 * (1 + np.abs(want).max())

@@ -9,9 +9,8 @@ import pytest
 from onnx import TensorProto, helper
 
 from onnx_models import const, ort_run, save_model, value
-from zkml import ops
+from zkml import ops, reference
 from zkml import program as programs
-from zkml import reference
 from zkml.errors import UnsupportedOpError
 from zkml.frontend import load_model
 from zkml.quantize import quantize
@@ -328,7 +327,7 @@ def test_zkml_ops_lists_every_registered_op_with_its_cost():
     result = CliRunner().invoke(main, ["ops"])
     assert result.exit_code == 0, result.output
     for entry in ops.ONNX_OPS.values():
-        line = next(l for l in result.output.splitlines() if l.split()[0] == entry.op_type)
+        line = next(row for row in result.output.splitlines() if row.split()[0] == entry.op_type)
         assert f"{entry.first_version}..{entry.last_version}" in line and entry.cost in line
 
 

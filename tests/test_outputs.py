@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 
 import numpy as np
 import pytest
@@ -38,7 +37,7 @@ contract OutputsHarness {
 SIGNATURE = "decode(uint256[],uint256,uint256,uint256)"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _harness():
     chain = InProcessChain()
     # compile.js takes one self-contained file, so the harness is appended to the library.

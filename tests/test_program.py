@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from program_fixtures import (
-    all_ops_program, document, files, modified, program, single_linear, tensor, tiny_program,
+    all_ops_program,
+    document,
+    files,
+    modified,
+    program,
+    single_linear,
+    tensor,
+    tiny_program,
 )
 from zkml import program as P
 from zkml.errors import InputShapeError, ModelError, ProofFormatError, QuantizationError

@@ -11,9 +11,9 @@ from zkml import program as P
 from zkml import reference
 from zkml.errors import InputShapeError, QuantizationError
 from zkml.frontend import Graph
+from zkml.ops.activation import ReluNode
 from zkml.ops.affine import AffineNode
 from zkml.ops.linear import LinearNode
-from zkml.ops.activation import ReluNode
 from zkml.ops.pool import MaxNode
 from zkml.ops.shape import GatherNode
 from zkml.quantize import frac_bits, quantize

@@ -19,13 +19,13 @@ import sys
 
 import numpy as np
 import pytest
-from anvil_node import funded_account, running_anvil
-from conftest import DIGITS, read
 from eth_account import Account
-from test_cli import assert_one_line_error
-from test_cli import zkml as zkml_cli
 
 import zkml
+from anvil_node import funded_account, running_anvil
+from conftest import DIGITS, read
+from test_cli import assert_one_line_error
+from test_cli import zkml as zkml_cli
 from zkml import onchain
 from zkml.errors import ArgumentError, EvmError
 from zkml.evm import compile_verifier, proof_calldata

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,6 @@ from snarkjs_cli import snarkjs_verify
 from zkml import _native, reference
 from zkml import program as P
 from zkml.api import load_build
-
-import os
 
 ZOO = ["digits_mlp", "digits_cnn", "resnet_block", "sklearn_mlp", "tiny_transformer", "lenet5"]
 # lenet5 (1.27M constraints, a 510 MiB proving key) is set up and proved only

@@ -10,8 +10,8 @@
 
 __version__ = "0.1.0"
 
-from zkml.api import Prover, compile, export_verifier, prove, setup, verify  # noqa: E402,A004
-from zkml.errors import *  # noqa: E402,F401,F403
-from zkml.errors import __all__ as _error_names  # noqa: E402
+from zkml.api import Prover, compile, export_verifier, prove, setup, verify
+from zkml.errors import *  # noqa: F403
+from zkml.errors import __all__ as _error_names
 
 __all__ = ["compile", "setup", "prove", "Prover", "verify", "export_verifier", "__version__", *_error_names]

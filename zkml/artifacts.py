@@ -47,7 +47,7 @@ class Staging:
         self._staged: dict[Path, Path] = {}
         self._removals: list[Path] = []
 
-    def __enter__(self) -> "Staging":
+    def __enter__(self) -> Staging:
         if self.dir.exists() and not self.dir.is_dir():
             raise InputFileError(f"{self.dir} exists and is not a directory", self.dir)
         if self.dir.exists():
@@ -145,7 +145,7 @@ def remove_stale_temporaries(directory: Path) -> None:
                 pass
 
 
-def read_json(path: "str | os.PathLike[str]", what: str) -> Any:
+def read_json(path: str | os.PathLike[str], what: str) -> Any:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -167,7 +167,7 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(target: "str | os.PathLike[str]", data: bytes) -> None:
+def write_atomic(target: str | os.PathLike[str], data: bytes) -> None:
     """Write one file so that no reader ever sees a partial one: a temporary
     file in the same directory, fsync, rename. A failure leaves nothing behind."""
     target = Path(target)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -35,7 +35,7 @@ class DemoResult:
         )
 
 
-def run_demo(workdir: "str | Path", model_dir: "str | Path | None" = None, echo: Callable[[str], None] = print) -> DemoResult:
+def run_demo(workdir: str | Path, model_dir: str | Path | None = None, echo: Callable[[str], None] = print) -> DemoResult:
     """The whole path on `model_dir` (default: the digits model shipped in the package)."""
     from zkml.evm import InProcessChain, compile_verifier, proof_calldata, render_verifier
     from zkml.resources import demo_model_dir

@@ -77,7 +77,7 @@ def python_inputs(value: Any, model, what: str = "inputs") -> list[np.ndarray]:
     return [_numbers(v, name, what) for (name, _), v in zip(input_specs(model), _one_per_input(value, model, what))]
 
 
-def python_calibration(value: Any, model) -> "list[np.ndarray] | None":
+def python_calibration(value: Any, model) -> list[np.ndarray] | None:
     """Calibration samples as Python callers give them: None, a calibration
     file's path, its parsed dict, or arrays/tensors as for :func:`python_inputs`,
     each ``[samples, *shape]`` (or one sample of the input's shape)."""

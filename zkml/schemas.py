@@ -17,15 +17,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictFloat, StrictInt, ValidationError
 from typing_extensions import TypeAliasType
 
 from zkml.errors import InputFileError
 
-Number = Union[StrictInt, StrictFloat]  # JSON numbers; true/false and "1" are not numbers
-Values = TypeAliasType("Values", Union[Number, List["Values"]])  # a number, or a nested list of numbers
+Number = StrictInt | StrictFloat  # JSON numbers; true/false and "1" are not numbers
+Values = TypeAliasType("Values", Number | list["Values"])  # a number, or a nested list of numbers
 
 
 class _Strict(BaseModel):
@@ -35,15 +35,15 @@ class _Strict(BaseModel):
 class EzklInput(_Strict):
     """ezkl's shape: one list per model input, in the model's input order."""
 
-    input_data: List[Values] = Field(description="One (flat or nested) list of numbers per model input, in order.")
-    output_data: Optional[Any] = Field(None, description="Ignored (ezkl writes the expected outputs here).")
+    input_data: list[Values] = Field(description="One (flat or nested) list of numbers per model input, in order.")
+    output_data: Any | None = Field(None, description="Ignored (ezkl writes the expected outputs here).")
 
 
-class NamedInput(RootModel[Dict[str, Values]]):
+class NamedInput(RootModel[dict[str, Values]]):
     """One entry per model input, by its ONNX name: a flat list or a nested list of the input's shape."""
 
 
-class InputFile(RootModel[Union[EzklInput, NamedInput]]):
+class InputFile(RootModel[EzklInput | NamedInput]):
     """``input.json``: the model inputs of one inference, in ezkl's shape
     ``{"input_data": [[...]]}`` or named ``{"<onnx input name>": [...]}``.
     Leading 1-sized axes may be left out; a flat list of the input's size is
@@ -52,7 +52,7 @@ class InputFile(RootModel[Union[EzklInput, NamedInput]]):
     model_config = ConfigDict(title="zkml input.json")
 
 
-class CalibrationFile(RootModel[Union[EzklInput, NamedInput]]):
+class CalibrationFile(RootModel[EzklInput | NamedInput]):
     """A calibration file: sample inputs that choose the circuit's scales, in
     input.json's shape. Each input may hold k samples: a flat list of k × size
     values, k flat lists, or a nested [k, *shape] list; every input gives the
@@ -63,7 +63,7 @@ class CalibrationFile(RootModel[Union[EzklInput, NamedInput]]):
 
 class TensorInfo(_Strict):
     name: str
-    shape: List[int]
+    shape: list[int]
     scale: int = Field(description="Fractional bits f: the tensor holds q · 2^-f.")
     bits: int = Field(description="Signed bit width of every element.")
 
@@ -76,36 +76,36 @@ class CalibrationBox(_Strict):
 class CalibrationReport(_Strict):
     samples: int
     assumed: bool = Field(description="True when no calibration data was given and inputs were assumed in [-1, 1].")
-    inputs: Dict[str, CalibrationBox] = Field(description="Each input's [min, max]: the box the error bound is for.")
+    inputs: dict[str, CalibrationBox] = Field(description="Each input's [min, max]: the box the error bound is for.")
 
 
 class TensorReport(_Strict):
     name: str
     scale: int
     bits: int
-    calibration_max_abs: Optional[float]
-    certified_max_abs: Optional[float]
+    calibration_max_abs: float | None
+    certified_max_abs: float | None
     range_certified: bool = Field(description="False: an input inside the box may overflow this tensor's range.")
 
 
 class OutputReport(_Strict):
-    error_bound: Optional[float] = Field(description="Certified max |quantized - exact| for inputs in the box; null: none.")
-    measured_max_abs_error: Optional[float]
+    error_bound: float | None = Field(description="Certified max |quantized - exact| for inputs in the box; null: none.")
+    measured_max_abs_error: float | None
 
 
 class MeasuredError(_Strict):
     samples: int
-    max_abs_error: Dict[str, float]
+    max_abs_error: dict[str, float]
 
 
 class QuantizationReport(_Strict):
     bits: int
     headroom: float
     calibration: CalibrationReport
-    tensors: List[TensorReport]
-    outputs: Dict[str, OutputReport]
-    notes: List[str]
-    measured_error_vs_onnxruntime: Optional[MeasuredError] = Field(
+    tensors: list[TensorReport]
+    outputs: dict[str, OutputReport]
+    notes: list[str]
+    measured_error_vs_onnxruntime: MeasuredError | None = Field(
         description="Against onnxruntime over the calibration samples; null without onnxruntime or samples.")
 
 
@@ -132,13 +132,13 @@ class Settings(_Strict):
     public_inputs: int
     qap_domain_size: int
     matrix_nonzeros: int
-    constraints_by_instruction: Dict[str, int]
-    inputs: List[TensorInfo]
-    outputs: List[TensorInfo]
-    tensors: List[TensorInfo]
+    constraints_by_instruction: dict[str, int]
+    inputs: list[TensorInfo]
+    outputs: list[TensorInfo]
+    tensors: list[TensorInfo]
     quantization: QuantizationReport
     compile_seconds: float
-    sender: Optional[SenderBinding] = Field(None, description="Present when the proof is bound to its sender.")
+    sender: SenderBinding | None = Field(None, description="Present when the proof is bound to its sender.")
 
 
 class OutputFile(_Strict):
@@ -149,11 +149,11 @@ class OutputFile(_Strict):
     model_config = ConfigDict(title="zkml output.json")
 
     circuit_hash: str
-    outputs: Dict[str, Values] = Field(description="Dequantized model outputs by ONNX output name.")
-    quantized: Dict[str, Values] = Field(description="The same outputs as the circuit's integers (q for q · 2^-scale).")
+    outputs: dict[str, Values] = Field(description="Dequantized model outputs by ONNX output name.")
+    quantized: dict[str, Values] = Field(description="The same outputs as the circuit's integers (q for q · 2^-scale).")
 
 
-SCHEMAS: Dict[str, type] = {
+SCHEMAS: dict[str, type] = {
     "input": InputFile,
     "calibration": CalibrationFile,
     "settings": Settings,
@@ -171,7 +171,7 @@ def validate(model: type, doc: Any, source: str) -> Any:
         raise InputFileError(f"{source}: {_describe(e)}", source) from None
 
 
-def validate_inputs(doc: Any, source: str, input_names: "list[str]", calibration: bool = False) -> None:
+def validate_inputs(doc: Any, source: str, input_names: list[str], calibration: bool = False) -> None:
     """Check an input.json or calibration document against its schema. The
     union of its two shapes is resolved here, as zkml.inputs resolves it: ezkl's
     when it has an "input_data" key that is not a model input's name, named
@@ -236,7 +236,7 @@ def render(name: str) -> str:
     return json.dumps(schema_of(SCHEMAS[name]), indent=2, sort_keys=True) + "\n"
 
 
-def main(argv: "list[str] | None" = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m zkml.schemas", description="Write (or check) the JSON "

@@ -23,7 +23,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from zkml.errors import EvmError, ToolMissingError
@@ -85,7 +85,7 @@ def compile_solidity(source: str, contract_name: str) -> dict[str, Any]:
     return _run_standard_json(solc, source, contract_name)
 
 
-def _run(command: tuple[str, ...], stdin: str, cwd: "str | None" = None) -> subprocess.CompletedProcess:
+def _run(command: tuple[str, ...], stdin: str, cwd: str | None = None) -> subprocess.CompletedProcess:
     try:
         return subprocess.run(list(command), input=stdin, capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired as err:
@@ -154,7 +154,7 @@ def _run_standard_json(solc: Solc, source: str, contract_name: str) -> dict[str,
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _version(executable: str) -> str:
     completed = _run((executable, "--version"), "")
     match = re.search(r"\d+\.\d+\.\d+\S*", completed.stdout)

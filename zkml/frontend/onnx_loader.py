@@ -52,7 +52,7 @@ def _one_line(exc: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def load_model(source: "str | Path | onnx.ModelProto", input_shapes: dict | None = None) -> Graph:
+def load_model(source: str | Path | onnx.ModelProto, input_shapes: dict | None = None) -> Graph:
     """Load, check and lower an ONNX model: the file at a path, or an
     in-memory ``onnx.ModelProto`` (left unchanged). ``input_shapes`` pins
     inputs with open dimensions (``{"x": (1, 8, 16)}``)."""

@@ -34,7 +34,17 @@ import numpy as np
 import onnx
 
 from zkml.ops import (  # noqa: F401
-    activation, affine, compare, conv, functions, linear, norm, pool, products, reduce, shape,
+    activation,
+    affine,
+    compare,
+    conv,
+    functions,
+    linear,
+    norm,
+    pool,
+    products,
+    reduce,
+    shape,
 )
 from zkml.ops.base import KINDS, ONNX_OPS, OpLowering
 

@@ -33,9 +33,23 @@ import numpy as np
 
 from zkml.errors import ModelError
 from zkml.ops.base import (
-    BIAS_LIMIT, FLOAT_SLACK, HEADROOM, INT64_SAFE, Kind, NodeBase, broadcast_index, chunked,
-    concat_flat, frac_bits, input_offsets, kind, lowering, max_abs_elementwise, round_half_up,
-    source_of, take,
+    BIAS_LIMIT,
+    FLOAT_SLACK,
+    HEADROOM,
+    INT64_SAFE,
+    Kind,
+    NodeBase,
+    broadcast_index,
+    chunked,
+    concat_flat,
+    frac_bits,
+    input_offsets,
+    kind,
+    lowering,
+    max_abs_elementwise,
+    round_half_up,
+    source_of,
+    take,
 )
 from zkml.ops.linear import bias_rounding_error, round_bias
 

@@ -25,8 +25,9 @@ versions it implements.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class OpLowering:
 
 
 ONNX_OPS: dict[tuple[str, str], OpLowering] = {}
-KINDS: dict[str, "Kind"] = {}
+KINDS: dict[str, Kind] = {}
 
 
 def lowering(op_type: str, first_version: int, last_version: int, kinds: tuple[str, ...],
@@ -92,12 +93,12 @@ class Kind:
     def intervals(self, node, ins: list[tuple], out_shape: tuple) -> tuple:
         raise NotImplementedError
 
-    def quantize(self, node, q: "QuantContext"):
+    def quantize(self, node, q: QuantContext):
         """``(fields, f_out)``: the instruction's fields other than ``inputs`` and
         ``output``, and the output tensor's scale."""
         raise NotImplementedError
 
-    def errors(self, node, instr, b: "BoundContext") -> np.ndarray:
+    def errors(self, node, instr, b: BoundContext) -> np.ndarray:
         raise NotImplementedError
 
     def validate(self, instr, program, where: str) -> None:

@@ -43,7 +43,14 @@ import numpy as np
 
 from zkml.errors import ModelError, QuantizationError
 from zkml.ops.base import (
-    FLOAT_SLACK, HEADROOM, INT64_SAFE, Kind, NodeBase, frac_bits, kind, lowering,
+    FLOAT_SLACK,
+    HEADROOM,
+    INT64_SAFE,
+    Kind,
+    NodeBase,
+    frac_bits,
+    kind,
+    lowering,
 )
 
 MAX_INPUT_BITS = 20

@@ -29,8 +29,17 @@ import numpy as np
 
 from zkml.errors import ModelError
 from zkml.ops.base import (
-    BIAS_LIMIT, FLOAT_SLACK, HEADROOM, INT64_SAFE, Kind, NodeBase, frac_bits, kind, lowering,
-    max_abs_elementwise, round_half_up,
+    BIAS_LIMIT,
+    FLOAT_SLACK,
+    HEADROOM,
+    INT64_SAFE,
+    Kind,
+    NodeBase,
+    frac_bits,
+    kind,
+    lowering,
+    max_abs_elementwise,
+    round_half_up,
 )
 
 

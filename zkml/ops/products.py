@@ -26,8 +26,20 @@ import numpy as np
 from zkml.errors import ModelError
 from zkml.ops.affine import _bias_error, column_scales
 from zkml.ops.base import (
-    FLOAT_SLACK, HEADROOM, INT64_SAFE, Kind, NodeBase, chunked, concat_flat, frac_bits,
-    input_offsets, kind, lowering, max_abs_elementwise, source_of, take,
+    FLOAT_SLACK,
+    HEADROOM,
+    INT64_SAFE,
+    Kind,
+    NodeBase,
+    chunked,
+    concat_flat,
+    frac_bits,
+    input_offsets,
+    kind,
+    lowering,
+    max_abs_elementwise,
+    source_of,
+    take,
 )
 from zkml.ops.linear import round_bias
 

@@ -132,8 +132,7 @@ def _movement(ctx, node, attrs):
         else:
             feeds[name] = ctx.const(name)
     offsets = input_offsets(shapes)
-    for (k, name), shape in zip([(k, n) for k, n in enumerate(node.input) if k in data and n],
-                                shapes):
+    for name, shape in zip([n for k, n in enumerate(node.input) if k in data and n], shapes):
         i = acts.index(ctx.act(name))
         feeds[name] = (np.arange(int(np.prod(shape)), dtype=np.int64) + offsets[i] + 1).reshape(shape)
     if node.op_type == "Pad":

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from onnx import numpy_helper
 
 import zkml
+from snarkjs_cli import snarkjs, snarkjs_verify, write_instance_files
 from zkml import ceremony
 from zkml.cli import main
-from snarkjs_cli import snarkjs, snarkjs_verify, write_instance_files
 
 REPO = Path(__file__).resolve().parents[1]
 DIGITS = REPO / "circuits" / "digits_mlp"

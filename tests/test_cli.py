@@ -262,9 +262,9 @@ def test_version_prints_the_package_version():
 
 
 def test_every_command_takes_json():
-    from zkml.cli import main
-
     import click
+
+    from zkml.cli import main
 
     def leaves(group, prefix=""):
         for name, command in group.commands.items():

@@ -16,15 +16,16 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from zkml import __version__, _native, artifacts
-from zkml import sender as _sender
 from zkml import program as prog
+from zkml import sender as _sender
 from zkml.artifacts import Staging, check_hash, read_bytes, read_json, require_dir
 from zkml.errors import ArgumentError, CircuitMismatchError, DeviceError, InputFileError, ZkmlError
 
@@ -111,7 +112,7 @@ class Build:
         return self.settings["circuit_hash"]
 
 
-def load_build(build_dir: "str | Path") -> Build:
+def load_build(build_dir: str | Path) -> Build:
     d = require_dir(_path(build_dir, "build_dir"), "build directory", "run `zkml compile MODEL.onnx -o BUILD` first")
     data = read_bytes(d / artifacts.CIRCUIT, "circuit")
     constants = read_bytes(d / artifacts.CONSTANTS, "circuit constants")
@@ -140,12 +141,12 @@ def load_build(build_dir: "str | Path") -> Build:
 # --- compile -----------------------------------------------------------------------
 
 
-def compile(  # noqa: A001 - the API verb
-    model: "str | Path | onnx.ModelProto | torch.nn.Module",
-    build_dir: "str | Path",
-    calibration: "str | Path | dict | np.ndarray | Sequence[np.ndarray] | None" = None,
+def compile(  # shadows the builtin on purpose: the API verb
+    model: str | Path | onnx.ModelProto | torch.nn.Module,
+    build_dir: str | Path,
+    calibration: str | Path | dict | np.ndarray | Sequence[np.ndarray] | None = None,
     bits: int = 16,
-    input_shapes: "dict[str, Sequence[int]] | None" = None,
+    input_shapes: dict[str, Sequence[int]] | None = None,
     example_inputs: Any = None,
     bind_sender: bool = False,
 ) -> CompileResult:
@@ -227,7 +228,7 @@ def compile(  # noqa: A001 - the API verb
     return CompileResult(build, settings, compile_warnings(settings))
 
 
-def _model_source(model: Any, example_inputs: Any) -> "tuple[Path | onnx.ModelProto, str]":
+def _model_source(model: Any, example_inputs: Any) -> tuple[Path | onnx.ModelProto, str]:
     """What `load_model` reads (a path or a ModelProto), and how settings.json names it."""
     import onnx
 
@@ -265,7 +266,7 @@ def _io_settings(program: prog.Program, entry: prog.Io) -> dict:
     return {"name": entry.name, **program.tensors[entry.tensor].to_json()}
 
 
-def _measured_error_vs_onnxruntime(model: "Path | onnx.ModelProto", program: prog.Program, samples) -> dict | None:
+def _measured_error_vs_onnxruntime(model: Path | onnx.ModelProto, program: prog.Program, samples) -> dict | None:
     """Max |quantized - float| per output over the calibration samples, the
     float side computed by onnxruntime (None without onnxruntime or samples)."""
     if samples is None:
@@ -298,7 +299,7 @@ def _measured_error_vs_onnxruntime(model: "Path | onnx.ModelProto", program: pro
 # --- setup -------------------------------------------------------------------------
 
 
-def setup(build_dir: "str | Path", dev: bool = False, ptau: "str | Path | None" = None) -> SetupResult:
+def setup(build_dir: str | Path, dev: bool = False, ptau: str | Path | None = None) -> SetupResult:
     """Make the Groth16 keys for a compiled circuit.
 
     `ptau=FILE` starts a production phase-2 ceremony from a prepared
@@ -329,12 +330,12 @@ SEEDED_SETUP_NOTE = (
 )
 
 
-def _seeded_setup_for_tests(build_dir: "str | Path", seed: int) -> SetupResult:
+def _seeded_setup_for_tests(build_dir: str | Path, seed: int) -> SetupResult:
     """Reproducible keys for the test suite; the key is labelled as such."""
     return _setup(build_dir, True, seed)
 
 
-def _setup(build_dir: "str | Path", dev: bool, seed: int | None) -> SetupResult:
+def _setup(build_dir: str | Path, dev: bool, seed: int | None) -> SetupResult:
     if not dev:
         raise ZkmlError(
             "choose a setup: a ceremony from a powers-of-tau file (`zkml setup BUILD --ptau FILE`), "
@@ -362,8 +363,8 @@ def _setup(build_dir: "str | Path", dev: bool, seed: int | None) -> SetupResult:
 # --- prove -------------------------------------------------------------------------
 
 
-def _float_inputs(build: Build, inputs: "str | Path | dict | np.ndarray | Sequence[np.ndarray]",
-                  sender_address: "str | None" = None) -> list[np.ndarray]:
+def _float_inputs(build: Build, inputs: str | Path | dict | np.ndarray | Sequence[np.ndarray],
+                  sender_address: str | None = None) -> list[np.ndarray]:
     """One float array per program input: the model's, read from `inputs`,
     then, for a build compiled with bind_sender, the sender's limbs."""
     from zkml.inputs import python_inputs
@@ -380,8 +381,8 @@ def _float_inputs(build: Build, inputs: "str | Path | dict | np.ndarray | Sequen
     return floats
 
 
-def _quantized_inputs(build: Build, inputs: "str | Path | dict | Sequence[np.ndarray]",
-                      sender_address: "str | None" = None) -> list[np.ndarray]:
+def _quantized_inputs(build: Build, inputs: str | Path | dict | Sequence[np.ndarray],
+                      sender_address: str | None = None) -> list[np.ndarray]:
     """An input.json path, its parsed dict, or one float array per model input,
     quantized for `build`'s circuit."""
     return prog.quantize_inputs(build.program, _float_inputs(build, inputs, sender_address))
@@ -456,7 +457,7 @@ class Prover:
     `device_bytes`: bytes of the key's points resident on the GPU (0 on the
     CPU; a proof's MSM and NTT working buffers are not counted)."""
 
-    def __init__(self, build_dir: "str | Path", device: str = "auto"):
+    def __init__(self, build_dir: str | Path, device: str = "auto"):
         _check_device(device)
         t = time.perf_counter()
         self.build = load_build(build_dir)
@@ -480,8 +481,8 @@ class Prover:
     def device_bytes(self) -> int:
         return self._native.device_bytes
 
-    def prove(self, inputs: "str | Path | dict | np.ndarray | Sequence[np.ndarray]", out_dir: "str | Path",
-              sender: "str | None" = None) -> ProveResult:
+    def prove(self, inputs: str | Path | dict | np.ndarray | Sequence[np.ndarray], out_dir: str | Path,
+              sender: str | None = None) -> ProveResult:
         """Prove one inference; see `zkml.prove`. Nothing is written on failure."""
         build = self.build
         _path(out_dir, "out_dir")
@@ -533,11 +534,11 @@ class Prover:
 
 
 def prove(
-    build_dir: "str | Path",
-    inputs: "str | Path | dict | np.ndarray | Sequence[np.ndarray]",
-    out_dir: "str | Path",
+    build_dir: str | Path,
+    inputs: str | Path | dict | np.ndarray | Sequence[np.ndarray],
+    out_dir: str | Path,
     device: str = "auto",
-    sender: "str | None" = None,
+    sender: str | None = None,
 ) -> ProveResult:
     """Prove one inference. `inputs` is an input.json path, its parsed dict,
     or numpy arrays / torch tensors: one per model input in a list or tuple
@@ -563,8 +564,8 @@ class CheckResult:
     outputs: dict[str, np.ndarray]
 
 
-def check(build_dir: "str | Path", inputs: "str | Path | dict | Sequence[np.ndarray]",
-          sender: "str | None" = None) -> CheckResult:
+def check(build_dir: str | Path, inputs: str | Path | dict | Sequence[np.ndarray],
+          sender: str | None = None) -> CheckResult:
     """Compute the witness for `inputs` and check every constraint, without
     proving or writing anything. An unsatisfied constraint raises WitnessError
     whose `details` hold its `row` and `region` ("#k op -> 'tensor'": the
@@ -586,7 +587,7 @@ def check(build_dir: "str | Path", inputs: "str | Path | dict | Sequence[np.ndar
 # --- verify ------------------------------------------------------------------------
 
 
-def verify(build_dir: "str | Path", out_dir: "str | Path") -> bool:
+def verify(build_dir: str | Path, out_dir: str | Path) -> bool:
     """True if OUT/proof.json proves OUT/public.json for this build's key.
 
     A malformed file (a bad point, a public signal >= r, the wrong number of
@@ -595,7 +596,7 @@ def verify(build_dir: "str | Path", out_dir: "str | Path") -> bool:
     return _verify(build_dir, out_dir)[0]
 
 
-def _verify(build_dir: "str | Path", out_dir: "str | Path") -> tuple[bool, Any]:
+def _verify(build_dir: str | Path, out_dir: str | Path) -> tuple[bool, Any]:
     """`verify`'s verdict and the public signals it was given."""
     d = require_dir(_path(build_dir, "build_dir"), "build directory", "run `zkml compile` first")
     out = require_dir(_path(out_dir, "out_dir"), "proof directory", "run `zkml prove` first")
@@ -640,7 +641,7 @@ def _digest_of(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array, dtype="<f8").tobytes()).hexdigest()
 
 
-def verify_statement(build_dir: "str | Path", out_dir: "str | Path") -> VerifyResult:
+def verify_statement(build_dir: str | Path, out_dir: str | Path) -> VerifyResult:
     """`verify`, plus the model inputs and outputs the proof is about, decoded
     from OUT/public.json with BUILD's circuit."""
     valid, public = _verify(build_dir, out_dir)
@@ -658,7 +659,7 @@ def verify_statement(build_dir: "str | Path", out_dir: "str | Path") -> VerifyRe
 # --- Solidity ----------------------------------------------------------------------
 
 
-def export_verifier(build_dir: "str | Path", output: "str | Path") -> Path:
+def export_verifier(build_dir: str | Path, output: str | Path) -> Path:
     """Write a Solidity verifier with this build's verifying key embedded."""
     from zkml.evm import write_verifier
 

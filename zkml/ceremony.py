@@ -98,14 +98,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _existing(path: "str | Path", what: str) -> Path:
+def _existing(path: str | Path, what: str) -> Path:
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"{what} {p} not found", p)
     return p
 
 
-def _build(build_dir: "str | Path"):
+def _build(build_dir: str | Path):
     from zkml.api import load_build
 
     return load_build(build_dir)
@@ -122,7 +122,7 @@ def _setup_record(build) -> dict[str, Any]:
 # --- files for snarkjs ------------------------------------------------------------
 
 
-def export_r1cs(build_dir: "str | Path", path: "str | Path") -> Path:
+def export_r1cs(build_dir: str | Path, path: str | Path) -> Path:
     """The build's constraint system as an iden3 ``.r1cs`` file."""
     build = _build(build_dir)
     out = Path(path)
@@ -130,7 +130,7 @@ def export_r1cs(build_dir: "str | Path", path: "str | Path") -> Path:
     return out
 
 
-def export_witness(build_dir: "str | Path", inputs: Any, path: "str | Path", sender: "str | None" = None) -> list[str]:
+def export_witness(build_dir: str | Path, inputs: Any, path: str | Path, sender: str | None = None) -> list[str]:
     """The witness of ``inputs`` (an input.json path, dict or arrays), checked
     against every constraint, as an iden3 ``.wtns`` file; returns the public
     signals."""
@@ -142,7 +142,7 @@ def export_witness(build_dir: "str | Path", inputs: Any, path: "str | Path", sen
     return list(_native.export_witness(build.data, build.constants, [q.reshape(-1).tolist() for q in quantized], str(out)))
 
 
-def export_zkey(build_dir: "str | Path", path: "str | Path") -> Path:
+def export_zkey(build_dir: str | Path, path: str | Path) -> Path:
     """The build's proving key as a snarkjs ``.zkey``: the points zkml proves
     with, and the phase-2 transcript of the ceremony that made them (empty
     for a ``--dev`` key, which ``snarkjs zkey verify`` therefore refuses)."""
@@ -160,7 +160,7 @@ def export_zkey(build_dir: "str | Path", path: "str | Path") -> Path:
 # --- keys from snarkjs -----------------------------------------------------------
 
 
-def import_zkey(build_dir: "str | Path", zkey: "str | Path", *, ptau_sha256: "str | None" = None) -> CeremonyResult:
+def import_zkey(build_dir: str | Path, zkey: str | Path, *, ptau_sha256: str | None = None) -> CeremonyResult:
     """Makes a ``.zkey`` for this build's circuit its keys: the proving key,
     the verification key (recording the ceremony: the ptau's hash when known,
     and the contributions) and ``circuit.zkey`` (the transcript), together."""
@@ -187,7 +187,7 @@ def import_zkey(build_dir: "str | Path", zkey: "str | Path", *, ptau_sha256: "st
     return CeremonyResult(build.dir, "ceremony", listed, record["zkey_sha256"])
 
 
-def setup_from_ptau(build_dir: "str | Path", ptau: "str | Path") -> CeremonyResult:
+def setup_from_ptau(build_dir: str | Path, ptau: str | Path) -> CeremonyResult:
     """Phase 2's starting key from a prepared powers-of-tau file (snarkjs's
     ``.ptau``, e.g. a ``powersOfTau28_hez_final_NN.ptau``): ``snarkjs zkey
     new`` on the build's ``.r1cs``, then imported. A ptau too small for the
@@ -210,7 +210,7 @@ def _current_zkey(build, tmp: Path) -> Path:
     return export_zkey(build.dir, tmp / "current.zkey")
 
 
-def contribute(build_dir: "str | Path", name: str, entropy: str = "") -> CeremonyResult:
+def contribute(build_dir: str | Path, name: str, entropy: str = "") -> CeremonyResult:
     """One phase-2 contribution: a random delta from the OS (32 bytes from
     ``secrets``, plus ``entropy`` if given) applied by ``snarkjs zkey
     contribute`` to the build's key, which is then imported. The randomness
@@ -228,7 +228,7 @@ def contribute(build_dir: "str | Path", name: str, entropy: str = "") -> Ceremon
         return import_zkey(build.dir, nxt)
 
 
-def beacon(build_dir: "str | Path", beacon_hash: str, iterations: int, name: str = "beacon") -> CeremonyResult:
+def beacon(build_dir: str | Path, beacon_hash: str, iterations: int, name: str = "beacon") -> CeremonyResult:
     """The ceremony's closing beacon: ``snarkjs zkey beacon`` with a public
     random value (hex) and 2^iterations hash iterations."""
     build = _build(build_dir)
@@ -245,7 +245,7 @@ def beacon(build_dir: "str | Path", beacon_hash: str, iterations: int, name: str
         return import_zkey(build.dir, nxt)
 
 
-def verify_ceremony(build_dir: "str | Path", ptau: "str | Path") -> CeremonyReport:
+def verify_ceremony(build_dir: str | Path, ptau: str | Path) -> CeremonyReport:
     """Checks the build's proving key against its own circuit and the ptau:
     snarkjs recomputes the initial key from the build's ``.r1cs`` (exported
     here from the circuit, weights included) and the ptau, checks each

@@ -268,7 +268,7 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
               help="Start a phase-2 ceremony from this prepared powers-of-tau file (snarkjs .ptau).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
-def setup_cmd(build: Path, dev: bool, ptau: "Path | None", as_json: bool) -> None:
+def setup_cmd(build: Path, dev: bool, ptau: Path | None, as_json: bool) -> None:
     """Make the Groth16 proving and verification keys for BUILD.
 
     Writes BUILD/proving_key.bin and BUILD/verification_key.json (snarkjs
@@ -424,7 +424,7 @@ def export_r1cs_cmd(build: Path, output: Path, as_json: bool) -> None:
 @click.option("--sender", default=None, help="The prover's address, for a build compiled with --bind-sender.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @handle_errors
-def witness_cmd(build: Path, input_json: Path, output: Path, sender: "str | None", as_json: bool) -> None:
+def witness_cmd(build: Path, input_json: Path, output: Path, sender: str | None, as_json: bool) -> None:
     """Write the witness of INPUT.json (checked) as an iden3 .wtns file (snarkjs groth16 prove)."""
     from zkml import ceremony
 
@@ -490,7 +490,7 @@ def import_zkey_cmd(build: Path, zkey: Path, as_json: bool) -> None:
               "(zkml fulfil's account); the proof holds for it alone.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
-def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, device: str, sender: "str | None",
+def prove_cmd(build: Path, input_json: Path, out: Path | None, check: bool, device: str, sender: str | None,
               as_json: bool) -> None:
     """Prove one inference of BUILD's model on INPUT.json.
 
@@ -542,7 +542,7 @@ def prove_cmd(build: Path, input_json: Path, out: "Path | None", check: bool, de
     click.echo(f"timings ({result.backend}): {stages}")
 
 
-def _setup_kind(build: Path) -> "str | None":
+def _setup_kind(build: Path) -> str | None:
     import json
 
     try:
@@ -560,7 +560,7 @@ def _setup_kind(build: Path) -> "str | None":
 @click.option("--rpc-url", metavar="URL", help="JSON-RPC endpoint of the chain (with --onchain).")
 @click.option("--address", metavar="ADDR", help="Address of the deployed verifier (with --onchain).")
 @handle_errors
-def verify_cmd(build: Path, out: Path, as_json: bool, onchain: bool, rpc_url: "str | None", address: "str | None") -> None:
+def verify_cmd(build: Path, out: Path, as_json: bool, onchain: bool, rpc_url: str | None, address: str | None) -> None:
     """Check OUT/proof.json against OUT/public.json with BUILD's verification key.
 
     Prints "valid" and exits 0, or prints "invalid" and exits 1. A malformed
@@ -698,7 +698,7 @@ def calldata_cmd(out: Path, as_json: bool) -> None:
 @click.option("--name", default="Groth16Verifier", show_default=True, help="Name of the Solidity contract.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
-def deploy_cmd(build: Path, rpc_url: str, keystore: "Path | None", name: str, as_json: bool) -> None:
+def deploy_cmd(build: Path, rpc_url: str, keystore: Path | None, name: str, as_json: bool) -> None:
     """Compile BUILD's verifier and deploy it; print its address.
 
     The transaction is signed here with the key in $ZKML_PRIVATE_KEY or in

@@ -22,7 +22,7 @@ class ZkmlError(Exception):
     exit_code = 2
     kind = "error"
 
-    def __init__(self, message: str = "", *args: object, details: "dict | None" = None):
+    def __init__(self, message: str = "", *args: object, details: dict | None = None):
         super().__init__(message, *args)
         self.details: dict = dict(details or {})
 
@@ -32,7 +32,7 @@ class InputFileError(ZkmlError):
 
     kind = "input_file"
 
-    def __init__(self, message: str, path: object = None, details: "dict | None" = None):
+    def __init__(self, message: str, path: object = None, details: dict | None = None):
         super().__init__(message, details=details)
         self.path = None if path is None else str(path)
         if self.path is not None:
@@ -61,7 +61,7 @@ class UnsupportedOpError(ModelError):
         self.all = [self]
 
     @classmethod
-    def many(cls, errors: "list[UnsupportedOpError]") -> "UnsupportedOpError":
+    def many(cls, errors: list[UnsupportedOpError]) -> UnsupportedOpError:
         """One error reporting every unsupported node (one line each)."""
         if len(errors) == 1:
             return errors[0]

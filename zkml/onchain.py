@@ -24,7 +24,7 @@ npm packages in ``contracts/`` (solc).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from zkml import artifacts
 from zkml.artifacts import check_hash, read_json, require_dir
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 
-def _verification_key(build_dir: "str | Path") -> dict:
+def _verification_key(build_dir: str | Path) -> dict:
     d = require_dir(Path(build_dir), "build directory", "run `zkml compile` and `zkml setup` first")
     vk = read_json(d / artifacts.VERIFICATION_KEY, "verification key")
     if not isinstance(vk, dict):
@@ -61,7 +61,7 @@ def _verification_key(build_dir: "str | Path") -> dict:
     return vk
 
 
-def _proof_and_public(out_dir: "str | Path", vk: Optional[dict] = None) -> tuple[dict, Any]:
+def _proof_and_public(out_dir: str | Path, vk: dict | None = None) -> tuple[dict, Any]:
     out = require_dir(Path(out_dir), "proof directory", "run `zkml prove` first")
     proof = read_json(out / artifacts.PROOF, "proof")
     public = read_json(out / artifacts.PUBLIC, "public inputs")
@@ -79,8 +79,8 @@ def _proof_and_public(out_dir: "str | Path", vk: Optional[dict] = None) -> tuple
 
 
 def export_contract(
-    build_dir: "str | Path",
-    output: "str | Path",
+    build_dir: str | Path,
+    output: str | Path,
     name: str = CONTRACT_NAME,
     *,
     source_only: bool = False,
@@ -91,7 +91,7 @@ def export_contract(
     return export_verifier_files(_verification_key(build_dir), output, name, source_only=source_only)
 
 
-def output_layout(build_dir: "str | Path") -> list[OutputLayout]:
+def output_layout(build_dir: str | Path) -> list[OutputLayout]:
     """Where each model output sits in the public signals: the arguments of
     ``ZkmlOutputs.unpack`` (contracts/ZkmlOutputs.sol) and its scale."""
     from zkml.api import load_build
@@ -99,19 +99,19 @@ def output_layout(build_dir: "str | Path") -> list[OutputLayout]:
     return layout_of(load_build(build_dir).program)
 
 
-def calldata(out_dir: "str | Path") -> bytes:
+def calldata(out_dir: str | Path) -> bytes:
     """ABI calldata of ``verifyProof(uint256[8], uint256[N])`` for OUT's proof."""
     proof, public = _proof_and_public(out_dir)
     return encode_verify_call(*proof_calldata(proof, public))
 
 
-def deploy_verifier(build_dir: "str | Path", rpc_url: str, account, name: str = CONTRACT_NAME) -> Deployment:
+def deploy_verifier(build_dir: str | Path, rpc_url: str, account, name: str = CONTRACT_NAME) -> Deployment:
     """Compile the build's verifier and deploy it from ``account`` through ``rpc_url``."""
     contract = compile_verifier(render_verifier(_verification_key(build_dir), name), name)
     return deploy_contract(signing_web3(rpc_url, account), contract.bytecode, contract.deployed_bytecode)
 
 
-def verify_onchain(build_dir: "str | Path", out_dir: "str | Path", rpc_url: str, address: str) -> OnchainVerdict:
+def verify_onchain(build_dir: str | Path, out_dir: str | Path, rpc_url: str, address: str) -> OnchainVerdict:
     """OUT's proof checked by the verifier deployed at ``address`` (eth_call), and its gas."""
     from zkml.evm.rpc import connect
 
@@ -130,7 +130,7 @@ def deploy_settlement(rpc_url: str, account) -> Deployment:
     return deploy(signing_web3(rpc_url, account))
 
 
-def _bound_build(build_dir: "str | Path"):
+def _bound_build(build_dir: str | Path):
     from zkml.api import load_build
     from zkml.sender import binds_sender
 
@@ -141,8 +141,8 @@ def _bound_build(build_dir: "str | Path"):
     return build
 
 
-def post_request(build_dir: "str | Path", inputs: Any, rpc_url: str, account, settlement: str, verifier: str,
-                 payment_wei: int, deadline_in_s: int) -> "Posted":
+def post_request(build_dir: str | Path, inputs: Any, rpc_url: str, account, settlement: str, verifier: str,
+                 payment_wei: int, deadline_in_s: int) -> Posted:
     """Post a request for one inference of BUILD's model (its verifier at ``verifier``)
     on ``inputs``, paying ``payment_wei`` to whoever fulfils it within ``deadline_in_s``
     seconds of the latest block."""
@@ -158,8 +158,8 @@ def post_request(build_dir: "str | Path", inputs: Any, rpc_url: str, account, se
     return post(w3, settlement, verifier, signals, payment_wei, deadline)
 
 
-def fulfil(build_dir: "str | Path", out_dir: "str | Path", rpc_url: str, account, settlement: str,
-           request_id: int) -> "Fulfilment":
+def fulfil(build_dir: str | Path, out_dir: str | Path, rpc_url: str, account, settlement: str,
+           request_id: int) -> Fulfilment:
     """Fulfil request ``request_id`` with OUT's proof (made with ``sender=account.address``)
     from ``account``; it is paid the request's payment."""
     from zkml.evm.settlement import fulfil as send_fulfil
@@ -174,7 +174,7 @@ def fulfil(build_dir: "str | Path", out_dir: "str | Path", rpc_url: str, account
     return send_fulfil(signing_web3(rpc_url, account), settlement, request_id, proof8, signals)
 
 
-def reclaim(rpc_url: str, account, settlement: str, request_id: int) -> "Reclaim":
+def reclaim(rpc_url: str, account, settlement: str, request_id: int) -> Reclaim:
     """After the deadline, take back the payment of a request nobody fulfilled (the requester only)."""
     from zkml.evm.settlement import reclaim as send_reclaim
 

@@ -9,14 +9,14 @@ that swaps them.
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from collections.abc import Sequence
 
 from zkml.errors import EvmError
 from zkml.evm.encoding import parse_proof, parse_public
 from zkml.evm.eth import abi_encode, selector
 
 
-def proof_calldata(proof: dict, public: list, *, check_points: bool = True) -> Tuple[List[int], List[int]]:
+def proof_calldata(proof: dict, public: list, *, check_points: bool = True) -> tuple[list[int], list[int]]:
     """``(proof8, inputs)`` for ``verifyProof(uint256[8], uint256[N])``.
 
     Raises :class:`ProofFormatError` for a malformed proof or public input (a

@@ -13,8 +13,8 @@ code and the precompiles it calls spent. Nothing here is an estimate.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Dict, Sequence, Tuple, Union, Optional
 
 from zkml.errors import EvmError, ToolMissingError
 from zkml.evm.calldata import encode_snarkjs_verify_call, encode_verify_call
@@ -54,7 +54,7 @@ class CallResult:
         return self.gas_used - self.intrinsic_gas
 
 
-def _bytes(code: Union[bytes, str]) -> bytes:
+def _bytes(code: bytes | str) -> bytes:
     if isinstance(code, str):
         try:
             return bytes.fromhex(code[2:] if code.startswith("0x") else code)
@@ -83,9 +83,9 @@ class InProcessChain:
         self.sender = _DEFAULT_SENDER
         self._evm = pyrevm.EVM(spec_id=spec_id)
         self._evm.set_balance(self.sender, 10**24)
-        self._deployment_gas: Dict[str, int] = {}
+        self._deployment_gas: dict[str, int] = {}
 
-    def deploy(self, bytecode: Union[bytes, str]) -> str:
+    def deploy(self, bytecode: bytes | str) -> str:
         """Deploy creation ``bytecode``; returns the new contract's address (0x-hex)."""
         try:
             address = self._evm.deploy(self.sender, _bytes(bytecode), gas=self.gas_limit)
@@ -101,7 +101,7 @@ class InProcessChain:
         """Transaction gas of the deployment of ``address`` (intrinsic and code deposit included)."""
         return self._deployment_gas[address]
 
-    def call(self, address: str, calldata: bytes, gas: Optional[int] = None) -> CallResult:
+    def call(self, address: str, calldata: bytes, gas: int | None = None) -> CallResult:
         """Run ``calldata`` against ``address`` as a transaction with ``gas``
         (default: the chain's limit) and report its gas."""
         intrinsic = intrinsic_gas(calldata)
@@ -122,13 +122,13 @@ class InProcessChain:
             )
         return CallResult(True, bytes(output), self._evm.result.gas_used, intrinsic)
 
-    def _verify(self, address: str, calldata: bytes) -> Tuple[bool, int]:
+    def _verify(self, address: str, calldata: bytes) -> tuple[bool, int]:
         result = self.call(address, calldata)
         if not result.success:
             raise EvmError(f"the verifier call failed instead of returning a bool: {result.failure}")
         return _decode_bool(result.output), result.gas_used
 
-    def verify(self, address: str, proof8: Sequence[int], inputs: Sequence[int]) -> Tuple[bool, int]:
+    def verify(self, address: str, proof8: Sequence[int], inputs: Sequence[int]) -> tuple[bool, int]:
         """``verifyProof(uint256[8], uint256[N])``: (the verdict, transaction gas).
 
         A verifier reverts only when a precompile call fails (out of gas, or
@@ -144,6 +144,6 @@ class InProcessChain:
         b: Sequence[Sequence[int]],
         c: Sequence[int],
         inputs: Sequence[int],
-    ) -> Tuple[bool, int]:
+    ) -> tuple[bool, int]:
         """The snarkjs-style overload; ``b`` is ``[[x_c1, x_c0], [y_c1, y_c0]]``."""
         return self._verify(address, encode_snarkjs_verify_call(a, b, c, inputs))

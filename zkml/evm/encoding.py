@@ -10,15 +10,15 @@ which field is wrong.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
 
 from zkml.errors import ProofFormatError
 from zkml.evm.bn254 import (
-    Q,
-    R,
     G1Point,
     G2Point,
+    Q,
+    R,
     g1_on_curve,
     g2_in_subgroup,
     g2_on_curve,
@@ -123,7 +123,7 @@ class VerifyingKey:
     beta: G2Point
     gamma: G2Point
     delta: G2Point
-    ic: List[G1Point]
+    ic: list[G1Point]
 
     @property
     def n_public(self) -> int:
@@ -191,7 +191,7 @@ def parse_proof(proof: object, *, check_points: bool = True) -> Proof:
     )
 
 
-def parse_public(public: object, n_public: Optional[int] = None) -> List[int]:
+def parse_public(public: object, n_public: int | None = None) -> list[int]:
     """Validate a snarkjs ``public.json`` document: a list of elements of Fr."""
     if not isinstance(public, list):
         raise ProofFormatError("public inputs: expected a JSON list of decimal strings")

@@ -10,7 +10,8 @@ so nothing here is imported at ``import zkml`` time.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from zkml.errors import EvmError, ToolMissingError
 

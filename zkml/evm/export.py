@@ -15,7 +15,6 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
 
 from zkml.artifacts import Staging
 from zkml.errors import EvmError, InputFileError
@@ -57,10 +56,10 @@ class VerifierCost:
 @dataclass(frozen=True)
 class VerifierExport:
     source: Path
-    abi: Optional[Path]
-    bytecode: Optional[Path]
+    abi: Path | None
+    bytecode: Path | None
     contract_name: str
-    cost: Optional[VerifierCost]
+    cost: VerifierCost | None
 
 
 def generator_proof() -> list:
@@ -89,7 +88,7 @@ def companion_paths(source: Path) -> tuple[Path, Path]:
 
 def export_verifier_files(
     vk: dict,
-    output: Union[str, os.PathLike],
+    output: str | os.PathLike,
     contract_name: str = CONTRACT_NAME,
     *,
     source_only: bool = False,

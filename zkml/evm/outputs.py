@@ -12,10 +12,10 @@ same answers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil
-from typing import Dict, List, Sequence
 
 from zkml.errors import ProofFormatError
 
@@ -39,7 +39,7 @@ class OutputLayout:
         return ceil(self.count / (PACK_BITS // self.bits))
 
 
-def output_layout(program) -> List[OutputLayout]:
+def output_layout(program) -> list[OutputLayout]:
     """Each output of ``program`` (a :class:`zkml.program.Program`): its first
     signal, value count, bit width and scale."""
     cursor = 0
@@ -55,7 +55,7 @@ def output_layout(program) -> List[OutputLayout]:
     return layouts
 
 
-def unpack(signals: Sequence[int], first: int, count: int, bits: int) -> List[int]:
+def unpack(signals: Sequence[int], first: int, count: int, bits: int) -> list[int]:
     """The ``count`` signed values packed from ``signals[first]`` on, ``bits`` wide."""
     if not 2 <= bits <= 64:
         raise ProofFormatError(f"bit width {bits} is outside 2..64")
@@ -65,7 +65,7 @@ def unpack(signals: Sequence[int], first: int, count: int, bits: int) -> List[in
         raise ProofFormatError(f"{count} values from signal {first} need {n_signals} signals; "
                                f"there are {len(signals)}")
     mask, offset = (1 << bits) - 1, 1 << (bits - 1)
-    values: List[int] = []
+    values: list[int] = []
     for s in range(n_signals):
         word = int(signals[first + s])
         held = min(per_signal, count - s * per_signal)
@@ -75,7 +75,7 @@ def unpack(signals: Sequence[int], first: int, count: int, bits: int) -> List[in
     return values
 
 
-def decode_outputs(program, signals: Sequence[int]) -> Dict[str, tuple]:
+def decode_outputs(program, signals: Sequence[int]) -> dict[str, tuple]:
     """``{name: (quantized values, scale)}`` for every output of ``program``."""
     return {
         layout.name: (unpack(signals, layout.first_signal, layout.count, layout.bits), layout.scale)

@@ -9,9 +9,10 @@ asked for, never passed as an argument); the node never holds the key.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from zkml.errors import EvmError, InputFileError
 from zkml.evm.eth import abi_decode, require, selector
@@ -42,7 +43,7 @@ def checksum_address(address: str) -> str:
     return web3.Web3.to_checksum_address(address)
 
 
-def load_account(keystore: Optional[Path] = None, password: Optional[Callable[[], str]] = None):
+def load_account(keystore: Path | None = None, password: Callable[[], str] | None = None):
     """The signing account: decrypted from ``keystore`` with ``password()``, or,
     without a keystore, from ``$ZKML_PRIVATE_KEY`` (hex, 0x optional). Error
     messages never contain the key."""
@@ -127,7 +128,7 @@ class Deployment:
     deployer: str
 
 
-def deploy_contract(w3, bytecode: bytes, runtime: Optional[bytes] = None) -> Deployment:
+def deploy_contract(w3, bytecode: bytes, runtime: bytes | None = None) -> Deployment:
     """Deploy creation ``bytecode`` from ``w3.eth.default_account``; with
     ``runtime``, check that the code left at the new address is exactly it."""
     receipt = transact(w3, {"data": "0x" + bytes(bytecode).hex()})

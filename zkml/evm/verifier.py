@@ -8,7 +8,6 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Union
 
 from zkml.artifacts import write_atomic
 from zkml.errors import EvmError
@@ -48,8 +47,8 @@ def _refuse_unsafe_key(key: VerifyingKey) -> None:
         raise EvmError("refusing to export a verifier: the circuit has no public inputs")
 
 
-def _substitute(text: str, values: Dict[str, str]) -> str:
-    def replace(match: "re.Match[str]") -> str:
+def _substitute(text: str, values: dict[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in values:
             raise EvmError(f"verifier template: unknown placeholder {{{{{name}}}}}")
@@ -58,8 +57,8 @@ def _substitute(text: str, values: Dict[str, str]) -> str:
     return _PLACEHOLDER.sub(replace, text)
 
 
-def _expand_template(template: str, values: Dict[str, str], loops: Dict[str, List[Dict[str, str]]]) -> str:
-    out: List[str] = []
+def _expand_template(template: str, values: dict[str, str], loops: dict[str, list[dict[str, str]]]) -> str:
+    out: list[str] = []
     lines = iter(template.splitlines())
     for line in lines:
         stripped = line.strip()
@@ -149,7 +148,7 @@ def render_verifier(vk: dict, contract_name: str = CONTRACT_NAME) -> str:
         )
     template = verifier_template()
 
-    values: Dict[str, str] = {
+    values: dict[str, str] = {
         "CONTRACT_NAME": check_contract_name(contract_name),
         "N_PUBLIC": str(key.n_public),
     }
@@ -189,7 +188,7 @@ def setup_comment(vk: dict) -> str:
     return ""
 
 
-def write_verifier(vk: dict, path: Union[str, os.PathLike], contract_name: str = CONTRACT_NAME) -> Path:
+def write_verifier(vk: dict, path: str | os.PathLike, contract_name: str = CONTRACT_NAME) -> Path:
     """Render the verifier for ``vk`` and write it to ``path`` atomically.
 
     The key is validated before anything touches the disk, and the file is
@@ -210,8 +209,8 @@ class CompiledContract:
     abi: list
     bytecode: bytes
     deployed_bytecode: bytes = b""
-    method_identifiers: Dict[str, str] = field(default_factory=dict)
-    compiler: Dict[str, object] = field(default_factory=dict)
+    method_identifiers: dict[str, str] = field(default_factory=dict)
+    compiler: dict[str, object] = field(default_factory=dict)
 
 
 def compile_verifier(source: str, contract_name: str = CONTRACT_NAME) -> CompiledContract:

@@ -13,16 +13,14 @@ Affine points are tuples; the point at infinity is ``None``.
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
-
 #: Base field modulus: point coordinates live in Fq.
 Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583
 #: Scalar field modulus (the group order): public inputs live in Fr.
 R = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 
-Fq2 = Tuple[int, int]
-G1Point = Optional[Tuple[int, int]]
-G2Point = Optional[Tuple[Fq2, Fq2]]
+Fq2 = tuple[int, int]
+G1Point = tuple[int, int] | None
+G2Point = tuple[Fq2, Fq2] | None
 
 G1_GENERATOR: G1Point = (1, 2)
 #: The G2 generator fixed by EIP-197 (and used by snarkjs, gnark, arkworks).

@@ -133,7 +133,7 @@ def parse_inputs(doc, model, source: str = "input") -> list[np.ndarray]:
 
 
 def parse_calibration(doc, model, source: str = "calibration") -> list[np.ndarray]:
-    arrays = []
+    arrays: list[np.ndarray] = []
     for (name, shape), value in zip(input_specs(model), _per_input(doc, model, source)):
         array = _numbers(value, name, source)
         size = prod(shape)

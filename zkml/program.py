@@ -97,7 +97,8 @@ class Program:
         """``(circuit.json bytes, constants.bin bytes)``, canonical."""
         from zkml.ops import KINDS
 
-        constants, blobs = [], []
+        constants: list[dict] = []
+        blobs: list[bytes] = []
         instructions = []
         for k, instr in enumerate(self.instructions):
             kind = KINDS[instr.op]

@@ -25,7 +25,7 @@ from typing_extensions import TypeAliasType
 from zkml.errors import InputFileError
 
 Number = StrictInt | StrictFloat  # JSON numbers; true/false and "1" are not numbers
-Values = TypeAliasType("Values", Number | list["Values"])  # a number, or a nested list of numbers
+Values = TypeAliasType("Values", "Number | list[Values]")  # a number, or a nested list of numbers
 
 
 class _Strict(BaseModel):
@@ -153,7 +153,7 @@ class OutputFile(_Strict):
     quantized: dict[str, Values] = Field(description="The same outputs as the circuit's integers (q for q · 2^-scale).")
 
 
-SCHEMAS: dict[str, type] = {
+SCHEMAS: dict[str, type[BaseModel]] = {
     "input": InputFile,
     "calibration": CalibrationFile,
     "settings": Settings,
@@ -162,7 +162,7 @@ SCHEMAS: dict[str, type] = {
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "docs" / "schemas"  # in a checkout
 
 
-def validate(model: type, doc: Any, source: str) -> Any:
+def validate(model: type[BaseModel], doc: Any, source: str) -> Any:
     """``doc`` validated by ``model``, or an :class:`InputFileError` of one line
     naming the field that is wrong."""
     try:
@@ -228,7 +228,7 @@ def _location(parts: list) -> str:
     return text
 
 
-def schema_of(model: type) -> dict:
+def schema_of(model: type[BaseModel]) -> dict:
     return model.model_json_schema()
 
 

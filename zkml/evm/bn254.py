@@ -22,9 +22,9 @@ Fq2 = tuple[int, int]
 G1Point = tuple[int, int] | None
 G2Point = tuple[Fq2, Fq2] | None
 
-G1_GENERATOR: G1Point = (1, 2)
+G1_GENERATOR: tuple[int, int] = (1, 2)
 #: The G2 generator fixed by EIP-197 (and used by snarkjs, gnark, arkworks).
-G2_GENERATOR: G2Point = (
+G2_GENERATOR: tuple[Fq2, Fq2] = (
     (
         10857046999023057135944570762232829481370756359578518086990519993285655852781,
         11559732032986387107991004021392285783925812861821192530917403151452391805634,

@@ -111,16 +111,21 @@ class InProcessChain:
             text = str(err)
             if not text.startswith(("Revert", "Halt")):
                 raise EvmError(f"the EVM could not run the call: {text}") from err
-            result = self._evm.result
             match = _OUTPUT.search(text)
             return CallResult(
                 success=False,
                 output=bytes.fromhex(match.group(1)) if match else b"",
-                gas_used=result.gas_used,
+                gas_used=self._gas_used(),
                 intrinsic_gas=intrinsic,
                 failure=text,
             )
-        return CallResult(True, bytes(output), self._evm.result.gas_used, intrinsic)
+        return CallResult(True, bytes(output), self._gas_used(), intrinsic)
+
+    def _gas_used(self) -> int:
+        """Gas of the message call just made."""
+        result = self._evm.result
+        assert result is not None, "pyrevm records the result of every message call"
+        return result.gas_used
 
     def _verify(self, address: str, calldata: bytes) -> tuple[bool, int]:
         result = self.call(address, calldata)

@@ -113,7 +113,9 @@ def _g1(point) -> bytes:
 
 
 def _neg_g2(point) -> bytes:
-    (x_re, x_im), (y_re, y_im) = g2_neg(point)
+    negated = g2_neg(point)
+    assert negated is not None, "a verifying key's G2 points are never the point at infinity"
+    (x_re, x_im), (y_re, y_im) = negated
     return b"".join(v.to_bytes(32, "big") for v in (x_im, x_re, y_im, y_re))
 
 

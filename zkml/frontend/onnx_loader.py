@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import onnx
@@ -178,7 +179,7 @@ class _Lowering:
     def label(self, node: onnx.NodeProto) -> str:
         return node.name or f"{node.op_type}_{self._index}"
 
-    def fail(self, node: onnx.NodeProto, detail: str):
+    def fail(self, node: onnx.NodeProto, detail: str) -> NoReturn:
         raise UnsupportedOpError(self.label(node), node.op_type, self.opset, detail)
 
     def resolve(self, name: str) -> str:
@@ -201,6 +202,7 @@ class _Lowering:
             raise _Derived(resolved)
         if resolved not in self.shapes:
             node = self._node
+            assert node is not None  # names are read while a node is lowered
             raise ModelError(f"node '{self.label(node)}' ({node.op_type}) reads '{name}', "
                              "which is neither a model input nor computed before it")
         return resolved
@@ -373,7 +375,7 @@ class _Lowering:
                 self.shapes[out] = self.shapes[self.resolve(out)]
         renamed = []
         for node in nodes:
-            changes = {}
+            changes: dict[str, object] = {}
             if any(x in renames for x in node.inputs):
                 changes["inputs"] = tuple(renames.get(x, x) for x in node.inputs)
             if node.output in renames:

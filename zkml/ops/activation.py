@@ -140,6 +140,7 @@ def emit_clip(ctx, node, x: str, lo: float | None, hi: float | None, out: str) -
         emit_relu(ctx, over, high)
         emit_elementwise(ctx, node, [low, high], [1.0, -1.0], lo, out, known=(lo, hi))
         return
+    assert hi is not None  # lo is None here, and both None returned above
     over = ctx.fresh(out + "/minus_hi")
     emit_elementwise(ctx, node, [x], [1.0], -hi, over)
     high = ctx.fresh(out + "/relu_hi")
@@ -161,10 +162,10 @@ def _scalar(ctx, node, name: str | None, what: str) -> float | None:
 @lowering("Clip", 6, 13, kinds=("relu", "affine"), cost=COMPOSITE_COST)
 def _clip(ctx, node, attrs):
     if "min" in attrs or "max" in attrs:  # opset 6..10: attributes
-        lo = float(attrs.get("min", -3.4028234663852886e38))
-        hi = float(attrs.get("max", 3.4028234663852886e38))
-        lo = None if lo <= -3.4e38 else lo
-        hi = None if hi >= 3.4e38 else hi
+        lo_attr = float(attrs.get("min", -3.4028234663852886e38))
+        hi_attr = float(attrs.get("max", 3.4028234663852886e38))
+        lo = None if lo_attr <= -3.4e38 else lo_attr
+        hi = None if hi_attr >= 3.4e38 else hi_attr
     else:
         lo = _scalar(ctx, node, node.input[1] if len(node.input) > 1 else None, "min")
         hi = _scalar(ctx, node, node.input[2] if len(node.input) > 2 else None, "max")

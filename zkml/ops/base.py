@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -115,7 +115,7 @@ def instruction_fields(cls) -> tuple[str, ...]:
 # --- contexts the quantizer and the bound pass hand to a kind -----------------
 
 
-class QuantContext:
+class QuantContext(Protocol):
     """What :meth:`Kind.quantize` may ask (implemented by the quantizer)."""
 
     bits: int
@@ -125,7 +125,7 @@ class QuantContext:
     def observed(self, name: str) -> float: ...
 
 
-class BoundContext:
+class BoundContext(Protocol):
     """What :meth:`Kind.errors` may ask (implemented by the bound pass)."""
 
     def interval(self, name: str) -> tuple: ...

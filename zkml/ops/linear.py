@@ -208,16 +208,18 @@ def _gemm(ctx, node, attrs):
         raise ModelError(f"node '{ctx.label(node)}' (Gemm): A of shape {list(shape_a)} does not "
                          f"match B with K={weight.shape[1]}")
     out_shape = (shape_a[0], weight.shape[0])
-    bias = np.zeros(weight.shape[0])
+    bias: np.ndarray = np.zeros(weight.shape[0])
     extra = None
     if c is not None:
         if not ctx.is_const(c):
             extra = c  # an activation: added after the product
         else:
             value = float(attrs.get("beta", 1.0)) * np.asarray(ctx.const(c), np.float64)
-            bias = row_bias(ctx, node, value, out_shape)
-            if bias is None:
-                bias, extra = np.zeros(weight.shape[0]), value
+            row = row_bias(ctx, node, value, out_shape)
+            if row is None:
+                extra = value
+            else:
+                bias = row
     if extra is None:
         ctx.emit(LinearNode((ctx.act(a),), node.output[0], weight, bias), out_shape)
         return

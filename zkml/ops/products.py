@@ -210,7 +210,7 @@ def emit_elementwise_product(ctx, node, a: str, b: str, out: str, known=None) ->
         raise ModelError(f"node '{ctx.label(node)}' ({node.op_type}): shapes "
                          f"{[list(s) for s in shapes]} do not broadcast") from None
     if names[0] == names[1]:
-        inputs, offsets = [names[0]], [0, 0]
+        inputs, offsets = [names[0]], np.zeros(2, dtype=np.int64)
     else:
         inputs, offsets = names, input_offsets(shapes)
     left = broadcast_index(shapes[0], out_shape, int(offsets[0]))[:, None]

@@ -296,7 +296,7 @@ def setup_cmd(build: Path, dev: bool, ptau: Path | None, as_json: bool) -> None:
         from zkml import ceremony
 
         started = time.perf_counter()
-        result = ceremony.setup_from_ptau(build, ptau)
+        phase2 = ceremony.setup_from_ptau(build, ptau)
         seconds = time.perf_counter() - started
         note = ("phase 2 has no contribution yet: add at least one with `zkml ceremony contribute` "
                 "before using this key")
@@ -304,8 +304,8 @@ def setup_cmd(build: Path, dev: bool, ptau: Path | None, as_json: bool) -> None:
             click.echo(f"warning: {note}", err=True)
             _echo_json({"proving_key": str(Path(build) / "proving_key.bin"),
                         "verification_key": str(Path(build) / "verification_key.json"),
-                        "seconds": round(seconds, 3), "setup": "ceremony", "zkey_sha256": result.zkey_sha256,
-                        "contributions": result.contributions, "note": note})
+                        "seconds": round(seconds, 3), "setup": "ceremony", "zkey_sha256": phase2.zkey_sha256,
+                        "contributions": phase2.contributions, "note": note})
             return
         click.echo(f"phase 2 started from {ptau} in {seconds:.2f} s: wrote {Path(build) / 'proving_key.bin'}, "
                    f"{Path(build) / 'verification_key.json'} and {Path(build) / 'circuit.zkey'}")

@@ -5,7 +5,9 @@ code arrives as `zkml.errors.InternalError`. The GIL is released while they run.
 """
 
 from os import PathLike
-from typing import TypedDict
+from typing import TypedDict, final
+
+from typing_extensions import Self
 
 __version__: str
 
@@ -49,13 +51,14 @@ def prove(
     """Prove one inference on quantized inputs (one flat list per model input).
     `device`: "auto", "cpu" or "cuda" (DeviceError without a usable GPU)."""
 
+@final
 class Prover:
     """A build and its proving key loaded once (with "cuda", the key's points
     uploaded to the GPU once) for many proofs. The key is checked against the
     circuit as `prove` checks it; a key that does not fit the GPU's free memory
     is a DeviceError naming the sizes ("cuda") or a CPU prover saying why ("auto")."""
 
-    def __init__(self, program: bytes, constants: bytes, pk_path: str | PathLike[str], device: str = "auto") -> None: ...
+    def __new__(cls, program: bytes, constants: bytes, pk_path: str | PathLike[str], device: str = "auto") -> Self: ...
     def prove(self, inputs: list[list[int]], seed: int | None = None) -> ProveOutput:
         """One proof, as `prove` (module function) makes it; with "auto", a GPU
         failing mid-proof hands that proof to the CPU."""

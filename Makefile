@@ -13,12 +13,12 @@ NPM_DEPS  := contracts/node_modules/.installed
 NATIVE_SRC := $(shell find native/src -name '*.rs') $(wildcard native/cuda/*) native/Cargo.toml Cargo.toml Cargo.lock pyproject.toml
 NATIVE    := $(VENV)/.native-built
 
-.PHONY: demo test test-rust test-python bench install clean
+.PHONY: demo test test-rust test-python check-python lint bench install clean
 
 demo: install
 	$(BIN)/zkml demo
 
-test: install test-rust test-python
+test: install check-python test-rust test-python
 
 # Built once: maturin has built every dependency for the extension, and `cargo
 # test --lib` reuses those builds, compiling only the dev-dependencies and the
@@ -33,6 +33,19 @@ test-rust: install
 
 test-python: install
 	$(BIN)/python -m pytest
+
+# Seconds: lint (ruff), types (mypy on zkml/; pyproject.toml has both configs),
+# and the hand-written stub zkml/_native.pyi against the built extension.
+check-python: install
+	$(BIN)/ruff check zkml tests
+	$(BIN)/mypy
+	$(BIN)/python -m mypy.stubtest zkml._native --allowlist tests/native_stub_allowlist.txt
+
+# check-python plus the Rust side: rustfmt and clippy with warnings as errors.
+# Not yet part of `make test`: native/src is still being brought to both.
+lint: check-python
+	cargo fmt --all --check
+	cargo clippy --locked --all-targets --features python -- -D warnings
 
 install: $(PY_DEPS) $(NPM_DEPS) $(NATIVE)
 

@@ -22,6 +22,8 @@ pub mod gather;
 pub mod linear;
 pub mod max;
 pub mod pack;
+pub mod poseidon;
+mod poseidon_constants;
 pub mod range;
 pub mod relu;
 

@@ -23,6 +23,7 @@ use super::gather::{gather, gather_with};
 use super::linear::linear;
 use super::max::{max, max_with};
 use super::pack::pack_public;
+use super::poseidon::{poseidon, poseidon_gadget, MAX_INPUTS};
 use super::range::{range_check_signed, signed_value};
 use super::relu::relu_with;
 use super::{pow2, Value};
@@ -31,7 +32,10 @@ use crate::r1cs::{ConstraintSystem, Lc, Var};
 
 /// Gadget modules (files of `gadgets/`) whose properties are tested here.
 const PROPERTY_TESTED: &[&str] =
-    &["affine", "argmax", "bilinear", "function", "gather", "linear", "max", "pack", "range", "relu"];
+    &["affine", "argmax", "bilinear", "function", "gather", "linear", "max", "pack", "poseidon", "range", "relu"];
+
+/// Files of `gadgets/` that hold generated data, not a gadget.
+const DATA_FILES: &[&str] = &["poseidon_constants"];
 
 const CASES: usize = 200;
 
@@ -50,7 +54,7 @@ fn every_gadget_module_has_malicious_witness_properties() {
     let mut modules: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".rs").to_string())
-        .filter(|m| m != "mod" && m != "properties")
+        .filter(|m| m != "mod" && m != "properties" && !DATA_FILES.contains(&m.as_str()))
         .collect();
     modules.sort();
     assert_eq!(modules, PROPERTY_TESTED, "gadgets without malicious-witness properties (add them here)");
@@ -420,5 +424,32 @@ fn function_rejects_another_output_and_forged_input_bits_over_random_tables() {
             cs.set_value(at(i + 1), bj - s);
             assert!(cs.first_unsatisfied().is_some(), "compensated bit {i} of u accepted (b {b}, k {k})");
         }
+    }
+}
+
+#[test]
+fn poseidon_rejects_another_output_and_any_forged_intermediate_over_random_inputs() {
+    let mut rng = rng(12);
+    for _ in 0..CASES / 10 {
+        let n = rng.gen_range(1..=MAX_INPUTS);
+        let inputs: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+        let build = || {
+            let mut cs = ConstraintSystem::new();
+            let lcs: Vec<Lc> = inputs.iter().map(|x| Lc::var(cs.alloc_private(*x))).collect();
+            let out = poseidon_gadget(&mut cs, &lcs);
+            (cs, out)
+        };
+        let (mut cs, out) = build();
+        assert_eq!(cs.value(out), poseidon(&inputs), "{n} inputs");
+        assert_eq!(cs.first_unsatisfied(), None, "{n} inputs");
+        cs.set_value(out, Fr::rand(&mut rng));
+        assert!(cs.first_unsatisfied().is_some(), "{n} inputs: another output accepted");
+        // Any one S-box intermediate (x^2, x^4 or x^5 of some round) moved by
+        // a random amount.
+        let (mut cs, _) = build();
+        let k = rng.gen_range(n..cs.num_private() - 1) as u32;
+        let v = cs.value(Var::Private(k));
+        cs.set_value(Var::Private(k), v + Fr::rand(&mut rng));
+        assert!(cs.first_unsatisfied().is_some(), "{n} inputs: forged intermediate {k} accepted");
     }
 }

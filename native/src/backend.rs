@@ -78,7 +78,8 @@ pub struct Selected {
 }
 
 /// The device a user asked for, opened: the CPU, or a GPU that passed its
-/// self-check.
+/// self-check (opened once per prover, so its size costs nothing).
+#[allow(clippy::large_enum_variant)]
 pub enum Opened {
     Cpu,
     Cuda(crate::cuda::Cuda),

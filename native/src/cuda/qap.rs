@@ -232,6 +232,7 @@ impl Cuda {
 impl ResidentMsms<'_> {
     /// [`crate::groth16::KeyMsms::witness_quotient_msm`] with the matrices
     /// on the device: z goes over, the sum of the H MSM comes back.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn witness_quotient_msm_on_device(
         &self,
         m: &DeviceR1cs,

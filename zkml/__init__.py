@@ -13,5 +13,6 @@ __version__ = "0.1.0"
 from zkml.api import Prover, compile, export_verifier, prove, setup, verify
 from zkml.errors import *  # noqa: F403
 from zkml.errors import __all__ as _error_names
+from zkml.poseidon import poseidon
 
-__all__ = ["compile", "setup", "prove", "Prover", "verify", "export_verifier", "__version__", *_error_names]
+__all__ = ["compile", "setup", "prove", "Prover", "verify", "export_verifier", "poseidon", "__version__", *_error_names]

@@ -4,6 +4,7 @@ Every function raises a `zkml.errors` class on failure; a panic in the native
 code arrives as `zkml.errors.InternalError`. The GIL is released while they run.
 """
 
+from collections.abc import Sequence
 from os import PathLike
 from typing import TypedDict, final
 
@@ -79,6 +80,11 @@ class Prover:
 
 def verify(vk_json: str, proof_json: str, public_json: str) -> bool:
     """Groth16 verification of snarkjs-format JSON; raises ProofFormatError on malformed input."""
+
+def poseidon(values: Sequence[int | str]) -> str:
+    """circomlib's Poseidon hash of 1 to 8 field elements (ints or canonical decimal strings
+    in [0, r)), as a decimal string; InputShapeError on another count, QuantizationError on a
+    value outside [0, r)."""
 
 def _panic_for_tests() -> None: ...
 def export_r1cs(program: bytes, constants: bytes, path: str | PathLike[str]) -> None:

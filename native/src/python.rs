@@ -296,13 +296,13 @@ fn primitive_timings(py: Python<'_>, log2: u32) -> PyResult<Vec<(String, f64)>> 
         };
         let mut out = Vec::new();
         out.push(("g1_random".to_string(), median(&mut || {
-            std::hint::black_box(crate::msm::msm::<G1Projective>(&g1, &random));
+            let _ = std::hint::black_box(crate::msm::msm::<G1Projective>(&g1, &random));
         })));
         out.push(("g1_witness".to_string(), median(&mut || {
-            std::hint::black_box(crate::msm::msm::<G1Projective>(&g1, &witness));
+            let _ = std::hint::black_box(crate::msm::msm::<G1Projective>(&g1, &witness));
         })));
         out.push(("g2_witness".to_string(), median(&mut || {
-            std::hint::black_box(crate::msm::msm::<G2Projective>(&g2, &witness));
+            let _ = std::hint::black_box(crate::msm::msm::<G2Projective>(&g2, &witness));
         })));
         let mut v = random.clone();
         out.push(("ntt".to_string(), median(&mut || domain.fft(&mut v))));
@@ -330,6 +330,30 @@ fn verify(py: Python<'_>, vk_json: &str, proof_json: &str, public_json: &str) ->
     run(py, || pipeline::verify(&vk, &proof, &public))
 }
 
+/// circomlib's Poseidon hash of 1 to 8 field elements, each an int or a
+/// canonical decimal string in [0, r) (r the BN254 scalar field modulus); the
+/// hash as a decimal string.
+#[pyfunction]
+fn poseidon(py: Python<'_>, values: Vec<Bound<'_, PyAny>>) -> PyResult<String> {
+    use pyo3::types::{PyBool, PyInt, PyString};
+    let decimals = values
+        .iter()
+        .map(|v| {
+            if v.is_instance_of::<PyString>() {
+                v.extract::<String>()
+            } else if v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>() {
+                Ok(v.str()?.to_string())
+            } else {
+                Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "poseidon inputs are ints or decimal strings, not {}",
+                    v.get_type().name()?
+                )))
+            }
+        })
+        .collect::<PyResult<Vec<String>>>()?;
+    run(py, || crate::gadgets::poseidon::poseidon_decimal(&decimals))
+}
+
 /// Test hook: a panic inside native code must surface as zkml.errors.InternalError.
 #[pyfunction]
 fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
@@ -346,6 +370,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prove, m)?)?;
     m.add_class::<NativeProver>()?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(poseidon, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(set_nvrtc_search_dirs, m)?)?;
     m.add_function(wrap_pyfunction!(export_r1cs, m)?)?;

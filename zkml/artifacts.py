@@ -159,6 +159,8 @@ def read_json(path: str | os.PathLike[str], what: str) -> Any:
         raise InputFileError(
             f"{what} {path} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}", path
         ) from None
+    except RecursionError:
+        raise InputFileError(f"{what} {path} is not valid JSON: nested too deeply", path) from None
 
 
 def _umask() -> int:

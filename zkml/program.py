@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from math import ceil, prod
+from math import ceil, isinf, prod
 
 import numpy as np
 
@@ -130,12 +130,79 @@ class Program:
 
 # --- structure ---------------------------------------------------------------
 
+# serde_json's nesting limit: the native reader refuses a document whose
+# arrays and objects nest 128 deep.
+MAX_JSON_DEPTH = 127
+
+
+def _strict_object(pairs: list) -> dict:
+    doc = {}
+    for key, value in pairs:
+        if key in doc:
+            raise _invalid(f"key {key!r} appears twice in one JSON object")
+        doc[key] = value
+    return doc
+
+
+def _strict_float(text: str) -> float:
+    value = float(text)
+    if isinf(value):
+        raise _invalid(f"the number {text[:40]} is out of a double's range")
+    return value
+
+
+def _strict_int(text: str) -> int:
+    value = int(text)
+    if not -(2**63) <= value < 2**64:  # beyond a 64-bit int serde_json reads a double
+        try:
+            float(value)
+        except OverflowError:
+            raise _invalid(f"the number {text[:40]}... is out of a double's range") from None
+    return value
+
+
+def _refuse_constant(name: str):
+    raise _invalid(f"{name} is not JSON")
+
+
+def _check_depth_and_strings(doc) -> None:
+    """Nesting within MAX_JSON_DEPTH and no string holding half a UTF-16
+    surrogate pair (an escape like \\ud800 alone): the native reader refuses both."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _invalid("a string holds an unpaired UTF-16 surrogate escape") from None
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise _invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            items = list(value.items()) if isinstance(value, dict) else [(None, v) for v in value]
+            for key, item in items:
+                stack.append((key, depth))  # keys are strings; depth is that of their object
+                stack.append((item, depth + 1))
+
+
 def from_files(data: bytes, blob: bytes) -> Program:
-    """Parse and validate ``circuit.json`` bytes and ``constants.bin`` bytes."""
+    """Parse and validate ``circuit.json`` bytes and ``constants.bin`` bytes.
+
+    The JSON is read as strictly as the native reader (serde_json) reads it,
+    so that both accept the same files: UTF-8 without a byte-order mark, no
+    duplicate keys, no NaN or Infinity, no number beyond a double's range, no
+    unpaired surrogate escape, at most MAX_JSON_DEPTH levels of nesting."""
     try:
-        doc = json.loads(data)
+        text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+        if text.startswith("\ufeff"):
+            raise ValueError("starts with a UTF-8 byte-order mark")
+        doc = json.loads(text, object_pairs_hook=_strict_object, parse_float=_strict_float,
+                         parse_int=_strict_int, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ModelError(f"invalid program: not JSON ({exc})") from exc
+    except RecursionError:
+        raise _invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    _check_depth_and_strings(doc)
     return from_document(doc, blob)
 
 

@@ -67,11 +67,19 @@ $(NATIVE): $(PY_DEPS) $(NATIVE_SRC)
 	touch $@
 
 # Side-by-side against arkworks (MSM, NTT, the Groth16 prover) and, on a machine
-# with an NVIDIA GPU, the CUDA MSM against the CPU MSM; see bench/RESULTS.md.
-bench:
+# with an NVIDIA GPU, the CUDA MSM against the CPU MSM; then `zkml prove` end to
+# end on the zoo and a wide MLP (pytest-benchmark, bench/e2e.py: stages, peak RSS)
+# and against ezkl on the same models (bench/vs_ezkl.py; ezkl pinned in
+# bench/requirements.lock). BENCH_FULL=1 adds lenet5 and issue 9's
+# 1024-4096-4096-10 MLP. Raw records in target/bench/; see bench/RESULTS.md.
+bench: install
 	cargo bench --locked --bench msm_ntt
 	cargo bench --locked --bench prover
 	cargo bench --locked --bench gpu_msm
+	$(BIN)/python -m pip install --quiet -r bench/requirements.lock
+	ZKML_BENCH_FULL=$(BENCH_FULL) $(BIN)/python -m pytest bench/test_bench_prove.py --benchmark-json=target/bench/prove.json
+	$(BIN)/python bench/e2e.py $(if $(BENCH_FULL),--full) --json target/bench/e2e.json
+	$(BIN)/python bench/vs_ezkl.py --json target/bench/vs_ezkl.json
 
 clean:
 	rm -rf $(VENV) target contracts/node_modules build zkml/_native*.so

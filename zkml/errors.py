@@ -134,6 +134,8 @@ class ArgumentError(ZkmlError):
 class CeremonyError(ZkmlError):
     """A powers-of-tau or phase-2 file or step is wrong: the message says which and where."""
 
+    kind = "ceremony"
+
 
 class InternalError(ZkmlError):
     """A bug in zkml (for example a panic in the native code). Please report it."""

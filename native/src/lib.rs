@@ -14,7 +14,8 @@ pub mod ops;
 pub mod pipeline;
 pub mod program;
 pub mod r1cs;
-pub mod snarkjs;
+/// snarkjs's JSON (keys, proofs, public signals): `formats::snarkjs`.
+pub use formats::snarkjs;
 pub mod synth;
 
 #[cfg(feature = "python")]

@@ -13,7 +13,7 @@ use crate::backend;
 #[cfg(test)]
 use crate::backend::Cpu;
 use crate::error::{Error, Result};
-use crate::groth16::keys::{check_r1cs_digest, read_proving_key_for, write_proving_key, KeyHeader};
+use crate::formats::proving_key::{check_r1cs_digest, read_proving_key_for, write_proving_key, KeyHeader};
 use crate::groth16::{create_proof, create_proof_with, generate_parameters, r1cs_to_qap::domain_for, verify_proof};
 use crate::program::Circuit;
 use crate::snarkjs;
@@ -112,7 +112,7 @@ pub fn export_zkey(program: &[u8], constants: &[u8], pk_path: &Path, path: &Path
     let circuit = Circuit::from_parts(program, constants)?;
     let s = synthesize(&circuit, None)?;
     let header = KeyHeader { circuit_hash: circuit.hash, r1cs_digest: s.r1cs.digest() };
-    let pk = crate::groth16::keys::read_proving_key(pk_path, &header)?;
+    let pk = crate::formats::proving_key::read_proving_key(pk_path, &header)?;
     let transcript = match transcript_from {
         None => None,
         Some(from) => {

@@ -1,5 +1,7 @@
-//! File formats of the snarkjs/circom ecosystem, below the Groth16 code:
-//! iden3's binary container and its `.r1cs`, `.wtns` and `.zkey` files.
+//! Every file format of keys, proofs and circuits, below the Groth16 code
+//! (which never reaches up here): our proving-key file (`proving_key`),
+//! snarkjs's JSON (`snarkjs`), and iden3's binary container with its
+//! `.r1cs`, `.wtns` and `.zkey` files.
 //!
 //! The container: 4 magic bytes, a u32 version, a u32 section count, then
 //! each section as a u32 id, a u64 byte length and its bytes (all little
@@ -7,7 +9,9 @@
 //! `.zkey` files are affine, each coordinate in Montgomery form (R = 2^256)
 //! little endian ("LEM"), the point at infinity all zeros.
 
+pub mod proving_key;
 pub mod r1cs;
+pub mod snarkjs;
 pub mod wtns;
 pub mod zkey;
 
@@ -70,6 +74,11 @@ impl BinWriter {
         self.out[8..12].copy_from_slice(&self.sections.to_le_bytes());
         self.out
     }
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub(crate) fn le_bytes(b: &BigInt<4>) -> [u8; 32] {

@@ -1,7 +1,8 @@
 //! Groth16 over BN254 (Groth, "On the Size of Pairing-based Non-interactive
 //! Arguments", EUROCRYPT 2016), one file per phase like arkworks' layout:
 //! `r1cs_to_qap` (our QAP reduction), `generator` (trusted setup), `prover`,
-//! `verifier`, and `keys` (key and proof types, the proving-key file).
+//! `verifier`, and `keys` (key and proof types; their files are in
+//! `crate::formats`, which this module never uses).
 
 pub mod generator;
 pub mod keys;

@@ -99,7 +99,8 @@ pub fn open(device: &str) -> Result<(Opened, String)> {
         "cuda" | "auto" => match crate::cuda::Cuda::open() {
             Ok(gpu) => {
                 let i = gpu.info();
-                let description = format!("cuda ({}, sm_{}{}, {} GiB)", i.name, i.capability.0, i.capability.1, i.total_memory >> 30);
+                let description =
+                    format!("cuda ({}, sm_{}{}, {} GiB)", i.name, i.capability.0, i.capability.1, i.total_memory >> 30);
                 Ok((Opened::Cuda(gpu), description))
             }
             Err(e) if device == "auto" => Ok((
@@ -135,16 +136,10 @@ mod tests {
         assert_eq!(backend.name(), "cpu");
         let mut rng = StdRng::seed_from_u64(1);
         let s = [Fr::rand(&mut rng), Fr::rand(&mut rng)];
-        let g1 = [
-            G1Affine::generator(),
-            (G1Affine::generator() * s[0]).into_affine(),
-        ];
+        let g1 = [G1Affine::generator(), (G1Affine::generator() * s[0]).into_affine()];
         let g2 = [G2Affine::generator(), G2Affine::generator()];
         assert_eq!(backend.msm_g1(&g1, &s).unwrap(), g1[0] * s[0] + g1[1] * s[1]);
-        assert_eq!(
-            backend.msm_g2(&g2, &s).unwrap(),
-            G2Affine::generator() * (s[0] + s[1])
-        );
+        assert_eq!(backend.msm_g2(&g2, &s).unwrap(), G2Affine::generator() * (s[0] + s[1]));
         let d = Domain::<Fr>::new(8).unwrap();
         let coeffs: Vec<Fr> = (0..8).map(|_| Fr::rand(&mut rng)).collect();
         let mut a = coeffs.clone();

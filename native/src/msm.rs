@@ -44,11 +44,7 @@ pub trait MsmCurve: CurveGroup {
     /// lengths. `by_size: false` puts every non-zero scalar in one band (for
     /// measuring what sorting by size buys).
     #[doc(hidden)]
-    fn msm_same_length(
-        bases: &[Self::Affine],
-        scalars: &[Self::ScalarField],
-        by_size: bool,
-    ) -> Self;
+    fn msm_same_length(bases: &[Self::Affine], scalars: &[Self::ScalarField], by_size: bool) -> Self;
 }
 
 impl<P: SWCurveConfig> MsmCurve for Projective<P> {
@@ -77,13 +73,7 @@ pub fn msm_without_size_split<G: MsmCurve>(bases: &[G::Affine], scalars: &[G::Sc
 }
 
 fn msm_checked<G: MsmCurve>(bases: &[G::Affine], scalars: &[G::ScalarField], split_by_size: bool) -> G {
-    assert_eq!(
-        bases.len(),
-        scalars.len(),
-        "msm: {} bases but {} scalars",
-        bases.len(),
-        scalars.len()
-    );
+    assert_eq!(bases.len(), scalars.len(), "msm: {} bases but {} scalars", bases.len(), scalars.len());
     G::msm_same_length(bases, scalars, split_by_size)
 }
 
@@ -132,19 +122,10 @@ struct Split<P: SWCurveConfig> {
 
 impl<P: SWCurveConfig> Split<P> {
     fn empty() -> Self {
-        Self {
-            unit: Vec::new(),
-            bands: Default::default(),
-            band_bits: [0; BANDS],
-        }
+        Self { unit: Vec::new(), bands: Default::default(), band_bits: [0; BANDS] }
     }
 
-    fn of(
-        bases: &[Affine<P>],
-        scalars: &[P::ScalarField],
-        first_index: usize,
-        by_size: bool,
-    ) -> Self {
+    fn of(bases: &[Affine<P>], scalars: &[P::ScalarField], first_index: usize, by_size: bool) -> Self {
         let mut split = Self::empty();
         for (i, (base, s)) in bases.iter().zip(scalars).enumerate() {
             if base.infinity {
@@ -158,11 +139,7 @@ impl<P: SWCurveConfig> Split<P> {
                 _ => {
                     let band = if by_size { band_of(bits) } else { BANDS - 1 };
                     split.band_bits[band] = split.band_bits[band].max(bits);
-                    split.bands[band].push(Term {
-                        k,
-                        index: first_index + i,
-                        negate,
-                    });
+                    split.bands[band].push(Term { k, index: first_index + i, negate });
                 }
             }
         }
@@ -172,8 +149,7 @@ impl<P: SWCurveConfig> Split<P> {
     /// Concatenates the splits of consecutive chunks, copying each term once.
     fn concat(parts: Vec<Self>) -> Self {
         let mut all = Self::empty();
-        all.unit
-            .reserve_exact(parts.iter().map(|p| p.unit.len()).sum());
+        all.unit.reserve_exact(parts.iter().map(|p| p.unit.len()).sum());
         for b in 0..BANDS {
             all.bands[b].reserve_exact(parts.iter().map(|p| p.bands[b].len()).sum());
         }
@@ -191,11 +167,7 @@ impl<P: SWCurveConfig> Split<P> {
 // ---------------------------------------------------------------------------
 // The variable-base MSM
 
-fn pippenger<P: SWCurveConfig>(
-    bases: &[Affine<P>],
-    scalars: &[P::ScalarField],
-    by_size: bool,
-) -> Projective<P> {
+fn pippenger<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[P::ScalarField], by_size: bool) -> Projective<P> {
     debug_assert_eq!(bases.len(), scalars.len());
     let threads = rayon::current_num_threads();
     let chunk = (bases.len() / (4 * threads)).max(1 << 12);
@@ -219,21 +191,13 @@ fn pippenger<P: SWCurveConfig>(
         if terms.is_empty() {
             continue;
         }
-        let bits = if by_size {
-            split.band_bits[band]
-        } else {
-            P::ScalarField::MODULUS_BIT_SIZE - 1
-        };
+        let bits = if by_size { split.band_bits[band] } else { P::ScalarField::MODULUS_BIT_SIZE - 1 };
         let plan = WindowPlan::new(terms.len(), bits as usize, threads);
         let per_chunk = terms.len().div_ceil(plan.chunks);
         for windows in &plan.groups {
             for start in (0..terms.len()).step_by(per_chunk) {
                 let points = start..terms.len().min(start + per_chunk);
-                tasks.push(Task {
-                    band,
-                    windows: windows.clone(),
-                    points,
-                });
+                tasks.push(Task { band, windows: windows.clone(), points });
             }
         }
         plans.push((band, plan));
@@ -245,17 +209,8 @@ fn pippenger<P: SWCurveConfig>(
             tasks
                 .par_iter()
                 .map(|t| {
-                    let plan = &plans
-                        .iter()
-                        .find(|(b, _)| *b == t.band)
-                        .expect("planned band")
-                        .1;
-                    group_sum(
-                        bases,
-                        &split.bands[t.band][t.points.clone()],
-                        plan,
-                        t.windows.clone(),
-                    )
+                    let plan = &plans.iter().find(|(b, _)| *b == t.band).expect("planned band").1;
+                    group_sum(bases, &split.bands[t.band][t.points.clone()], plan, t.windows.clone())
                 })
                 .collect::<Vec<_>>()
         },
@@ -337,11 +292,7 @@ impl WindowPlan {
         let shape = |c: usize| {
             let windows = total.div_ceil(c);
             let buckets = 1usize << (c - 1);
-            (
-                windows,
-                buckets,
-                GROUP_BUCKETS.div_ceil(buckets).min(windows),
-            )
+            (windows, buckets, GROUP_BUCKETS.div_ceil(buckets).min(windows))
         };
         let cost = |c: usize| {
             let (windows, buckets, group) = shape(c);
@@ -351,16 +302,12 @@ impl WindowPlan {
             };
             windows * (m * add + buckets * BUCKET_REDUCTION_NS)
         };
-        let c = (2..=MAX_WINDOW.min(total))
-            .min_by_key(|&c| cost(c))
-            .unwrap_or(total);
+        let c = (2..=MAX_WINDOW.min(total)).min_by_key(|&c| cost(c)).unwrap_or(total);
         let (windows, _, mut group) = shape(c);
 
         // Even widths: a thin top window would crowd its points into a few buckets.
         let (narrow, extra) = (total / windows, total % windows);
-        let widths: Vec<usize> = (0..windows)
-            .map(|w| narrow + usize::from(w < extra))
-            .collect();
+        let widths: Vec<usize> = (0..windows).map(|w| narrow + usize::from(w < extra)).collect();
         let offsets = widths
             .iter()
             .scan(0, |o, &w| {
@@ -376,23 +323,10 @@ impl WindowPlan {
         // one more bucket reduction per chunk and so is only for long windows.
         let want = 2 * threads;
         group = group.min(windows.div_ceil(want)).max(1);
-        let chunks = want
-            .div_ceil(windows.div_ceil(group))
-            .min(m / (8 * buckets))
-            .max(1);
-        let groups = (0..windows)
-            .step_by(group)
-            .map(|w| w..windows.min(w + group))
-            .collect();
+        let chunks = want.div_ceil(windows.div_ceil(group)).min(m / (8 * buckets)).max(1);
+        let groups = (0..windows).step_by(group).map(|w| w..windows.min(w + group)).collect();
         let batch = batch_size(group * buckets);
-        Self {
-            offsets,
-            widths,
-            buckets,
-            groups,
-            chunks,
-            batch,
-        }
+        Self { offsets, widths, buckets, groups, chunks, batch }
     }
 }
 
@@ -419,11 +353,7 @@ fn bits_at(limbs: &[u64], start: usize, len: usize) -> u64 {
 /// long as the top bit of the top window is zero.
 #[inline]
 pub(crate) fn signed_digit(limbs: &[u64], offset: usize, width: usize) -> i64 {
-    let window = if offset == 0 {
-        bits_at(limbs, 0, width) << 1
-    } else {
-        bits_at(limbs, offset - 1, width + 1)
-    };
+    let window = if offset == 0 { bits_at(limbs, 0, width) << 1 } else { bits_at(limbs, offset - 1, width + 1) };
     let value = (window >> 1) + (window & 1);
     value as i64 - (((window >> width) & 1) << width) as i64
 }
@@ -435,10 +365,7 @@ fn group_sum<P: SWCurveConfig>(
     plan: &WindowPlan,
     windows: Range<usize>,
 ) -> Vec<Projective<P>> {
-    let layout: Vec<(usize, usize)> = windows
-        .clone()
-        .map(|w| (plan.offsets[w], plan.widths[w]))
-        .collect();
+    let layout: Vec<(usize, usize)> = windows.clone().map(|w| (plan.offsets[w], plan.widths[w])).collect();
     let mut buckets = Buckets::<P>::new(layout.len(), plan.buckets, plan.batch);
     for t in terms {
         for (slot, &(offset, width)) in layout.iter().enumerate() {
@@ -597,11 +524,7 @@ impl<P: SWCurveConfig> Buckets<P> {
 /// the whole batch. Every pair must be two finite points with different x
 /// coordinates (so neither a doubling nor a cancellation): callers route other
 /// pairs to the complete Jacobian formulas.
-fn add_distinct_x<P: SWCurveConfig>(
-    lhs: &mut [Affine<P>],
-    rhs: &[Affine<P>],
-    scratch: &mut Vec<P::BaseField>,
-) {
+fn add_distinct_x<P: SWCurveConfig>(lhs: &mut [Affine<P>], rhs: &[Affine<P>], scratch: &mut Vec<P::BaseField>) {
     debug_assert_eq!(lhs.len(), rhs.len());
     // scratch[i] = prod_{j < i} (x_rhs_j - x_lhs_j)
     scratch.clear();
@@ -704,9 +627,7 @@ pub fn fixed_base_batch<G: CurveGroup>(base: G, scalars: &[G::ScalarField]) -> V
     let table: Vec<Vec<G::Affine>> = window_base
         .par_iter()
         .map(|&g| {
-            let multiples: Vec<G> = std::iter::successors(Some(g), |m| Some(*m + g))
-                .take(buckets)
-                .collect();
+            let multiples: Vec<G> = std::iter::successors(Some(g), |m| Some(*m + g)).take(buckets).collect();
             G::normalize_batch(&multiples)
         })
         .collect();

@@ -67,15 +67,7 @@ impl<F: FftField> Domain<F> {
         let size_inv = F::from(size as u64).inverse()?;
         let coset_gen = F::GENERATOR;
         let coset_gen_inv = coset_gen.inverse()?;
-        Some(Self {
-            size,
-            log_size,
-            omega,
-            omega_inv,
-            size_inv,
-            coset_gen,
-            coset_gen_inv,
-        })
+        Some(Self { size, log_size, omega, omega_inv, size_inv, coset_gen, coset_gen_inv })
     }
 
     /// `omega^i`.
@@ -177,48 +169,36 @@ impl<F: FftField> Domain<F> {
     }
 
     fn check_len(&self, a: &[F]) {
-        assert_eq!(
-            a.len(),
-            self.size,
-            "NTT input has {} elements but the domain has {}",
-            a.len(),
-            self.size
-        );
+        assert_eq!(a.len(), self.size, "NTT input has {} elements but the domain has {}", a.len(), self.size);
     }
 }
 
 /// `out[i] = start * ratio^i` for `i` in `0..n`, computed in parallel chunks.
 fn powers<F: Field>(start: F, ratio: F, n: usize) -> Vec<F> {
     let mut out = vec![F::zero(); n];
-    out.par_chunks_mut(PARALLEL_MIN)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            let mut x = start * ratio.pow([(c * PARALLEL_MIN) as u64]);
-            for o in chunk.iter_mut() {
-                *o = x;
-                x *= ratio;
-            }
-        });
+    out.par_chunks_mut(PARALLEL_MIN).enumerate().for_each(|(c, chunk)| {
+        let mut x = start * ratio.pow([(c * PARALLEL_MIN) as u64]);
+        for o in chunk.iter_mut() {
+            *o = x;
+            x *= ratio;
+        }
+    });
     out
 }
 
 /// `a[i] *= start * ratio^i`.
 fn mul_by_powers<F: Field>(a: &mut [F], start: F, ratio: F) {
-    a.par_chunks_mut(PARALLEL_MIN)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            let mut x = start * ratio.pow([(c * PARALLEL_MIN) as u64]);
-            for o in chunk.iter_mut() {
-                *o *= x;
-                x *= ratio;
-            }
-        });
+    a.par_chunks_mut(PARALLEL_MIN).enumerate().for_each(|(c, chunk)| {
+        let mut x = start * ratio.pow([(c * PARALLEL_MIN) as u64]);
+        for o in chunk.iter_mut() {
+            *o *= x;
+            x *= ratio;
+        }
+    });
 }
 
 fn scale<F: Field>(a: &mut [F], s: F) {
-    a.par_iter_mut()
-        .with_min_len(PARALLEL_MIN)
-        .for_each(|x| *x *= s);
+    a.par_iter_mut().with_min_len(PARALLEL_MIN).for_each(|x| *x *= s);
 }
 
 /// In-place `a[i] <- sum_j a[j] root^(i*j)` for `a.len()` a power of two and
@@ -243,11 +223,9 @@ fn transform<F: Field>(a: &mut [F], root: F) {
     .min(n);
     let block_twiddles = stage_twiddles(root.pow([(n / block) as u64]), block);
     if parallel {
-        a.par_chunks_mut(block)
-            .for_each(|b| block_stages(b, &block_twiddles));
+        a.par_chunks_mut(block).for_each(|b| block_stages(b, &block_twiddles));
     } else {
-        a.chunks_mut(block)
-            .for_each(|b| block_stages(b, &block_twiddles));
+        a.chunks_mut(block).for_each(|b| block_stages(b, &block_twiddles));
     }
     let mut half = block;
     while half < n {
@@ -320,10 +298,7 @@ fn wide_stage<F: Field>(a: &mut [F], w: F, half: usize, parallel: bool) {
     let mut tasks: Vec<ColumnSlices<F>> = (0..half.div_ceil(columns)).map(|_| Vec::new()).collect();
     for group in a.chunks_exact_mut(2 * half) {
         let (lo, hi) = group.split_at_mut(half);
-        for (task, pair) in tasks
-            .iter_mut()
-            .zip(lo.chunks_mut(columns).zip(hi.chunks_mut(columns)))
-        {
+        for (task, pair) in tasks.iter_mut().zip(lo.chunks_mut(columns).zip(hi.chunks_mut(columns))) {
             task.push(pair);
         }
     }
@@ -439,11 +414,7 @@ mod tests {
             let mut a: Vec<usize> = (0..n).collect();
             bit_reverse_permute(&mut a);
             for (i, &x) in a.iter().enumerate() {
-                let expected = if bits == 0 {
-                    0
-                } else {
-                    i.reverse_bits() >> (usize::BITS - bits)
-                };
+                let expected = if bits == 0 { 0 } else { i.reverse_bits() >> (usize::BITS - bits) };
                 assert_eq!(x, expected, "n = {n}, i = {i}");
             }
         }
@@ -451,15 +422,7 @@ mod tests {
 
     #[test]
     fn new_rounds_up_to_a_power_of_two_of_at_least_two() {
-        for (min, size) in [
-            (0, 2),
-            (1, 2),
-            (2, 2),
-            (3, 4),
-            (5, 8),
-            (1024, 1024),
-            (1025, 2048),
-        ] {
+        for (min, size) in [(0, 2), (1, 2), (2, 2), (3, 4), (5, 8), (1024, 1024), (1025, 2048)] {
             let d = Domain::<Fr>::new(min).expect("small domain");
             assert_eq!((d.size, 1usize << d.log_size), (size, size));
             assert_eq!(d.omega, ark_domain(size).group_gen);
@@ -543,10 +506,7 @@ mod tests {
         let expected = ark_domain(n).fft(&coeffs);
         let d = Domain::<Fr>::new(n).unwrap();
         for threads in [1, 3, 16] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("thread pool");
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
             let mut a = coeffs.clone();
             pool.install(|| d.fft(&mut a));
             assert!(a == expected, "fft differs with {threads} threads");
@@ -579,10 +539,7 @@ mod tests {
             let d = Domain::<Fr>::new(n).unwrap();
             let tau = Fr::rand(&mut rng);
             let l = d.lagrange_coefficients_at(tau);
-            assert!(
-                l == ark_domain(n).evaluate_all_lagrange_coefficients(tau),
-                "size {n}"
-            );
+            assert!(l == ark_domain(n).evaluate_all_lagrange_coefficients(tau), "size {n}");
             // sum_i p(omega^i) L_i(tau) = p(tau) for a polynomial of degree < n.
             let coeffs = random_vec(n, n as u64);
             let mut evals = coeffs.clone();

@@ -108,7 +108,13 @@ pub fn export_witness(program: &[u8], constants: &[u8], inputs: &[Vec<i64>], pat
 /// `.zkey`. Its phase-2 transcript is taken from the `.zkey` at
 /// `transcript_from` (the one the key was imported from), or left empty (a
 /// key of our own setup).
-pub fn export_zkey(program: &[u8], constants: &[u8], pk_path: &Path, path: &Path, transcript_from: Option<&Path>) -> Result<()> {
+pub fn export_zkey(
+    program: &[u8],
+    constants: &[u8],
+    pk_path: &Path,
+    path: &Path,
+    transcript_from: Option<&Path>,
+) -> Result<()> {
     let circuit = Circuit::from_parts(program, constants)?;
     let s = synthesize(&circuit, None)?;
     let header = KeyHeader { circuit_hash: circuit.hash, r1cs_digest: s.r1cs.digest() };
@@ -128,7 +134,12 @@ pub fn export_zkey(program: &[u8], constants: &[u8], pk_path: &Path, path: &Path
 /// [`crate::formats::zkey::from_bytes`]) and writes it as our proving key;
 /// returns the verifying key (snarkjs JSON) and the contributions
 /// (name, kind) its transcript lists.
-pub fn import_zkey(program: &[u8], constants: &[u8], zkey_path: &Path, pk_path: &Path) -> Result<(String, Vec<(String, String)>)> {
+pub fn import_zkey(
+    program: &[u8],
+    constants: &[u8],
+    zkey_path: &Path,
+    pk_path: &Path,
+) -> Result<(String, Vec<(String, String)>)> {
     let circuit = Circuit::from_parts(program, constants)?;
     let s = synthesize(&circuit, None)?;
     let domain = domain_for(&s.r1cs)?;
@@ -136,10 +147,7 @@ pub fn import_zkey(program: &[u8], constants: &[u8], zkey_path: &Path, pk_path: 
     let (pk, extras) = crate::formats::zkey::from_bytes(&data, &s.r1cs, domain.size)?;
     let header = KeyHeader { circuit_hash: circuit.hash, r1cs_digest: s.r1cs.digest() };
     write_proving_key(pk_path, &header, &pk)?;
-    Ok((
-        snarkjs::vk_to_json(&pk.vk).to_string(),
-        extras.contributions.into_iter().map(|c| (c.name, c.kind)).collect(),
-    ))
+    Ok((snarkjs::vk_to_json(&pk.vk).to_string(), extras.contributions.into_iter().map(|c| (c.name, c.kind)).collect()))
 }
 
 pub struct ProveOutput {
@@ -299,7 +307,8 @@ impl Prover {
                 let proved = (|| {
                     if matrices.get().is_none() {
                         // Kept only with room left for a proof's working memory.
-                        let reserve = crate::cuda::proof_working_bytes(&self.pk) + 3 * 32 * self.pk.domain_size as usize;
+                        let reserve =
+                            crate::cuda::proof_working_bytes(&self.pk) + 3 * 32 * self.pk.domain_size as usize;
                         let _ = matrices.set(gpu.upload_r1cs(&s.r1cs, reserve)?);
                     }
                     let r1cs = matrices.get().and_then(|m| m.as_ref());
@@ -399,14 +408,17 @@ mod tests {
         let vk_x = prepare_inputs(&vk, &public).unwrap();
         let forged = crate::groth16::Proof { a: vk.alpha_g1, b: vk.beta_g2, c: (-vk_x).into_affine() };
         let public_json = snarkjs::public_to_json(&public).to_string();
-        let err = verify(&vk_value.to_string(), &snarkjs::proof_to_json(&forged).to_string(), &public_json).err().unwrap();
+        let err =
+            verify(&vk_value.to_string(), &snarkjs::proof_to_json(&forged).to_string(), &public_json).err().unwrap();
         assert!(err.to_string().contains("vk_delta_2 equals vk_gamma_2"), "{err}");
         // delta = the generator (no phase 2) and a point at infinity are refused too.
         vk_value["vk_delta_2"] = snarkjs::g2_to_json(&ark_bn254::G2Affine::generator());
-        let err = verify(&vk_value.to_string(), &snarkjs::proof_to_json(&forged).to_string(), &public_json).err().unwrap();
+        let err =
+            verify(&vk_value.to_string(), &snarkjs::proof_to_json(&forged).to_string(), &public_json).err().unwrap();
         assert!(err.to_string().contains("G2 generator"), "{err}");
         vk_value["vk_delta_2"] = snarkjs::g2_to_json(&ark_bn254::G2Affine::zero());
-        let err = verify(&vk_value.to_string(), &snarkjs::proof_to_json(&forged).to_string(), &public_json).err().unwrap();
+        let err =
+            verify(&vk_value.to_string(), &snarkjs::proof_to_json(&forged).to_string(), &public_json).err().unwrap();
         assert!(err.to_string().contains("point at infinity"), "{err}");
     }
 
@@ -553,7 +565,11 @@ mod tests {
         assert!(prover.device().starts_with("cpu (asked for"), "{}", prover.device());
         assert_eq!(prover.device_bytes(), 0);
         // In-memory points are a little larger than the file's (72 vs 64, 136 vs 128 bytes).
-        assert!(prover.key_bytes() >= file_bytes - 104 && prover.key_bytes() < 2 * file_bytes, "{} {file_bytes}", prover.key_bytes());
+        assert!(
+            prover.key_bytes() >= file_bytes - 104 && prover.key_bytes() < 2 * file_bytes,
+            "{} {file_bytes}",
+            prover.key_bytes()
+        );
         std::fs::remove_file(&pk).unwrap();
         for (i, input) in [vec![4, -3, 5], vec![4, -3, 6], vec![0, 0, 0]].iter().enumerate() {
             let out = prover.prove(std::slice::from_ref(input), Some(30 + i as u64)).unwrap();

@@ -275,7 +275,10 @@ pub fn validate(p: &Program, constants: &[Constant]) -> Result<()> {
     // Every tensor is a model input or an instruction's output (as the Python
     // validator requires): a dangling tensor means a malformed program.
     if let Some(i) = written.iter().position(|w| !w) {
-        return Err(bad(format!("tensor {i} ('{}') is neither a model input nor written by an instruction", p.tensors[i].name)));
+        return Err(bad(format!(
+            "tensor {i} ('{}') is neither a model input nor written by an instruction",
+            p.tensors[i].name
+        )));
     }
     Ok(())
 }

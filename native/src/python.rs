@@ -295,15 +295,24 @@ fn primitive_timings(py: Python<'_>, log2: u32) -> PyResult<Vec<(String, f64)>> 
             t[1]
         };
         let mut out = Vec::new();
-        out.push(("g1_random".to_string(), median(&mut || {
-            let _ = std::hint::black_box(crate::msm::msm::<G1Projective>(&g1, &random));
-        })));
-        out.push(("g1_witness".to_string(), median(&mut || {
-            let _ = std::hint::black_box(crate::msm::msm::<G1Projective>(&g1, &witness));
-        })));
-        out.push(("g2_witness".to_string(), median(&mut || {
-            let _ = std::hint::black_box(crate::msm::msm::<G2Projective>(&g2, &witness));
-        })));
+        out.push((
+            "g1_random".to_string(),
+            median(&mut || {
+                let _ = std::hint::black_box(crate::msm::msm::<G1Projective>(&g1, &random));
+            }),
+        ));
+        out.push((
+            "g1_witness".to_string(),
+            median(&mut || {
+                let _ = std::hint::black_box(crate::msm::msm::<G1Projective>(&g1, &witness));
+            }),
+        ));
+        out.push((
+            "g2_witness".to_string(),
+            median(&mut || {
+                let _ = std::hint::black_box(crate::msm::msm::<G2Projective>(&g2, &witness));
+            }),
+        ));
         let mut v = random.clone();
         out.push(("ntt".to_string(), median(&mut || domain.fft(&mut v))));
         Ok(out)

@@ -219,9 +219,7 @@ impl ConstraintSystem {
 
     /// The first unsatisfied row, if any, evaluated directly on the builder.
     pub fn first_unsatisfied(&self) -> Option<usize> {
-        self.rows
-            .iter()
-            .position(|[a, b, c]| self.eval(a) * self.eval(b) != self.eval(c))
+        self.rows.iter().position(|[a, b, c]| self.eval(a) * self.eval(b) != self.eval(c))
     }
 
     /// Lay the variables out as (One, public..., private...) and freeze the
@@ -247,14 +245,7 @@ impl ConstraintSystem {
         assignment.push(Fr::one());
         assignment.extend(self.public_values);
         assignment.extend(self.private_values);
-        let r1cs = R1cs {
-            num_public,
-            num_variables: assignment.len(),
-            a,
-            b,
-            c,
-            regions: self.regions,
-        };
+        let r1cs = R1cs { num_public, num_variables: assignment.len(), a, b, c, regions: self.regions };
         (r1cs, assignment)
     }
 }
@@ -339,8 +330,7 @@ impl R1cs {
     }
 
     pub fn first_unsatisfied(&self, z: &[Fr]) -> Option<usize> {
-        (0..self.num_constraints())
-            .find(|&i| self.a.row_dot(i, z) * self.b.row_dot(i, z) != self.c.row_dot(i, z))
+        (0..self.num_constraints()).find(|&i| self.a.row_dot(i, z) * self.b.row_dot(i, z) != self.c.row_dot(i, z))
     }
 
     /// A digest of the exact matrices, stored in the proving key so a key is

@@ -94,14 +94,8 @@ impl Driver {
             // SAFETY: loading the CUDA driver runs only its initialisers.
             match unsafe { Library::new(name) } {
                 Ok(lib) => {
-                    let driver = Self {
-                        api: Api::load(&lib)?,
-                        _lib: lib,
-                    };
-                    driver.check(
-                        unsafe { (driver.api.init)(0) },
-                        "initialise the CUDA driver",
-                    )?;
+                    let driver = Self { api: Api::load(&lib)?, _lib: lib };
+                    driver.check(unsafe { (driver.api.init)(0) }, "initialise the CUDA driver")?;
                     return Ok(Arc::new(driver));
                 }
                 Err(e) => last = e.to_string(),
@@ -114,9 +108,7 @@ impl Driver {
         let mut name: *const c_char = std::ptr::null();
         // SAFETY: cuGetErrorName writes a pointer to a static string or leaves it null.
         if unsafe { (self.api.get_error_name)(code, &mut name) } == 0 && !name.is_null() {
-            unsafe { CStr::from_ptr(name) }
-                .to_string_lossy()
-                .into_owned()
+            unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned()
         } else {
             format!("CUDA error {code}")
         }
@@ -127,19 +119,13 @@ impl Driver {
         if code == 0 {
             Ok(())
         } else {
-            Err(Error::Device(format!(
-                "could not {what}: {}",
-                self.error_name(code)
-            )))
+            Err(Error::Device(format!("could not {what}: {}", self.error_name(code))))
         }
     }
 
     pub fn device_count(&self) -> Result<usize> {
         let mut n = 0;
-        self.check(
-            unsafe { (self.api.device_get_count)(&mut n) },
-            "count CUDA devices",
-        )?;
+        self.check(unsafe { (self.api.device_get_count)(&mut n) }, "count CUDA devices")?;
         Ok(n.max(0) as usize)
     }
 }
@@ -165,76 +151,40 @@ impl Device {
     pub fn open(driver: Arc<Driver>, ordinal: usize) -> Result<Self> {
         let api = &driver.api;
         let mut device = 0;
-        driver.check(
-            unsafe { (api.device_get)(&mut device, ordinal as c_int) },
-            "open CUDA device",
-        )?;
+        driver.check(unsafe { (api.device_get)(&mut device, ordinal as c_int) }, "open CUDA device")?;
         let mut name = [0 as c_char; 256];
-        driver.check(
-            unsafe { (api.device_get_name)(name.as_mut_ptr(), 256, device) },
-            "read the device name",
-        )?;
-        let name = unsafe { CStr::from_ptr(name.as_ptr()) }
-            .to_string_lossy()
-            .into_owned();
+        driver.check(unsafe { (api.device_get_name)(name.as_mut_ptr(), 256, device) }, "read the device name")?;
+        let name = unsafe { CStr::from_ptr(name.as_ptr()) }.to_string_lossy().into_owned();
         let attribute = |attr| -> Result<u32> {
             let mut v = 0;
-            driver.check(
-                unsafe { (api.device_get_attribute)(&mut v, attr, device) },
-                "read a device attribute",
-            )?;
+            driver.check(unsafe { (api.device_get_attribute)(&mut v, attr, device) }, "read a device attribute")?;
             Ok(v.max(0) as u32)
         };
-        let capability = (
-            attribute(ATTR_COMPUTE_CAPABILITY_MAJOR)?,
-            attribute(ATTR_COMPUTE_CAPABILITY_MINOR)?,
-        );
+        let capability = (attribute(ATTR_COMPUTE_CAPABILITY_MAJOR)?, attribute(ATTR_COMPUTE_CAPABILITY_MINOR)?);
         let multiprocessors = attribute(ATTR_MULTIPROCESSOR_COUNT)?;
         let mut total_memory = 0;
-        driver.check(
-            unsafe { (api.device_total_mem)(&mut total_memory, device) },
-            "read the device memory size",
-        )?;
+        driver.check(unsafe { (api.device_total_mem)(&mut total_memory, device) }, "read the device memory size")?;
         let mut context = std::ptr::null_mut();
-        driver.check(
-            unsafe { (api.primary_ctx_retain)(&mut context, device) },
-            "create a CUDA context",
-        )?;
-        let dev = Self {
-            driver,
-            device,
-            context,
-            name,
-            capability,
-            multiprocessors,
-            total_memory,
-        };
+        driver.check(unsafe { (api.primary_ctx_retain)(&mut context, device) }, "create a CUDA context")?;
+        let dev = Self { driver, device, context, name, capability, multiprocessors, total_memory };
         dev.make_current()?;
         Ok(dev)
     }
 
     /// Binds this device's context to the calling thread (cheap; call before work).
     pub fn make_current(&self) -> Result<()> {
-        self.driver.check(
-            unsafe { (self.driver.api.ctx_set_current)(self.context) },
-            "bind the CUDA context",
-        )
+        self.driver.check(unsafe { (self.driver.api.ctx_set_current)(self.context) }, "bind the CUDA context")
     }
 
     pub fn synchronize(&self) -> Result<()> {
-        self.driver.check(
-            unsafe { (self.driver.api.ctx_synchronize)() },
-            "finish the GPU work",
-        )
+        self.driver.check(unsafe { (self.driver.api.ctx_synchronize)() }, "finish the GPU work")
     }
 
     /// (free, total) device memory in bytes.
     pub fn memory_info(&self) -> Result<(usize, usize)> {
         let (mut free, mut total) = (0, 0);
-        self.driver.check(
-            unsafe { (self.driver.api.mem_get_info)(&mut free, &mut total) },
-            "read free device memory",
-        )?;
+        self.driver
+            .check(unsafe { (self.driver.api.mem_get_info)(&mut free, &mut total) }, "read free device memory")?;
         Ok((free, total))
     }
 
@@ -251,11 +201,7 @@ impl Device {
                 self.driver.error_name(code)
             )));
         }
-        Ok(DeviceBuffer {
-            device: Arc::clone(self),
-            ptr,
-            bytes,
-        })
+        Ok(DeviceBuffer { device: Arc::clone(self), ptr, bytes })
     }
 
     pub fn load_module(self: &Arc<Self>, image: &[u8]) -> Result<Module> {
@@ -268,10 +214,7 @@ impl Device {
             unsafe { (self.driver.api.module_load_data)(&mut module, owned.as_ptr().cast()) },
             "load the GPU kernels",
         )?;
-        Ok(Module {
-            device: Arc::clone(self),
-            module,
-        })
+        Ok(Module { device: Arc::clone(self), module })
     }
 }
 
@@ -338,10 +281,7 @@ impl DeviceBuffer {
             return Ok(());
         }
         let api = &self.device.driver.api;
-        self.device.driver.check(
-            unsafe { (api.memcpy_dtod)(self.ptr, src.ptr, bytes) },
-            "copy within the GPU",
-        )
+        self.device.driver.check(unsafe { (api.memcpy_dtod)(self.ptr, src.ptr, bytes) }, "copy within the GPU")
     }
 
     /// Sets `count` 32-bit words from the start to `value`.
@@ -350,10 +290,7 @@ impl DeviceBuffer {
             return Err(Error::Internal("fill overruns its buffer".into()));
         }
         let api = &self.device.driver.api;
-        self.device.driver.check(
-            unsafe { (api.memset_d32)(self.ptr, value, count) },
-            "clear GPU memory",
-        )
+        self.device.driver.check(unsafe { (api.memset_d32)(self.ptr, value, count) }, "clear GPU memory")
     }
 }
 
@@ -374,20 +311,13 @@ unsafe impl Sync for Module {}
 
 impl Module {
     pub fn function(&self, name: &str) -> Result<Kernel> {
-        let cname =
-            CString::new(name).map_err(|_| Error::Internal("kernel name with NUL".into()))?;
+        let cname = CString::new(name).map_err(|_| Error::Internal("kernel name with NUL".into()))?;
         let mut f = std::ptr::null_mut();
         self.device.driver.check(
-            unsafe {
-                (self.device.driver.api.module_get_function)(&mut f, self.module, cname.as_ptr())
-            },
+            unsafe { (self.device.driver.api.module_get_function)(&mut f, self.module, cname.as_ptr()) },
             &format!("find kernel {name}"),
         )?;
-        Ok(Kernel {
-            device: Arc::clone(&self.device),
-            function: f,
-            name: name.to_string(),
-        })
+        Ok(Kernel { device: Arc::clone(&self.device), function: f, name: name.to_string() })
     }
 }
 
@@ -433,10 +363,7 @@ impl Kernel {
         }
         let grid = threads.div_ceil(block as u64);
         if grid > i32::MAX as u64 {
-            return Err(Error::Device(format!(
-                "{}: {threads} threads exceed one launch",
-                self.name
-            )));
+            return Err(Error::Device(format!("{}: {threads} threads exceed one launch", self.name)));
         }
         // The driver reads each argument through a pointer to its value.
         let mut values: Vec<u64> = args
@@ -446,8 +373,7 @@ impl Kernel {
                 Arg::U32(v) => v as u64,
             })
             .collect();
-        let mut pointers: Vec<*mut c_void> =
-            values.iter_mut().map(|v| (v as *mut u64).cast()).collect();
+        let mut pointers: Vec<*mut c_void> = values.iter_mut().map(|v| (v as *mut u64).cast()).collect();
         let api = &self.device.driver.api;
         let code = unsafe {
             (api.launch_kernel)(
@@ -464,9 +390,7 @@ impl Kernel {
                 std::ptr::null_mut(),
             )
         };
-        self.device
-            .driver
-            .check(code, &format!("launch {}", self.name))
+        self.device.driver.check(code, &format!("launch {}", self.name))
     }
 }
 
@@ -487,20 +411,14 @@ pub struct Pooled<'a> {
 impl std::ops::Deref for Pooled<'_> {
     type Target = DeviceBuffer;
     fn deref(&self) -> &DeviceBuffer {
-        self.buffer
-            .as_ref()
-            .expect("a pooled buffer is present until dropped")
+        self.buffer.as_ref().expect("a pooled buffer is present until dropped")
     }
 }
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
         if let Some(b) = self.buffer.take() {
-            self.pool
-                .free
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(b);
+            self.pool.free.lock().unwrap_or_else(|e| e.into_inner()).push(b);
         }
     }
 }
@@ -537,10 +455,7 @@ impl Pool {
                 }
             },
         };
-        Ok(Pooled {
-            buffer: Some(buffer),
-            pool: self,
-        })
+        Ok(Pooled { buffer: Some(buffer), pool: self })
     }
 
     /// Frees every buffer not on loan.

@@ -31,8 +31,8 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::ntt::Domain;
 use driver::{Device, Driver};
-use ntt::NttKind;
 use msm::{GpuGroup, Kernels, ResidentBases, Run};
+use ntt::NttKind;
 
 /// What `--device auto` found, for the report.
 #[derive(Clone, Debug)]
@@ -92,12 +92,7 @@ impl Cuda {
             capability: device.capability,
             multiprocessors: device.multiprocessors,
             total_memory: device.total_memory,
-            nvrtc: format!(
-                "NVRTC {}.{} ({})",
-                nvrtc.version.0,
-                nvrtc.version.1,
-                nvrtc.path.display()
-            ),
+            nvrtc: format!("NVRTC {}.{} ({})", nvrtc.version.0, nvrtc.version.1, nvrtc.path.display()),
         };
         let cuda = Self {
             device,
@@ -126,10 +121,7 @@ impl Cuda {
     /// and NTT (not by the self-checks, so the failure lands inside a proof).
     fn injected_failure(&self) -> Result<()> {
         if INJECT_FAILURE.swap(false, Ordering::SeqCst) {
-            return Err(Error::Device(format!(
-                "injected failure on {} (test hook)",
-                self.info.name
-            )));
+            return Err(Error::Device(format!("injected failure on {} (test hook)", self.info.name)));
         }
         Ok(())
     }
@@ -137,11 +129,7 @@ impl Cuda {
     fn run<T>(&self, f: impl FnOnce(&Run) -> Result<T>) -> Result<T> {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         self.device.make_current()?;
-        let out = f(&Run {
-            device: &self.device,
-            k: &self.kernels,
-            pool: &self.pool,
-        })?;
+        let out = f(&Run { device: &self.device, k: &self.kernels, pool: &self.pool })?;
         self.device.synchronize()?;
         Ok(out)
     }
@@ -176,9 +164,7 @@ impl Cuda {
         scalars: &driver::DeviceBuffer,
     ) -> Result<ark_ec::short_weierstrass::Projective<P>> {
         if scalars.bytes != bases.len * 32 {
-            return Err(Error::Internal(
-                "scalar buffer does not match the bases".into(),
-            ));
+            return Err(Error::Internal("scalar buffer does not match the bases".into()));
         }
         self.run(|r| r.msm_device_scalars::<P>(bases, scalars))
     }
@@ -189,11 +175,7 @@ impl Cuda {
         scalars: &[Fr],
     ) -> Result<ark_ec::short_weierstrass::Projective<P>> {
         if bases.len() != scalars.len() {
-            return Err(Error::Internal(format!(
-                "msm: {} bases but {} scalars",
-                bases.len(),
-                scalars.len()
-            )));
+            return Err(Error::Internal(format!("msm: {} bases but {} scalars", bases.len(), scalars.len())));
         }
         self.injected_failure()?;
         self.run(|r| {
@@ -210,9 +192,7 @@ impl Cuda {
         b[0] = a[0]; // a - a, a + a
         b[1] = -a[1];
         let limbs = |v: &[Fq]| -> Vec<u32> {
-            v.iter()
-                .flat_map(|f| f.0 .0.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32]))
-                .collect()
+            v.iter().flat_map(|f| f.0 .0.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32])).collect()
         };
         let (out_prod, out_sum, out_diff) = self
             .run(|r| {
@@ -223,14 +203,7 @@ impl Cuda {
                 self.kernels.check_fq.launch(
                     n as u64,
                     256,
-                    &[
-                        (&da).into(),
-                        (&db).into(),
-                        (n as u32).into(),
-                        (&dp).into(),
-                        (&ds).into(),
-                        (&dd).into(),
-                    ],
+                    &[(&da).into(), (&db).into(), (n as u32).into(), (&dp).into(), (&ds).into(), (&dd).into()],
                 )?;
                 let mut out = [vec![0u32; n * 8], vec![0u32; n * 8], vec![0u32; n * 8]];
                 dp.download_at(0, &mut out[0])?;
@@ -248,52 +221,22 @@ impl Cuda {
             }
             Ok(())
         };
-        expect(
-            "multiplication",
-            &out_prod,
-            a.iter().zip(&b).map(|(x, y)| x * y).collect(),
-        )?;
-        expect(
-            "addition",
-            &out_sum,
-            a.iter().zip(&b).map(|(x, y)| x + y).collect(),
-        )?;
-        expect(
-            "subtraction",
-            &out_diff,
-            a.iter().zip(&b).map(|(x, y)| x - y).collect(),
-        )?;
+        expect("multiplication", &out_prod, a.iter().zip(&b).map(|(x, y)| x * y).collect())?;
+        expect("addition", &out_sum, a.iter().zip(&b).map(|(x, y)| x + y).collect())?;
+        expect("subtraction", &out_diff, a.iter().zip(&b).map(|(x, y)| x - y).collect())?;
 
-        let scalars: Vec<Fr> = (0..n)
-            .map(|i| {
-                if i < 2 {
-                    Fr::from(i as u64)
-                } else {
-                    Fr::rand(&mut rng)
-                }
-            })
-            .collect();
+        let scalars: Vec<Fr> = (0..n).map(|i| if i < 2 { Fr::from(i as u64) } else { Fr::rand(&mut rng) }).collect();
         let canonical = self.run(|r| {
             let (ds, dout) = (r.device.alloc(n * 32)?, r.device.alloc(n * 32)?);
             ds.upload(&msm::pack_scalars(&scalars))?;
-            self.kernels.check_fr.launch(
-                n as u64,
-                256,
-                &[(&ds).into(), (n as u32).into(), (&dout).into()],
-            )?;
+            self.kernels.check_fr.launch(n as u64, 256, &[(&ds).into(), (n as u32).into(), (&dout).into()])?;
             let mut out = vec![0u32; n * 8];
             dout.download_at(0, &mut out)?;
             Ok(out)
         })?;
         let want: Vec<u32> = scalars
             .iter()
-            .flat_map(|s| {
-                s.into_bigint()
-                    .0
-                    .iter()
-                    .flat_map(|l| [*l as u32, (*l >> 32) as u32])
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|s| s.into_bigint().0.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32]).collect::<Vec<_>>())
             .collect();
         if canonical != want {
             return Err(Error::Device(format!(
@@ -313,10 +256,7 @@ impl Cuda {
         b[1] = -a[1]; // cancellation
         let per = 4 * P::COORD_LIMBS;
         let [madd, add, dbl] = self.run(|r| {
-            let (da, db) = (
-                r.device.alloc(n * 8 * P::COORD_LIMBS)?,
-                r.device.alloc(n * 8 * P::COORD_LIMBS)?,
-            );
+            let (da, db) = (r.device.alloc(n * 8 * P::COORD_LIMBS)?, r.device.alloc(n * 8 * P::COORD_LIMBS)?);
             da.upload(&msm::pack_affine(&a))?;
             db.upload(&msm::pack_affine(&b))?;
             let outs = [0; 3].map(|_| r.device.alloc(n * per * 4));
@@ -325,20 +265,9 @@ impl Cuda {
             self.kernels.group::<P>().check_add.launch(
                 n as u64,
                 256,
-                &[
-                    (&da).into(),
-                    (&db).into(),
-                    (n as u32).into(),
-                    (&o1).into(),
-                    (&o2).into(),
-                    (&o3).into(),
-                ],
+                &[(&da).into(), (&db).into(), (n as u32).into(), (&o1).into(), (&o2).into(), (&o3).into()],
             )?;
-            let mut res = [
-                vec![0u32; n * per],
-                vec![0u32; n * per],
-                vec![0u32; n * per],
-            ];
+            let mut res = [vec![0u32; n * per], vec![0u32; n * per], vec![0u32; n * per]];
             o1.download_at(0, &mut res[0])?;
             o2.download_at(0, &mut res[1])?;
             o3.download_at(0, &mut res[2])?;
@@ -346,11 +275,9 @@ impl Cuda {
         })?;
         let sums: Vec<_> = a.iter().zip(&b).map(|(x, y)| *x + *y).collect();
         let doubles: Vec<_> = a.iter().map(|x| *x + *x).collect();
-        for (name, got, want) in [
-            ("mixed addition", &madd, &sums),
-            ("addition", &add, &sums),
-            ("doubling", &dbl, &doubles),
-        ] {
+        for (name, got, want) in
+            [("mixed addition", &madd, &sums), ("addition", &add, &sums), ("doubling", &dbl, &doubles)]
+        {
             let got = msm::unpack_xyzz::<P>(got)?;
             if got != *want {
                 return Err(Error::Device(format!(
@@ -425,10 +352,7 @@ pub fn key_device_bytes(pk: &crate::groth16::ProvingKey) -> usize {
 /// tables. An estimate (the pool may round up), used only to refuse a key
 /// that leaves too little room before uploading it.
 pub fn proof_working_bytes(pk: &crate::groth16::ProvingKey) -> usize {
-    let n = [pk.a_query.len(), pk.b_g2_query.len(), pk.h_query.len(), pk.l_query.len()]
-        .into_iter()
-        .max()
-        .unwrap_or(0);
+    let n = [pk.a_query.len(), pk.b_g2_query.len(), pk.h_query.len(), pk.l_query.len()].into_iter().max().unwrap_or(0);
     let windows = plan::MsmPlan::new(n.max(1)).map(|p| p.windows as usize).unwrap_or(32);
     let domain = pk.domain_size as usize;
     32 * n + 16 * windows * n + 48 * domain + (64 << 20)
@@ -441,11 +365,7 @@ fn mib(bytes: usize) -> String {
 impl ResidentKey {
     /// Device bytes held by the resident points.
     pub fn bytes(&self) -> usize {
-        [&self.a, &self.b_g1, &self.b_g2, &self.h, &self.l]
-            .into_iter()
-            .flatten()
-            .map(|b| b.buffer.bytes)
-            .sum()
+        [&self.a, &self.b_g1, &self.b_g2, &self.h, &self.l].into_iter().flatten().map(|b| b.buffer.bytes).sum()
     }
 }
 
@@ -484,7 +404,9 @@ impl Cuda {
             })
         };
         upload().map_err(|e| match e {
-            Error::Device(why) => Error::Device(format!("uploading the proving key to {} failed: {why}", self.info.name)),
+            Error::Device(why) => {
+                Error::Device(format!("uploading the proving key to {} failed: {why}", self.info.name))
+            }
             other => other,
         })
     }
@@ -532,7 +454,11 @@ impl crate::groth16::KeyMsms for ResidentMsms<'_> {
     fn msm_g2(&self, query: crate::groth16::Query, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective> {
         self.msm(query, bases, scalars)
     }
-    fn msms_of_z(&self, pk: &crate::groth16::ProvingKey, z: &[Fr]) -> Result<(G1Projective, G1Projective, G2Projective)> {
+    fn msms_of_z(
+        &self,
+        pk: &crate::groth16::ProvingKey,
+        z: &[Fr],
+    ) -> Result<(G1Projective, G1Projective, G2Projective)> {
         use crate::groth16::Query;
         match self.msms_of_z_on_device(pk, z)? {
             Some(sums) => Ok(sums),
@@ -589,8 +515,7 @@ pub fn sample_points<P: GpuGroup>(n: usize, seed: u64) -> Vec<Affine<P>> {
         .enumerate()
         .flat_map_iter(|(c, s)| {
             let len = chunk.min(n - c * chunk);
-            std::iter::successors(Some(Affine::<P>::generator() * s), move |p| Some(*p + step))
-                .take(len)
+            std::iter::successors(Some(Affine::<P>::generator() * s), move |p| Some(*p + step)).take(len)
         })
         .collect();
     ark_ec::short_weierstrass::Projective::<P>::normalize_batch(&projective)
@@ -638,12 +563,7 @@ fn with_edge_points<P: GpuGroup>(mut points: Vec<Affine<P>>) -> Vec<Affine<P>> {
     points
 }
 
-fn compare_group<P: GpuGroup>(
-    gpu: &Cuda,
-    log2: u32,
-    seed: u64,
-    lines: &mut Vec<String>,
-) -> Result<()> {
+fn compare_group<P: GpuGroup>(gpu: &Cuda, log2: u32, seed: u64, lines: &mut Vec<String>) -> Result<()> {
     let n = 1usize << log2;
     let points = with_edge_points(sample_points::<P>(n, seed));
     let resident = gpu.upload(&points)?;
@@ -660,11 +580,7 @@ fn compare_group<P: GpuGroup>(
             return Err(Error::Device(format!(
                 "GPU {} MSM of 2^{log2} {profile} scalars differs from the CPU ({})",
                 P::NAME,
-                if got == want {
-                    "the repeated run differs"
-                } else {
-                    "first run"
-                }
+                if got == want { "the repeated run differs" } else { "first run" }
             )));
         }
         lines.push(format!(

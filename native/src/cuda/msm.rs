@@ -72,17 +72,15 @@ impl GpuGroup for ark_bn254::g2::Config {
 pub fn pack_affine<P: GpuGroup>(points: &[Affine<P>]) -> Vec<u32> {
     let per = 2 * P::COORD_LIMBS;
     let mut out = vec![0u32; points.len() * per];
-    out.par_chunks_mut(per)
-        .zip(points.par_iter())
-        .for_each(|(o, p)| {
-            if p.infinity {
-                o.fill(u32::MAX);
-            } else {
-                let (x, y) = o.split_at_mut(P::COORD_LIMBS);
-                P::coord_limbs(&p.x, x);
-                P::coord_limbs(&p.y, y);
-            }
-        });
+    out.par_chunks_mut(per).zip(points.par_iter()).for_each(|(o, p)| {
+        if p.infinity {
+            o.fill(u32::MAX);
+        } else {
+            let (x, y) = o.split_at_mut(P::COORD_LIMBS);
+            P::coord_limbs(&p.x, x);
+            P::coord_limbs(&p.y, y);
+        }
+    });
     out
 }
 
@@ -102,10 +100,7 @@ pub fn unpack_xyzz<P: GpuGroup>(limbs: &[u32]) -> Result<Vec<Projective<P>>> {
             };
             let p = Affine::<P>::new_unchecked(x * zz_inv, y * zzz_inv);
             if !p.is_on_curve() || zz.square() * zz != zzz.square() {
-                return Err(Error::Device(format!(
-                    "the GPU returned a {} point off the curve",
-                    P::NAME
-                )));
+                return Err(Error::Device(format!("the GPU returned a {} point off the curve", P::NAME)));
             }
             Ok(p.into())
         })
@@ -141,14 +136,12 @@ pub(crate) fn upload_scalars(buffer: &DeviceBuffer, scalars: &[Fr]) -> Result<()
 /// Scalars as the kernels read them: Montgomery limbs, eight u32 each.
 pub fn pack_scalars(scalars: &[Fr]) -> Vec<u32> {
     let mut out = vec![0u32; scalars.len() * 8];
-    out.par_chunks_mut(8)
-        .zip(scalars.par_iter())
-        .for_each(|(o, s)| {
-            for (i, limb) in s.0 .0.iter().enumerate() {
-                o[2 * i] = *limb as u32;
-                o[2 * i + 1] = (*limb >> 32) as u32;
-            }
-        });
+    out.par_chunks_mut(8).zip(scalars.par_iter()).for_each(|(o, s)| {
+        for (i, limb) in s.0 .0.iter().enumerate() {
+            o[2 * i] = *limb as u32;
+            o[2 * i + 1] = (*limb >> 32) as u32;
+        }
+    });
     out
 }
 
@@ -228,19 +221,11 @@ pub struct ResidentBases {
     pub group: &'static str,
 }
 
-
-pub(crate) fn upload_bases<P: GpuGroup>(
-    device: &Arc<Device>,
-    points: &[Affine<P>],
-) -> Result<ResidentBases> {
+pub(crate) fn upload_bases<P: GpuGroup>(device: &Arc<Device>, points: &[Affine<P>]) -> Result<ResidentBases> {
     let packed = pack_affine(points);
     let buffer = device.alloc(packed.len() * 4)?;
     buffer.upload(&packed)?;
-    Ok(ResidentBases {
-        buffer,
-        len: points.len(),
-        group: P::NAME,
-    })
+    Ok(ResidentBases { buffer, len: points.len(), group: P::NAME })
 }
 
 fn u32_len(x: usize) -> Result<u32> {
@@ -282,20 +267,11 @@ impl<'a> Run<'a> {
         self.k.scan_block.launch(
             (blocks * 256) as u64,
             256,
-            &[
-                input.into(),
-                out.into(),
-                u32_len(len)?.into(),
-                (&sums).into(),
-            ],
+            &[input.into(), out.into(), u32_len(len)?.into(), (&sums).into()],
         )?;
         if blocks > 1 {
             let scanned = self.scan(&sums, blocks)?;
-            self.k.scan_add.launch(
-                len as u64,
-                BLOCK,
-                &[out.into(), u32_len(len)?.into(), (&scanned).into()],
-            )?;
+            self.k.scan_add.launch(len as u64, BLOCK, &[out.into(), u32_len(len)?.into(), (&scanned).into()])?;
         }
         Ok(())
     }
@@ -303,18 +279,10 @@ impl<'a> Run<'a> {
     /// `sum_i scalars[i] * bases[i]` with the bases already on the device.
     pub fn msm<P: GpuGroup>(&self, bases: &ResidentBases, scalars: &[Fr]) -> Result<Projective<P>> {
         if bases.group != P::NAME {
-            return Err(Error::Internal(format!(
-                "{} bases passed to a {} MSM",
-                bases.group,
-                P::NAME
-            )));
+            return Err(Error::Internal(format!("{} bases passed to a {} MSM", bases.group, P::NAME)));
         }
         if bases.len != scalars.len() {
-            return Err(Error::Internal(format!(
-                "msm: {} bases but {} scalars",
-                bases.len,
-                scalars.len()
-            )));
+            return Err(Error::Internal(format!("msm: {} bases but {} scalars", bases.len, scalars.len())));
         }
         let n = scalars.len();
         if n == 0 {
@@ -337,10 +305,7 @@ impl<'a> Run<'a> {
             return Err(Error::Internal(format!("{} bases passed to a {} MSM", bases.group, P::NAME)));
         }
         if scalars.bytes < n * 32 {
-            return Err(Error::Internal(format!(
-                "an MSM of {n} points with {} bytes of scalars",
-                scalars.bytes
-            )));
+            return Err(Error::Internal(format!("an MSM of {n} points with {} bytes of scalars", scalars.bytes)));
         }
         let plan = MsmPlan::new(n)?;
         let g = self.k.group::<P>();
@@ -400,22 +365,13 @@ impl<'a> Run<'a> {
         let mut level_len = total;
         let mut level_sums: Option<Pooled> = None;
         loop {
-            let task_len = if level_sums.is_none() {
-                plan.task_len
-            } else {
-                MIN_TASK_LEN
-            };
+            let task_len = if level_sums.is_none() { plan.task_len } else { MIN_TASK_LEN };
             let ntask = self.alloc_u32(m + 1)?;
             ntask.fill_u32(0, m + 1)?;
             self.k.task_counts.launch(
                 m as u64,
                 BLOCK,
-                &[
-                    (&level_counts).into(),
-                    u32_len(m)?.into(),
-                    task_len.into(),
-                    (&ntask).into(),
-                ],
+                &[(&level_counts).into(), u32_len(m)?.into(), task_len.into(), (&ntask).into()],
             )?;
             let task_offsets = self.scan(&ntask, m + 1)?;
             let tasks = self.read_u32(&task_offsets, m)? as usize;
@@ -452,20 +408,11 @@ impl<'a> Run<'a> {
                 Some(prev) => g.sum_xyzz.launch(
                     tasks as u64,
                     BLOCK,
-                    &[
-                        (&**prev).into(),
-                        (&task_begin).into(),
-                        u32_len(tasks)?.into(),
-                        (&out).into(),
-                    ],
+                    &[(&**prev).into(), (&task_begin).into(), u32_len(tasks)?.into(), (&out).into()],
                 )?,
             }
             level_sums = Some(out);
-            profile.mark(if level_len == total {
-                "bucket sums"
-            } else {
-                "bucket sums (next level)"
-            })?;
+            profile.mark(if level_len == total { "bucket sums" } else { "bucket sums (next level)" })?;
             level_counts = ntask;
             level_offsets = task_offsets;
             level_len = tasks;
@@ -497,13 +444,7 @@ impl<'a> Run<'a> {
             g.sum_runs.launch(
                 (windows * next) as u64,
                 BLOCK,
-                &[
-                    (&partial).into(),
-                    plan.windows.into(),
-                    u32_len(per_group)?.into(),
-                    RUN_LEN.into(),
-                    (&out).into(),
-                ],
+                &[(&partial).into(), plan.windows.into(), u32_len(per_group)?.into(), RUN_LEN.into(), (&out).into()],
             )?;
             partial = out;
             per_group = next;
@@ -522,13 +463,7 @@ impl<'a> Run<'a> {
             acc += s;
         }
         profile.mark("host finish")?;
-        profile.report(&format!(
-            "{} 2^{:.1} c={} windows={}",
-            P::NAME,
-            (n as f64).log2(),
-            plan.c,
-            plan.windows
-        ));
+        profile.report(&format!("{} 2^{:.1} c={} windows={}", P::NAME, (n as f64).log2(), plan.c, plan.windows));
         Ok(acc)
     }
 }
@@ -544,19 +479,14 @@ struct Profile<'a> {
 impl<'a> Profile<'a> {
     fn new(device: &'a Arc<Device>) -> Self {
         let on = std::env::var_os("ZKML_CUDA_PROFILE").is_some_and(|v| v != "0");
-        Self {
-            device: on.then_some(device),
-            last: std::time::Instant::now(),
-            phases: Vec::new(),
-        }
+        Self { device: on.then_some(device), last: std::time::Instant::now(), phases: Vec::new() }
     }
 
     fn mark(&mut self, phase: &'static str) -> Result<()> {
         if let Some(d) = self.device {
             d.synchronize()?;
             let now = std::time::Instant::now();
-            self.phases
-                .push((phase, (now - self.last).as_secs_f64() * 1e3));
+            self.phases.push((phase, (now - self.last).as_secs_f64() * 1e3));
             self.last = now;
         }
         Ok(())
@@ -565,15 +495,8 @@ impl<'a> Profile<'a> {
     fn report(&self, what: &str) {
         if self.device.is_some() {
             let total: f64 = self.phases.iter().map(|p| p.1).sum();
-            let parts: Vec<String> = self
-                .phases
-                .iter()
-                .map(|(p, t)| format!("{p} {t:.2}"))
-                .collect();
-            eprintln!(
-                "profile {what}: total {total:.2} ms = {}",
-                parts.join(" + ")
-            );
+            let parts: Vec<String> = self.phases.iter().map(|(p, t)| format!("{p} {t:.2}")).collect();
+            eprintln!("profile {what}: total {total:.2} ms = {}", parts.join(" + "));
         }
     }
 }

@@ -40,11 +40,7 @@ pub struct Tiling {
 }
 
 /// The GPU's tiling: `ZK_NTT_TILE_LOG` and `ZK_NTT_THREADS` of ntt.cuh.
-pub const GPU_TILING: Tiling = Tiling {
-    tile_log: 10,
-    min_block: 32,
-    max_block: 256,
-};
+pub const GPU_TILING: Tiling = Tiling { tile_log: 10, min_block: 32, max_block: 256 };
 
 /// `ZK_NTT_SCALE_LO_BITS`: scale factors are `hi[i >> 10] * lo[i & 1023]`.
 pub const SCALE_LO_BITS: u32 = 10;
@@ -69,12 +65,7 @@ pub enum NttKind {
 }
 
 impl NttKind {
-    pub const ALL: [NttKind; 4] = [
-        NttKind::Fft,
-        NttKind::Ifft,
-        NttKind::CosetFft,
-        NttKind::CosetIfft,
-    ];
+    pub const ALL: [NttKind; 4] = [NttKind::Fft, NttKind::Ifft, NttKind::CosetFft, NttKind::CosetIfft];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -122,14 +113,7 @@ pub enum Step {
     BitReverse { scale: Scale },
     /// `zk_ntt_pass`: stages `s0 .. s0 + k` in `tiles` blocks of `block`
     /// threads, each block holding `2^log_c` columns of `2^k` elements.
-    Pass {
-        s0: u32,
-        k: u32,
-        log_c: u32,
-        tiles: u32,
-        block: u32,
-        scale: Scale,
-    },
+    Pass { s0: u32, k: u32, log_c: u32, tiles: u32, block: u32, scale: Scale },
 }
 
 /// Stages `0 .. log_n` cut into the fewest passes of at most `tile_log`
@@ -170,11 +154,7 @@ pub fn steps(log_n: u32, kind: NttKind, tiling: Tiling) -> Vec<Step> {
             log_c,
             tiles: 1 << (log_n - k - log_c),
             block: (len / 4).clamp(tiling.min_block, tiling.max_block),
-            scale: if p == last && kind == NttKind::CosetIfft {
-                Scale::Powers
-            } else {
-                Scale::None
-            },
+            scale: if p == last && kind == NttKind::CosetIfft { Scale::Powers } else { Scale::None },
         });
     }
     out
@@ -184,15 +164,13 @@ pub fn steps(log_n: u32, kind: NttKind, tiling: Tiling) -> Vec<Step> {
 fn powers(start: Fr, ratio: Fr, len: usize) -> Vec<Fr> {
     const CHUNK: usize = 1 << 12;
     let mut out = vec![Fr::one(); len];
-    out.par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            let mut x = start * ratio.pow([(c * CHUNK) as u64]);
-            for v in chunk {
-                *v = x;
-                x *= ratio;
-            }
-        });
+    out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+        let mut x = start * ratio.pow([(c * CHUNK) as u64]);
+        for v in chunk {
+            *v = x;
+            x *= ratio;
+        }
+    });
     out
 }
 
@@ -207,10 +185,7 @@ pub fn scale_tables(d: &Domain<Fr>, kind: NttKind) -> Option<(Vec<Fr>, Vec<Fr>)>
     let lo_len = d.size.min(1 << SCALE_LO_BITS);
     let hi_len = (d.size >> SCALE_LO_BITS).max(1);
     let two_level = |start: Fr, ratio: Fr| {
-        (
-            powers(Fr::one(), ratio, lo_len),
-            powers(start, ratio.pow([1u64 << SCALE_LO_BITS]), hi_len),
-        )
+        (powers(Fr::one(), ratio, lo_len), powers(start, ratio.pow([1u64 << SCALE_LO_BITS]), hi_len))
     };
     match kind {
         NttKind::Fft => None,
@@ -234,9 +209,7 @@ pub fn check_domain(d: &Domain<Fr>) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Internal(format!(
-            "the GPU NTT needs a radix-2 domain whose omega has order {n}"
-        )))
+        Err(Error::Internal(format!("the GPU NTT needs a radix-2 domain whose omega has order {n}")))
     }
 }
 
@@ -247,10 +220,7 @@ pub(crate) struct NttKernels {
 
 impl NttKernels {
     pub fn load(module: &Module) -> Result<Self> {
-        Ok(Self {
-            bitrev: module.function("zk_ntt_bitrev")?,
-            pass: module.function("zk_ntt_pass")?,
-        })
+        Ok(Self { bitrev: module.function("zk_ntt_bitrev")?, pass: module.function("zk_ntt_pass")? })
     }
 }
 
@@ -278,21 +248,14 @@ impl NttPlan {
                 scales[kind.index()] = Some((upload_fr(device, &lo)?, upload_fr(device, &hi)?));
             }
         }
-        Ok(Self {
-            domain: *d,
-            twiddles,
-            scales,
-        })
+        Ok(Self { domain: *d, twiddles, scales })
     }
 
     /// Launches `kind`'s steps on the first n elements of `data`.
     pub(crate) fn launch(&self, k: &NttKernels, data: &DeviceBuffer, kind: NttKind) -> Result<()> {
         let d = &self.domain;
         if data.bytes < d.size * 32 {
-            return Err(Error::Internal(format!(
-                "an NTT of {} elements on a {}-byte buffer",
-                d.size, data.bytes
-            )));
+            return Err(Error::Internal(format!("an NTT of {} elements on a {}-byte buffer", d.size, data.bytes)));
         }
         let log_n = d.log_size;
         // Scale tables are read only when a step asks; otherwise any pointer.
@@ -307,14 +270,7 @@ impl NttPlan {
                     BITREV_BLOCK,
                     &[data.into(), log_n.into(), (scale as u32).into(), lo, hi],
                 )?,
-                Step::Pass {
-                    s0,
-                    k: stages,
-                    log_c,
-                    tiles,
-                    block,
-                    scale,
-                } => k.pass.launch(
+                Step::Pass { s0, k: stages, log_c, tiles, block, scale } => k.pass.launch(
                     tiles as u64 * block as u64,
                     block,
                     &[
@@ -343,27 +299,21 @@ pub(crate) fn download_scalars(data: &DeviceBuffer, out: &mut [Fr]) -> Result<()
     if scalars_as_bytes(&[]).is_some() {
         // SAFETY: same size and layout as the probe checked, and any bytes
         // are a valid `Fr` value (range checked below).
-        let bytes = unsafe {
-            std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 32)
-        };
+        let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 32) };
         data.download_at(0, bytes)?;
     } else {
         let mut limbs = vec![0u32; out.len() * 8];
         data.download_at(0, &mut limbs)?;
-        out.par_iter_mut()
-            .zip(limbs.par_chunks(8))
-            .for_each(|(o, l)| {
-                let mut w = [0u64; 4];
-                for (i, v) in w.iter_mut().enumerate() {
-                    *v = l[2 * i] as u64 | (l[2 * i + 1] as u64) << 32;
-                }
-                *o = Fr::new_unchecked(BigInt(w));
-            });
+        out.par_iter_mut().zip(limbs.par_chunks(8)).for_each(|(o, l)| {
+            let mut w = [0u64; 4];
+            for (i, v) in w.iter_mut().enumerate() {
+                *v = l[2 * i] as u64 | (l[2 * i + 1] as u64) << 32;
+            }
+            *o = Fr::new_unchecked(BigInt(w));
+        });
     }
     if !out.par_iter().all(|x| x.0 < Fr::MODULUS) {
-        return Err(Error::Device(
-            "the GPU returned a field element out of range".into(),
-        ));
+        return Err(Error::Device("the GPU returned a field element out of range".into()));
     }
     Ok(())
 }
@@ -375,13 +325,7 @@ impl Cuda {
     /// # Panics
     /// If `a.len() != d.size`, as the CPU transform does.
     pub fn ntt(&self, d: &Domain<Fr>, a: &mut [Fr], kind: NttKind) -> Result<()> {
-        assert_eq!(
-            a.len(),
-            d.size,
-            "NTT input has {} elements but the domain has {}",
-            a.len(),
-            d.size
-        );
+        assert_eq!(a.len(), d.size, "NTT input has {} elements but the domain has {}", a.len(), d.size);
         self.injected_failure()?;
         self.ntt_verified()?;
         self.ntt_unchecked(d, a, kind)
@@ -449,8 +393,7 @@ impl Cuda {
     /// The GPU's fft, ifft, coset_fft and coset_ifft of 2^log_n random
     /// elements against the CPU's.
     pub fn ntt_self_check(&self, log_n: u32, seed: u64) -> Result<()> {
-        let d = Domain::<Fr>::new(1 << log_n)
-            .ok_or_else(|| Error::Internal(format!("no NTT domain of 2^{log_n}")))?;
+        let d = Domain::<Fr>::new(1 << log_n).ok_or_else(|| Error::Internal(format!("no NTT domain of 2^{log_n}")))?;
         let x = super::sample_scalars(d.size, "random", seed);
         for kind in NttKind::ALL {
             let mut want = x.clone();

@@ -91,10 +91,7 @@ pub struct Nvrtc {
 }
 
 fn candidates() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = SEARCH_DIRS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let mut dirs: Vec<PathBuf> = SEARCH_DIRS.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if let Ok(venv) = std::env::var("VIRTUAL_ENV") {
         if let Ok(entries) = std::fs::read_dir(Path::new(&venv).join("lib")) {
             for e in entries.flatten() {
@@ -158,10 +155,7 @@ impl Nvrtc {
     /// The first NVRTC that loads, or an error listing where it looked.
     pub fn open() -> Result<&'static Nvrtc> {
         static NVRTC: OnceLock<std::result::Result<Nvrtc, String>> = OnceLock::new();
-        NVRTC
-            .get_or_init(|| Self::load().map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|e| Error::Device(e.clone()))
+        NVRTC.get_or_init(|| Self::load().map_err(|e| e.to_string())).as_ref().map_err(|e| Error::Device(e.clone()))
     }
 
     fn load() -> Result<Nvrtc> {
@@ -179,9 +173,8 @@ impl Nvrtc {
             let api = unsafe {
                 macro_rules! sym {
                     ($name:literal) => {
-                        *lib.get(concat!($name, "\0").as_bytes()).map_err(|e| {
-                            Error::Device(format!("{} lacks {}: {e}", path.display(), $name))
-                        })?
+                        *lib.get(concat!($name, "\0").as_bytes())
+                            .map_err(|e| Error::Device(format!("{} lacks {}: {e}", path.display(), $name)))?
                     };
                 }
                 Api {
@@ -201,12 +194,7 @@ impl Nvrtc {
             let (mut major, mut minor) = (0, 0);
             unsafe { (api.version)(&mut major, &mut minor) };
             libs.push(lib);
-            return Ok(Nvrtc {
-                api,
-                path,
-                version: (major, minor),
-                _libs: libs,
-            });
+            return Ok(Nvrtc { api, path, version: (major, minor), _libs: libs });
         }
         Err(Error::Device(format!(
             "NVRTC (the CUDA run-time compiler) was not found; install it with `pip install nvidia-cuda-nvrtc` or set ZKML_NVRTC (looked for {})",
@@ -218,40 +206,24 @@ impl Nvrtc {
         if code == 0 {
             return Ok(());
         }
-        let msg = unsafe { CStr::from_ptr((self.api.error_string)(code)) }
-            .to_string_lossy()
-            .into_owned();
+        let msg = unsafe { CStr::from_ptr((self.api.error_string)(code)) }.to_string_lossy().into_owned();
         Err(Error::Device(format!("NVRTC could not {what}: {msg}")))
     }
 
     /// Compiles the embedded sources for `arch`: a real architecture
     /// (`sm_90`) gives a cubin, a virtual one (`compute_90`) gives PTX.
     pub fn compile(&self, arch: &str, defines: &[&str]) -> Result<Vec<u8>> {
-        let to_c =
-            |s: &str| CString::new(s).map_err(|_| Error::Internal("NUL in CUDA source".into()));
+        let to_c = |s: &str| CString::new(s).map_err(|_| Error::Internal("NUL in CUDA source".into()));
         let main_src = to_c(MAIN.1)?;
         let main_name = to_c(MAIN.0)?;
-        let header_srcs = SOURCES
-            .iter()
-            .map(|(_, s)| to_c(s))
-            .collect::<Result<Vec<_>>>()?;
-        let header_names = SOURCES
-            .iter()
-            .map(|(n, _)| to_c(n))
-            .collect::<Result<Vec<_>>>()?;
+        let header_srcs = SOURCES.iter().map(|(_, s)| to_c(s)).collect::<Result<Vec<_>>>()?;
+        let header_names = SOURCES.iter().map(|(n, _)| to_c(n)).collect::<Result<Vec<_>>>()?;
         let header_src_ptrs: Vec<*const c_char> = header_srcs.iter().map(|s| s.as_ptr()).collect();
-        let header_name_ptrs: Vec<*const c_char> =
-            header_names.iter().map(|s| s.as_ptr()).collect();
-        let mut options = vec![
-            format!("--gpu-architecture={arch}"),
-            "--std=c++17".to_string(),
-            "-default-device".to_string(),
-        ];
+        let header_name_ptrs: Vec<*const c_char> = header_names.iter().map(|s| s.as_ptr()).collect();
+        let mut options =
+            vec![format!("--gpu-architecture={arch}"), "--std=c++17".to_string(), "-default-device".to_string()];
         options.extend(defines.iter().map(|d| format!("-D{d}")));
-        let options = options
-            .iter()
-            .map(|o| to_c(o))
-            .collect::<Result<Vec<_>>>()?;
+        let options = options.iter().map(|o| to_c(o)).collect::<Result<Vec<_>>>()?;
         let option_ptrs: Vec<*const c_char> = options.iter().map(|s| s.as_ptr()).collect();
 
         let mut program: Program = std::ptr::null_mut();
@@ -269,35 +241,22 @@ impl Nvrtc {
             "create a program",
         )?;
         let result = (|| {
-            let code = unsafe {
-                (self.api.compile)(program, option_ptrs.len() as c_int, option_ptrs.as_ptr())
-            };
+            let code = unsafe { (self.api.compile)(program, option_ptrs.len() as c_int, option_ptrs.as_ptr()) };
             if code != 0 {
                 let mut size = 0;
                 unsafe { (self.api.log_size)(program, &mut size) };
                 let mut log = vec![0u8; size.max(1)];
                 unsafe { (self.api.log)(program, log.as_mut_ptr().cast()) };
-                let log = String::from_utf8_lossy(&log)
-                    .trim_end_matches('\0')
-                    .trim()
-                    .to_string();
-                return Err(Error::Device(format!(
-                    "the CUDA kernels did not compile for {arch}: {log}"
-                )));
+                let log = String::from_utf8_lossy(&log).trim_end_matches('\0').trim().to_string();
+                return Err(Error::Device(format!("the CUDA kernels did not compile for {arch}: {log}")));
             }
             let cubin = arch.starts_with("sm_");
             let mut size = 0;
-            let (size_fn, get_fn) = if cubin {
-                (self.api.cubin_size, self.api.cubin)
-            } else {
-                (self.api.ptx_size, self.api.ptx)
-            };
+            let (size_fn, get_fn) =
+                if cubin { (self.api.cubin_size, self.api.cubin) } else { (self.api.ptx_size, self.api.ptx) };
             self.check(unsafe { size_fn(program, &mut size) }, "size its output")?;
             let mut out = vec![0u8; size];
-            self.check(
-                unsafe { get_fn(program, out.as_mut_ptr().cast()) },
-                "read its output",
-            )?;
+            self.check(unsafe { get_fn(program, out.as_mut_ptr().cast()) }, "read its output")?;
             if !cubin {
                 // PTX comes NUL-terminated.
                 while out.last() == Some(&0) {
@@ -315,9 +274,7 @@ impl Nvrtc {
     /// `~/.cache/zkml/cuda`). A cache that cannot be written is skipped.
     pub fn compile_cached(&self, arch: &str, defines: &[&str]) -> Result<Vec<u8>> {
         let dir = cache_dir();
-        let file = dir
-            .as_ref()
-            .map(|d| d.join(cache_file_name(self.version, arch, defines)));
+        let file = dir.as_ref().map(|d| d.join(cache_file_name(self.version, arch, defines)));
         if let Some(f) = &file {
             if let Ok(bytes) = std::fs::read(f) {
                 if !bytes.is_empty() {
@@ -328,11 +285,7 @@ impl Nvrtc {
         let image = self.compile(arch, defines)?;
         if let (Some(dir), Some(f)) = (dir, file) {
             let _ = std::fs::create_dir_all(&dir).and_then(|_| {
-                let tmp = dir.join(format!(
-                    ".{}.{}",
-                    f.file_name().unwrap().to_string_lossy(),
-                    std::process::id()
-                ));
+                let tmp = dir.join(format!(".{}.{}", f.file_name().unwrap().to_string_lossy(), std::process::id()));
                 std::fs::write(&tmp, &image)?;
                 std::fs::rename(&tmp, &f)
             });
@@ -353,12 +306,7 @@ pub fn cache_file_name(version: (i32, i32), arch: &str, defines: &[&str]) -> Str
         h.update(name.as_bytes());
         h.update(src.as_bytes());
     }
-    let key: String = h
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let key: String = h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("bn254-{arch}-{key}.bin")
 }
 
@@ -372,10 +320,6 @@ fn cache_dir() -> Option<PathBuf> {
         .ok()
         .filter(|s| !s.is_empty())
         .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var("HOME")
-                .ok()
-                .map(|h| PathBuf::from(h).join(".cache"))
-        })?;
+        .or_else(|| std::env::var("HOME").ok().map(|h| PathBuf::from(h).join(".cache")))?;
     Some(base.join("zkml").join("cuda"))
 }

@@ -52,44 +52,27 @@ pub struct MsmPlan {
 impl MsmPlan {
     pub fn new(n: usize) -> Result<Self> {
         // Cost per window: every point once, plus the bucket reduction.
-        let cost =
-            |c: u32| SCALAR_BITS.div_ceil(c) as u64 * (n as u64 + BUCKET_COST * (1u64 << (c - 1)));
+        let cost = |c: u32| SCALAR_BITS.div_ceil(c) as u64 * (n as u64 + BUCKET_COST * (1u64 << (c - 1)));
         let c = match env_u32("ZKML_CUDA_WINDOW") {
             Some(c) if (4..=20).contains(&c) => c,
-            _ => (4..=MAX_WINDOW)
-                .min_by_key(|&c| cost(c))
-                .unwrap_or(MAX_WINDOW),
+            _ => (4..=MAX_WINDOW).min_by_key(|&c| cost(c)).unwrap_or(MAX_WINDOW),
         };
         let windows = SCALAR_BITS.div_ceil(c);
         let buckets = 1u32 << (c - 1);
         // Entry indices are u32, and the point index leaves its top bit for the sign.
         if n as u64 >= 1 << 31 || n as u64 * windows as u64 >= 1 << 32 {
-            return Err(Error::Device(format!(
-                "an MSM of {n} points is beyond the GPU path's limit of 2^28"
-            )));
+            return Err(Error::Device(format!("an MSM of {n} points is beyond the GPU path's limit of 2^28")));
         }
         // A thread of the reduction adds 2 points per bucket of its segment,
         // then multiplies by (first bucket - 1): ~1.5 additions per bit.
         let total = windows as u64 * buckets as u64;
-        let reduction = |g: u32| {
-            (total / g as u64).div_ceil(REDUCTION_WAVE) * (2 * g as u64 + 3 * (c as u64 - 1) / 2)
-        };
-        let segment = (0..c)
-            .map(|k| 1u32 << k)
-            .min_by_key(|&g| reduction(g))
-            .unwrap_or(1);
+        let reduction = |g: u32| (total / g as u64).div_ceil(REDUCTION_WAVE) * (2 * g as u64 + 3 * (c as u64 - 1) / 2);
+        let segment = (0..c).map(|k| 1u32 << k).min_by_key(|&g| reduction(g)).unwrap_or(1);
         let task_len = match env_u32("ZKML_CUDA_TASK_LEN") {
             Some(l) if (1..=4096).contains(&l) => l,
             _ => MIN_TASK_LEN,
         };
-        Ok(Self {
-            c,
-            windows,
-            buckets,
-            stride: buckets + 1,
-            segment,
-            task_len,
-        })
+        Ok(Self { c, windows, buckets, stride: buckets + 1, segment, task_len })
     }
 
     /// Slots in the count arrays (all windows).
@@ -112,16 +95,11 @@ fn env_u32(name: &str) -> Option<u32> {
 /// MSM's Booth digit ([`crate::msm::signed_digit`]) of each window of `c`
 /// bits, so `sum_w d_w 2^(wc) = k` when the top window's top bit is clear.
 pub fn booth_digits(k: &[u64], c: u32, windows: u32) -> Vec<i32> {
-    (0..windows)
-        .map(|w| crate::msm::signed_digit(k, (w * c) as usize, c as usize) as i32)
-        .collect()
+    (0..windows).map(|w| crate::msm::signed_digit(k, (w * c) as usize, c as usize) as i32).collect()
 }
 
 /// The GPU algorithm, step for step, on the CPU (for tests).
-pub fn model_msm<P: SWCurveConfig>(
-    bases: &[Affine<P>],
-    scalars: &[P::ScalarField],
-) -> Result<Projective<P>> {
+pub fn model_msm<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[P::ScalarField]) -> Result<Projective<P>> {
     let plan = MsmPlan::new(bases.len())?;
     let (n, stride) = (bases.len(), plan.stride as usize);
     // 1. digits and counts
@@ -130,10 +108,7 @@ pub fn model_msm<P: SWCurveConfig>(
     let mut counts = vec![0u32; plan.slots() + 1];
     for (i, s) in scalars.iter().enumerate() {
         let (k, negate) = crate::msm::signed_magnitude(s);
-        for (w, d) in booth_digits(k.as_ref(), plan.c, plan.windows)
-            .into_iter()
-            .enumerate()
-        {
+        for (w, d) in booth_digits(k.as_ref(), plan.c, plan.windows).into_iter().enumerate() {
             let mag = d.unsigned_abs();
             keys[w * n + i] = mag;
             vals[w * n + i] = i as u32 | if (d < 0) != negate { 1 << 31 } else { 0 };
@@ -179,22 +154,15 @@ pub fn model_msm<P: SWCurveConfig>(
     let mut count = tasks(&counts[..m], plan.task_len);
     count.push(0);
     let mut offset = exclusive_scan(&count);
-    let mut sums = sum_tasks(
-        &counts[..m],
-        &offsets,
-        &offset,
-        sorted.len() as u32,
-        plan.task_len,
-        &|j| {
-            let v = sorted[j];
-            let p: Projective<P> = bases[(v & 0x7fff_ffff) as usize].into();
-            if v >> 31 == 1 {
-                -p
-            } else {
-                p
-            }
-        },
-    );
+    let mut sums = sum_tasks(&counts[..m], &offsets, &offset, sorted.len() as u32, plan.task_len, &|j| {
+        let v = sorted[j];
+        let p: Projective<P> = bases[(v & 0x7fff_ffff) as usize].into();
+        if v >> 31 == 1 {
+            -p
+        } else {
+            p
+        }
+    });
     loop {
         let mut next = tasks(&count[..m], MIN_TASK_LEN);
         next.push(0);
@@ -203,14 +171,7 @@ pub fn model_msm<P: SWCurveConfig>(
             break;
         }
         let prev = sums.clone();
-        sums = sum_tasks(
-            &count[..m],
-            &offset,
-            &next_off,
-            prev.len() as u32,
-            MIN_TASK_LEN,
-            &|j| prev[j],
-        );
+        sums = sum_tasks(&count[..m], &offset, &next_off, prev.len() as u32, MIN_TASK_LEN, &|j| prev[j]);
         count = next;
         offset = next_off;
     }

@@ -26,8 +26,8 @@ use super::ntt::{download_scalars, NttKind};
 use super::{Cuda, ResidentMsms};
 use crate::error::{Error, Result};
 use crate::groth16::{ProverTimings, ProvingKey};
-use crate::r1cs::{Matrix, R1cs};
 use crate::ntt::Domain;
+use crate::r1cs::{Matrix, R1cs};
 
 /// Threads per block of `zk_qap_combine`.
 const COMBINE_BLOCK: u32 = 256;
@@ -99,7 +99,11 @@ impl Cuda {
             let starts: Vec<u32> = m
                 .row_start
                 .iter()
-                .map(|&v| u32::try_from(v).map_err(|_| Error::Device(format!("{v} nonzeros exceed the GPU row evaluation's 32-bit offsets"))))
+                .map(|&v| {
+                    u32::try_from(v).map_err(|_| {
+                        Error::Device(format!("{v} nonzeros exceed the GPU row evaluation's 32-bit offsets"))
+                    })
+                })
                 .collect::<Result<_>>()?;
             let row_start = self.device.alloc(starts.len() * 4)?;
             row_start.upload(&starts)?;
@@ -111,7 +115,9 @@ impl Cuda {
         };
         let matrices = self.run(|_| Ok((up(&r1cs.a)?, up(&r1cs.b)?, up(&r1cs.c)?)));
         let (a, b, c) = matrices.map_err(|e| match e {
-            Error::Device(why) => Error::Device(format!("uploading the constraint matrices to {} failed: {why}", self.info.name)),
+            Error::Device(why) => {
+                Error::Device(format!("uploading the constraint matrices to {} failed: {why}", self.info.name))
+            }
             other => other,
         })?;
         Ok(Some(DeviceR1cs {
@@ -296,7 +302,9 @@ impl ResidentMsms<'_> {
             return Ok(None);
         };
         let n = z.len();
-        if [a.len, b_g1.len, b_g2.len] != [n; 3] || [pk.a_query.len(), pk.b_g1_query.len(), pk.b_g2_query.len()] != [n; 3] {
+        if [a.len, b_g1.len, b_g2.len] != [n; 3]
+            || [pk.a_query.len(), pk.b_g1_query.len(), pk.b_g2_query.len()] != [n; 3]
+        {
             return Ok(None);
         }
         self.gpu.injected_failure()?;

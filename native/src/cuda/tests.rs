@@ -8,8 +8,8 @@ use ark_ff::{BigInteger, PrimeField};
 use num_bigint::BigInt;
 
 use super::plan::{booth_digits, model_msm, MsmPlan, SCALAR_BITS};
-use crate::msm::signed_magnitude;
 use super::*;
+use crate::msm::signed_magnitude;
 
 fn edge_scalars() -> Vec<Fr> {
     let half = Fr::from_bigint(Fr::MODULUS_MINUS_ONE_DIV_TWO).unwrap();
@@ -30,10 +30,7 @@ fn the_plan_covers_every_scalar_bit_and_tiles_the_buckets() {
     for log2 in [0, 1, 5, 10, 16, 20, 24, 26] {
         let plan = MsmPlan::new(1 << log2).unwrap();
         assert!(plan.c * plan.windows >= SCALAR_BITS, "{plan:?}");
-        assert!(
-            plan.c * (plan.windows - 1) < SCALAR_BITS,
-            "a window too many: {plan:?}"
-        );
+        assert!(plan.c * (plan.windows - 1) < SCALAR_BITS, "a window too many: {plan:?}");
         assert_eq!(plan.buckets, 1 << (plan.c - 1));
         assert_eq!(plan.buckets % plan.segment, 0, "{plan:?}");
         assert!(plan.segment.is_power_of_two());
@@ -45,10 +42,7 @@ fn the_plan_covers_every_scalar_bit_and_tiles_the_buckets() {
 #[test]
 fn an_msm_beyond_the_entry_index_range_is_refused_not_wrapped() {
     let err = MsmPlan::new(1 << 29).err().unwrap();
-    assert!(
-        err.to_string().contains("beyond the GPU path's limit"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("beyond the GPU path's limit"), "{err}");
 }
 
 #[test]
@@ -62,16 +56,10 @@ fn booth_digits_rebuild_every_edge_and_random_scalar() {
             let digits = booth_digits(k.as_ref(), c, windows);
             let mut acc = BigInt::from(0);
             for (w, &d) in digits.iter().enumerate() {
-                assert!(
-                    d.unsigned_abs() <= 1 << (c - 1),
-                    "digit {d} too large for c = {c}"
-                );
+                assert!(d.unsigned_abs() <= 1 << (c - 1), "digit {d} too large for c = {c}");
                 acc += BigInt::from(d) << (w as u32 * c);
             }
-            let want = BigInt::from_bytes_le(
-                num_bigint::Sign::Plus,
-                &k.to_bytes_le(),
-            );
+            let want = BigInt::from_bytes_le(num_bigint::Sign::Plus, &k.to_bytes_le());
             assert_eq!(acc, want, "c = {c}, scalar {s}");
             // The sign folds back to s.
             let mag = Fr::from_le_bytes_mod_order(&want.to_bytes_le().1);
@@ -87,16 +75,8 @@ fn the_kernel_pipeline_modelled_on_the_cpu_equals_the_cpu_msm() {
         let g2 = with_edge_points(sample_points::<ark_bn254::g2::Config>(n, seed));
         for profile in ["random", "witness", "edge"] {
             let s = sample_scalars(n, profile, seed);
-            assert_eq!(
-                model_msm(&g1, &s).unwrap(),
-                crate::msm::msm::<G1Projective>(&g1, &s),
-                "G1 n={n} {profile}"
-            );
-            assert_eq!(
-                model_msm(&g2, &s).unwrap(),
-                crate::msm::msm::<G2Projective>(&g2, &s),
-                "G2 n={n} {profile}"
-            );
+            assert_eq!(model_msm(&g1, &s).unwrap(), crate::msm::msm::<G1Projective>(&g1, &s), "G1 n={n} {profile}");
+            assert_eq!(model_msm(&g2, &s).unwrap(), crate::msm::msm::<G2Projective>(&g2, &s), "G2 n={n} {profile}");
         }
     }
 }
@@ -109,10 +89,7 @@ fn a_bucket_holding_most_points_is_reduced_over_several_levels() {
     let points = sample_points::<ark_bn254::g1::Config>(n, 9);
     let mut scalars = vec![Fr::from(3u64); n];
     scalars[17] = -Fr::from(5u64);
-    assert_eq!(
-        model_msm(&points, &scalars).unwrap(),
-        crate::msm::msm::<G1Projective>(&points, &scalars)
-    );
+    assert_eq!(model_msm(&points, &scalars).unwrap(), crate::msm::msm::<G1Projective>(&points, &scalars));
 }
 
 /// Compiles `native/cuda/<file>` with the host C++ compiler into `out`.
@@ -129,11 +106,7 @@ fn build_host(file: &str, flags: &[&str], out: &std::path::Path) {
         .arg(out)
         .output()
         .unwrap_or_else(|e| panic!("a C++ compiler ({cxx}) is needed for this test: {e}"));
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
 }
 
 /// Builds `native/cuda/<file>` with the host C++ compiler, runs it, and checks
@@ -153,10 +126,7 @@ fn run_host_check_with(file: &str, args: &[&std::ffi::OsStr], min_lines: usize) 
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines.len() >= min_lines, "{text}");
     for line in lines {
-        assert!(
-            line.ends_with(": 1") || line.ends_with(" 1"),
-            "{file}: {line}"
-        );
+        assert!(line.ends_with(": 1") || line.ends_with(" 1"), "{file}: {line}");
     }
 }
 
@@ -190,10 +160,7 @@ fn every_kernel_compiles_through_nvrtc() {
     let Some(nvrtc) = nvrtc_here() else { return };
     let ptx = String::from_utf8(nvrtc.compile("compute_80", &[]).unwrap()).unwrap();
     for name in nvrtc::KERNELS {
-        assert!(
-            ptx.contains(&format!(".entry {name}(")),
-            "kernel {name} missing from the PTX"
-        );
+        assert!(ptx.contains(&format!(".entry {name}(")), "kernel {name} missing from the PTX");
     }
     // The PTX carry chains are in there (not the portable fallback).
     assert!(ptx.contains("madc.hi.cc.u32") && ptx.contains("subc.cc.u32"));
@@ -218,10 +185,7 @@ fn every_kernel_compiles_through_nvrtc() {
 fn the_kernel_cache_file_is_named_by_version_arch_and_sources() {
     let name = nvrtc::cache_file_name((13, 0), "sm_90", &[]);
     println!("{name}"); // .gpu/precompile.py writes a cubin under this name
-    let key = name
-        .strip_prefix("bn254-sm_90-")
-        .and_then(|k| k.strip_suffix(".bin"))
-        .unwrap();
+    let key = name.strip_prefix("bn254-sm_90-").and_then(|k| k.strip_suffix(".bin")).unwrap();
     assert!(key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()), "{name}");
     assert_ne!(name, nvrtc::cache_file_name((13, 1), "sm_90", &[]));
     assert_ne!(name, nvrtc::cache_file_name((13, 0), "sm_89", &[]));
@@ -274,11 +238,7 @@ fn gpu_msm_of_tiny_and_empty_inputs() {
     for n in [0usize, 1, 2, 3, 31, 33] {
         let p = with_edge_points(sample_points::<ark_bn254::g1::Config>(n, 5));
         let s = sample_scalars(n, "edge", 5);
-        assert_eq!(
-            gpu.msm_g1(&p, &s).unwrap(),
-            crate::msm::msm::<G1Projective>(&p, &s),
-            "n = {n}"
-        );
+        assert_eq!(gpu.msm_g1(&p, &s).unwrap(), crate::msm::msm::<G1Projective>(&p, &s), "n = {n}");
     }
 }
 
@@ -291,10 +251,7 @@ fn gpu_injected_failure_is_an_error_and_the_next_msm_works() {
     inject_failure_for_tests();
     let err = gpu.msm_g1(&p, &s).err().unwrap();
     assert!(matches!(err, Error::Device(_)), "{err}");
-    assert_eq!(
-        gpu.msm_g1(&p, &s).unwrap(),
-        crate::msm::msm::<G1Projective>(&p, &s)
-    );
+    assert_eq!(gpu.msm_g1(&p, &s).unwrap(), crate::msm::msm::<G1Projective>(&p, &s));
 }
 
 #[test]
@@ -303,10 +260,7 @@ fn scalars_upload_in_the_layout_the_kernels_read() {
     let s = sample_scalars(64, "edge", 8);
     let packed = msm::pack_scalars(&s);
     let bytes: Vec<u8> = packed.iter().flat_map(|w| w.to_le_bytes()).collect();
-    assert_eq!(
-        msm::scalars_as_bytes(&s).expect("Fr is four u64 limbs"),
-        bytes.as_slice()
-    );
+    assert_eq!(msm::scalars_as_bytes(&s).expect("Fr is four u64 limbs"), bytes.as_slice());
 }
 
 #[test]
@@ -337,11 +291,7 @@ fn the_ntt_stages_are_split_into_even_passes_that_fit_a_tile() {
     for tile_log in 1..=12 {
         for log_n in 1..=28 {
             let split = stage_split(log_n, tile_log);
-            assert_eq!(
-                split.len() as u32,
-                log_n.div_ceil(tile_log),
-                "{log_n} {tile_log}"
-            );
+            assert_eq!(split.len() as u32, log_n.div_ceil(tile_log), "{log_n} {tile_log}");
             let mut next = 0;
             for &(s0, k) in &split {
                 assert_eq!(s0, next, "passes are contiguous: {split:?}");
@@ -349,10 +299,7 @@ fn the_ntt_stages_are_split_into_even_passes_that_fit_a_tile() {
                 next = s0 + k;
             }
             assert_eq!(next, log_n, "every stage once: {split:?}");
-            let (min, max) = (
-                split.iter().map(|p| p.1).min().unwrap(),
-                split.iter().map(|p| p.1).max().unwrap(),
-            );
+            let (min, max) = (split.iter().map(|p| p.1).min().unwrap(), split.iter().map(|p| p.1).max().unwrap());
             assert!(max - min <= 1, "even: {split:?}");
         }
     }
@@ -375,32 +322,17 @@ fn the_ntt_launches_tile_every_element_and_scale_once() {
             let passes = &s[1..];
             assert_eq!(passes.len(), stage_split(log_n, 10).len());
             for (i, step) in passes.iter().enumerate() {
-                let Step::Pass {
-                    k,
-                    log_c,
-                    tiles,
-                    block,
-                    scale,
-                    ..
-                } = *step
-                else {
+                let Step::Pass { k, log_c, tiles, block, scale, .. } = *step else {
                     panic!("one bit reversal, first: {s:?}")
                 };
                 let len = 1u64 << (k + log_c);
                 assert_eq!(tiles as u64 * len, 1u64 << log_n, "{s:?}");
                 // 8 words per element in 32 KiB of shared memory.
                 assert!(len <= 1 << 10, "{s:?}");
-                assert!(
-                    len == 1 << 10 || log_n < 10,
-                    "full tiles from 2^10 up: {s:?}"
-                );
+                assert!(len == 1 << 10 || log_n < 10, "full tiles from 2^10 up: {s:?}");
                 assert!((32..=256).contains(&block), "{s:?}");
                 let last = i + 1 == passes.len();
-                let want = if last && kind == NttKind::CosetIfft {
-                    Scale::Powers
-                } else {
-                    Scale::None
-                };
+                let want = if last && kind == NttKind::CosetIfft { Scale::Powers } else { Scale::None };
                 assert_eq!(scale, want, "{s:?}");
             }
         }
@@ -429,10 +361,7 @@ fn the_ntt_tables_hold_the_domains_powers() {
                     hi[i >> ntt::SCALE_LO_BITS] * lo[i & ((1 << ntt::SCALE_LO_BITS) - 1)]
                 }
             };
-            for i in (0..d.size)
-                .step_by((d.size / 64).max(1))
-                .chain([d.size - 1])
-            {
+            for i in (0..d.size).step_by((d.size / 64).max(1)).chain([d.size - 1]) {
                 let want = match kind {
                     NttKind::Ifft => d.size_inv,
                     NttKind::CosetFft => d.coset_gen.pow([i as u64]),
@@ -471,14 +400,7 @@ fn the_ntt_kernels_run_on_the_host_equal_the_cpu_domain() {
     // small sizes take many strided passes (2^9 with 2-element tiles: nine).
     let mut tilings = vec![(GPU_TILING, 12)];
     for tile_log in 1..=4 {
-        tilings.push((
-            Tiling {
-                tile_log,
-                min_block: 1,
-                max_block: 4,
-            },
-            9,
-        ));
+        tilings.push((Tiling { tile_log, min_block: 1, max_block: 4 }, 9));
     }
     let mut text = String::new();
     let (mut cases, mut lines) = (0, 0);
@@ -508,14 +430,9 @@ fn the_ntt_kernels_run_on_the_host_equal_the_cpu_domain() {
                 for step in plan {
                     match step {
                         Step::BitReverse { scale } => writeln!(text, "B {}", scale as u32),
-                        Step::Pass {
-                            s0,
-                            k,
-                            log_c,
-                            tiles,
-                            block,
-                            scale,
-                        } => writeln!(text, "P {s0} {k} {log_c} {tiles} {block} {}", scale as u32),
+                        Step::Pass { s0, k, log_c, tiles, block, scale } => {
+                            writeln!(text, "P {s0} {k} {log_c} {tiles} {block} {}", scale as u32)
+                        }
                     }
                     .unwrap();
                 }
@@ -542,19 +459,13 @@ fn random_fr(n: usize, seed: u64) -> Vec<Fr> {
     use rand::SeedableRng;
     use rayon::prelude::*;
     let mut out = vec![Fr::from(0u64); n];
-    out.par_chunks_mut(1 << 14)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ ((c as u64) << 32));
-            for v in chunk {
-                *v = Fr::rand(&mut rng);
-            }
-        });
-    for (i, e) in [Fr::from(0u64), Fr::from(1u64), -Fr::from(1u64)]
-        .into_iter()
-        .enumerate()
-        .take(n)
-    {
+    out.par_chunks_mut(1 << 14).enumerate().for_each(|(c, chunk)| {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ ((c as u64) << 32));
+        for v in chunk {
+            *v = Fr::rand(&mut rng);
+        }
+    });
+    for (i, e) in [Fr::from(0u64), Fr::from(1u64), -Fr::from(1u64)].into_iter().enumerate().take(n) {
         out[i] = e;
     }
     out
@@ -569,11 +480,7 @@ fn first_difference(a: &[Fr], b: &[Fr]) -> String {
 
 /// For each size: the four GPU transforms (upload, run, download) against
 /// the CPU's, and the device-resident transforms round-tripping a buffer.
-fn compare_ntt_with_cpu(
-    gpu: &Cuda,
-    log2_sizes: impl IntoIterator<Item = u32>,
-    seed: u64,
-) -> Result<Vec<String>> {
+fn compare_ntt_with_cpu(gpu: &Cuda, log2_sizes: impl IntoIterator<Item = u32>, seed: u64) -> Result<Vec<String>> {
     let mut lines = Vec::new();
     for log2 in log2_sizes {
         let d = Domain::<Fr>::new(1 << log2).unwrap();
@@ -596,10 +503,7 @@ fn compare_ntt_with_cpu(
                     first_difference(&got, &want)
                 )));
             }
-            line += &format!(
-                " {} equal (gpu {gpu_ms:.1} ms, cpu {cpu_ms:.1} ms);",
-                kind.name()
-            );
+            line += &format!(" {} equal (gpu {gpu_ms:.1} ms, cpu {cpu_ms:.1} ms);", kind.name());
             if kind == NttKind::Fft {
                 fft = want;
             }
@@ -699,10 +603,7 @@ fn check_ntt_backend_and_injected_failure(gpu: &dyn crate::backend::Backend, log
     inject_failure_for_tests();
     let mut a = x.clone();
     let err = gpu.coset_fft(&d, &mut a).err().unwrap();
-    assert!(
-        matches!(err, Error::Device(_)) && err.to_string().contains("injected failure"),
-        "{err}"
-    );
+    assert!(matches!(err, Error::Device(_)) && err.to_string().contains("injected failure"), "{err}");
     let mut want = x.clone();
     d.coset_fft(&mut want);
     let mut a = x.clone();
@@ -746,19 +647,12 @@ fn check_proof_through(gpu: &Cuda, chain: usize, domain_log2: u32) {
     assert_eq!(domain.size, 1 << domain_log2);
     let h_gpu = r1cs_to_qap::witness_map(&r1cs, &z, &domain, gpu, true).unwrap();
     let h_cpu = r1cs_to_qap::witness_map(&r1cs, &z, &domain, &crate::backend::Cpu, true).unwrap();
-    assert!(
-        h_gpu == h_cpu,
-        "h differs: {}",
-        first_difference(&h_gpu, &h_cpu)
-    );
+    assert!(h_gpu == h_cpu, "h differs: {}", first_difference(&h_gpu, &h_cpu));
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(50);
     let pk = generate_parameters(&r1cs, &mut rng).unwrap();
     let (proof, _) = create_proof(&pk, &r1cs, &z, gpu, &mut rng).unwrap();
     let public = &z[1..=r1cs.num_public];
-    assert!(
-        verify_proof(&pk.vk, &proof, public).unwrap(),
-        "the GPU proof verifies"
-    );
+    assert!(verify_proof(&pk.vk, &proof, public).unwrap(), "the GPU proof verifies");
     let mut wrong = public.to_vec();
     wrong[1] += Fr::from(1u64);
     assert!(!verify_proof(&pk.vk, &proof, &wrong).unwrap());
@@ -804,10 +698,8 @@ fn check_proof_through(gpu: &Cuda, chain: usize, domain_log2: u32) {
         }
         // Matrices of another system are refused, not misread.
         let (other, other_z) = squaring_chain(chain + 1);
-        let err = on_device
-            .witness_quotient_msm(gpu, &other, &other_z, &domain, true, &pk.h_query, &mut t)
-            .err()
-            .unwrap();
+        let err =
+            on_device.witness_quotient_msm(gpu, &other, &other_z, &domain, true, &pk.h_query, &mut t).err().unwrap();
         assert!(matches!(err, Error::Internal(_)), "{err}");
         // Not enough room: no upload, the caller evaluates on the CPU.
         assert!(gpu.upload_r1cs(&r1cs, usize::MAX / 2).unwrap().is_none());

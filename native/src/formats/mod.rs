@@ -133,7 +133,10 @@ impl<'a> BinFile<'a> {
             let id = u32::from_le_bytes(data[at..at + 4].try_into().expect("4"));
             let len = u64::from_le_bytes(data[at + 4..at + 12].try_into().expect("8"));
             at += 12;
-            let len = usize::try_from(len).ok().filter(|&l| l <= data.len() - at).ok_or_else(|| bad(format!("section {id} runs past the end of the file")))?;
+            let len = usize::try_from(len)
+                .ok()
+                .filter(|&l| l <= data.len() - at)
+                .ok_or_else(|| bad(format!("section {id} runs past the end of the file")))?;
             if sections.iter().any(|(i, _)| *i == id) {
                 return Err(bad(format!("section {id} appears twice")));
             }

@@ -27,8 +27,7 @@ pub struct KeyHeader {
 /// failure leaves no partial key behind.
 pub fn write_proving_key(path: &Path, header: &KeyHeader, pk: &ProvingKey) -> crate::error::Result<()> {
     let mut body = Vec::with_capacity(pk.uncompressed_size());
-    pk.serialize_uncompressed(&mut body)
-        .map_err(|e| Error::Internal(format!("serialising the proving key: {e}")))?;
+    pk.serialize_uncompressed(&mut body).map_err(|e| Error::Internal(format!("serialising the proving key: {e}")))?;
     let body_hash: [u8; 32] = Sha256::digest(&body).into();
     crate::io::write_atomic(path, |f| {
         f.write_all(PK_MAGIC)?;

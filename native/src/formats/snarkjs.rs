@@ -148,7 +148,11 @@ pub fn vk_from_json(v: &Value) -> Result<VerifyingKey> {
         beta_g2: g2_from_json(field("vk_beta_2")?, "vk_beta_2")?,
         gamma_g2: g2_from_json(field("vk_gamma_2")?, "vk_gamma_2")?,
         delta_g2: g2_from_json(field("vk_delta_2")?, "vk_delta_2")?,
-        gamma_abc_g1: ic.iter().enumerate().map(|(i, p)| g1_from_json(p, &format!("IC[{i}]"))).collect::<Result<_>>()?,
+        gamma_abc_g1: ic
+            .iter()
+            .enumerate()
+            .map(|(i, p)| g1_from_json(p, &format!("IC[{i}]")))
+            .collect::<Result<_>>()?,
     })
 }
 
@@ -198,7 +202,10 @@ mod tests {
         let g2 = ark_bn254::G2Projective::generator().into();
         let j = g2_to_json(&g2);
         // EIP-197's generator: x = 1085704699...*i + 1083...; c0 is listed first.
-        assert!(j[0][0].as_str().unwrap().starts_with("108570469990230571359445707622328294813707563595785180869905199932856558527"));
+        assert!(j[0][0]
+            .as_str()
+            .unwrap()
+            .starts_with("108570469990230571359445707622328294813707563595785180869905199932856558527"));
         assert_eq!(g2_from_json(&j, "g").unwrap(), g2);
         assert_eq!(g2_from_json(&g2_to_json(&G2Affine::zero()), "o").unwrap(), G2Affine::zero());
     }

@@ -23,6 +23,7 @@ pub mod linear;
 pub mod max;
 pub mod pack;
 pub mod poseidon;
+#[rustfmt::skip]
 mod poseidon_constants;
 pub mod range;
 pub mod relu;

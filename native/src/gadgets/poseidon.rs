@@ -72,10 +72,7 @@ fn decimal(s: &str) -> Fr {
 /// The parameters for a hash of `n_inputs` elements (t = n_inputs + 1).
 fn params(n_inputs: usize) -> &'static Params {
     static ALL: OnceLock<Vec<Params>> = OnceLock::new();
-    assert!(
-        (1..=MAX_INPUTS).contains(&n_inputs),
-        "Poseidon takes 1 to {MAX_INPUTS} inputs per hash, not {n_inputs}"
-    );
+    assert!((1..=MAX_INPUTS).contains(&n_inputs), "Poseidon takes 1 to {MAX_INPUTS} inputs per hash, not {n_inputs}");
     let all = ALL.get_or_init(|| {
         (2..=MAX_T)
             .map(|t| {
@@ -135,9 +132,8 @@ pub fn poseidon_decimal(values: &[String]) -> Result<String> {
         .iter()
         .enumerate()
         .map(|(k, s)| {
-            let canonical = !s.is_empty()
-                && s.bytes().all(|b| b.is_ascii_digit())
-                && (s.len() == 1 || !s.starts_with('0'));
+            let canonical =
+                !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s.len() == 1 || !s.starts_with('0'));
             let n = canonical.then(|| BigUint::parse_bytes(s.as_bytes(), 10)).flatten();
             match n {
                 Some(n) if n < modulus => Ok(Fr::from_le_bytes_mod_order(&n.to_bytes_le())),
@@ -234,10 +230,7 @@ mod tests {
         (&[1, 2, 3, 4, 5], "6183221330272524995739186171720101788151706631170188140075976616310159254464"),
         (&[1, 2, 3, 4, 5, 6], "20400040500897583745843009878988256314335038853985262692600694741116813247201"),
         (&[1, 2, 3, 4, 5, 6, 7], "12748163991115452309045839028154629052133952896122405799815156419278439301912"),
-        (
-            &[1, 2, 3, 4, 5, 6, 7, 8],
-            "18604317144381847857886385684060986177838410221561136253933256952257712543953",
-        ),
+        (&[1, 2, 3, 4, 5, 6, 7, 8], "18604317144381847857886385684060986177838410221561136253933256952257712543953"),
         (&[0], "19014214495641488759237505126948346942972912379615652741039992445865937985820"),
         (&[0, 0], "14744269619966411208579211824598458697587494354926760081771325075741142829156"),
         // Negative values enter as r - |x|, as circomlibjs's F.e and the circuit encode them.
@@ -250,11 +243,11 @@ mod tests {
             assert_eq!(poseidon(&small(inputs)), fr(want), "poseidon({inputs:?})");
         }
         // r - 1 and a 64-bit value, to exercise full-width elements.
-        let big = [fr("21888242871839275222246405745257275088548364400416034343698204186575808495616"), fr("12345678901234567890")];
-        assert_eq!(
-            poseidon(&big),
-            fr("8584215072946584385670673892489518368420903212235422128958394191300596385038")
-        );
+        let big = [
+            fr("21888242871839275222246405745257275088548364400416034343698204186575808495616"),
+            fr("12345678901234567890"),
+        ];
+        assert_eq!(poseidon(&big), fr("8584215072946584385670673892489518368420903212235422128958394191300596385038"));
     }
 
     #[test]

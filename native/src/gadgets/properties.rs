@@ -204,7 +204,8 @@ fn linear_rejects_every_single_variable_change() {
         let weight: Vec<i64> = (0..n * k).map(|_| rng.gen_range(-4..5)).collect();
         let bias: Vec<i64> = (0..n).map(|_| rng.gen_range(-16..17)).collect();
         let mut cs = ConstraintSystem::new();
-        let x: Vec<Value> = (0..rows * k).map(|_| random_signed(&mut rng, bits)).map(|v| signed_value(&mut cs, v, bits)).collect();
+        let x: Vec<Value> =
+            (0..rows * k).map(|_| random_signed(&mut rng, bits)).map(|v| signed_value(&mut cs, v, bits)).collect();
         let out = TensorSpec { name: "y".into(), shape: vec![rows, n], scale: 0, bits: bits + 6 };
         linear(&mut cs, &x, &weight, k, &bias, shift, &out, "t").unwrap();
         assert_eq!(cs.first_unsatisfied(), None);
@@ -228,7 +229,8 @@ fn gather_rejects_a_non_zero_padding_and_values_moved_between_outputs() {
         let n = rng.gen_range(1..6usize);
         let o = rng.gen_range(2..8usize);
         let mut cs = ConstraintSystem::new();
-        let x: Vec<Value> = (0..n).map(|_| random_signed(&mut rng, bits)).map(|v| signed_value(&mut cs, v, bits)).collect();
+        let x: Vec<Value> =
+            (0..n).map(|_| random_signed(&mut rng, bits)).map(|v| signed_value(&mut cs, v, bits)).collect();
         pack_public(&mut cs, &x, bits);
         let xr: Vec<&Value> = x.iter().collect();
         let mut index: Vec<i64> = (0..o).map(|_| rng.gen_range(-1..n as i64)).collect();
@@ -251,7 +253,11 @@ fn gather_rejects_a_non_zero_padding_and_values_moved_between_outputs() {
         vals.swap(a, b);
         let per = (crate::program::PACK_BITS / bits) as usize;
         for (e, chunk) in vals.chunks(per).enumerate() {
-            let claim: Fr = chunk.iter().enumerate().map(|(t, v)| Fr::from(v + (1i128 << (bits - 1))) * pow2(bits * t as u32)).sum();
+            let claim: Fr = chunk
+                .iter()
+                .enumerate()
+                .map(|(t, v)| Fr::from(v + (1i128 << (bits - 1))) * pow2(bits * t as u32))
+                .sum();
             cs.set_value(packed[e], claim);
         }
         assert!(cs.first_unsatisfied().is_some(), "outputs {a} and {b} exchanged accepted");
@@ -270,7 +276,16 @@ fn max_rejects_every_other_output() {
         }
         let honest = *vals.iter().max().unwrap();
         let half = 1i128 << (bits - 1);
-        let mut claims = vec![honest, honest + 1, honest - 1, honest + (1 << bits), honest - (1 << bits), random_signed(&mut rng, bits), -half, half - 1];
+        let mut claims = vec![
+            honest,
+            honest + 1,
+            honest - 1,
+            honest + (1 << bits),
+            honest - (1 << bits),
+            random_signed(&mut rng, bits),
+            -half,
+            half - 1,
+        ];
         claims.extend(vals.iter().copied());
         for y in claims {
             let mut cs = ConstraintSystem::new();
@@ -362,7 +377,8 @@ fn bilinear_rejects_another_quotient_over_random_products() {
                 (random_signed(&mut rng, bits), bits)
             })
             .collect();
-        let pairs: Vec<(usize, usize)> = (0..rng.gen_range(0..6)).map(|_| (rng.gen_range(0..n), rng.gen_range(0..n))).collect();
+        let pairs: Vec<(usize, usize)> =
+            (0..rng.gen_range(0..6)).map(|_| (rng.gen_range(0..n), rng.gen_range(0..n))).collect();
         let bias = rng.gen_range(-100_000..100_000i64);
         let acc = pairs.iter().map(|(a, b)| inputs[*a].0 * inputs[*b].0).sum::<i128>() + bias as i128;
         let shift = rng.gen_range(0..16u32);

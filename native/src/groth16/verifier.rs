@@ -29,7 +29,8 @@ pub fn prepare_inputs(vk: &VerifyingKey, public: &[Fr]) -> Result<G1Projective> 
 /// generator (no phase-2 randomness: delta's discrete log is known).
 /// Gamma may be the generator, as in snarkjs's keys.
 pub fn check_verifying_key(vk: &VerifyingKey) -> Result<()> {
-    let unsafe_key = |why: &str| Err(Error::Format(format!("unsafe verification key: {why}, so anyone can forge proofs for it")));
+    let unsafe_key =
+        |why: &str| Err(Error::Format(format!("unsafe verification key: {why}, so anyone can forge proofs for it")));
     if vk.alpha_g1.is_zero() || vk.beta_g2.is_zero() || vk.gamma_g2.is_zero() || vk.delta_g2.is_zero() {
         return unsafe_key("one of vk_alpha_1, vk_beta_2, vk_gamma_2, vk_delta_2 is the point at infinity");
     }
@@ -45,9 +46,7 @@ pub fn check_verifying_key(vk: &VerifyingKey) -> Result<()> {
 pub fn verify_proof(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> Result<bool> {
     check_verifying_key(vk)?;
     let vk_x = prepare_inputs(vk, public)?.into_affine();
-    let product: PairingOutput<Bn254> = Bn254::multi_pairing(
-        [-proof.a, vk.alpha_g1, vk_x, proof.c],
-        [proof.b, vk.beta_g2, vk.gamma_g2, vk.delta_g2],
-    );
+    let product: PairingOutput<Bn254> =
+        Bn254::multi_pairing([-proof.a, vk.alpha_g1, vk_x, proof.c], [proof.b, vk.beta_g2, vk.gamma_g2, vk.delta_g2]);
     Ok(product.is_zero())
 }

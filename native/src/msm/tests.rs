@@ -49,19 +49,11 @@ fn check_against_naive<G: MsmCurve<ScalarField = Fr>>(n: usize, seed: u64) {
     }
     if n >= 17 {
         for i in (2..n).step_by(5) {
-            bases[i] = if i % 2 == 0 {
-                bases[1]
-            } else {
-                (-bases[1].into_group()).into_affine()
-            };
+            bases[i] = if i % 2 == 0 { bases[1] } else { (-bases[1].into_group()).into_affine() };
         }
     }
     let scalars = mixed_scalars(n, &mut rng);
-    assert_eq!(
-        msm::<G>(&bases, &scalars),
-        naive::<G>(&bases, &scalars),
-        "n = {n}"
-    );
+    assert_eq!(msm::<G>(&bases, &scalars), naive::<G>(&bases, &scalars), "n = {n}");
 }
 
 #[test]
@@ -91,12 +83,7 @@ fn msm_handles_one_bucket_taking_every_point() {
     // Every scalar equal: one bucket per window takes all points, so the
     // queue overflows into the spill buckets.
     let mut rng = StdRng::seed_from_u64(5);
-    for s in [
-        Fr::from(3u64),
-        -Fr::from(77u64),
-        Fr::from(1u64 << 40),
-        Fr::rand(&mut rng),
-    ] {
+    for s in [Fr::from(3u64), -Fr::from(77u64), Fr::from(1u64 << 40), Fr::rand(&mut rng)] {
         let bases = random_bases::<G1Projective>(3000, &mut rng);
         let scalars = vec![s; bases.len()];
         let sum: G1Projective = bases.iter().map(|b| b.into_group()).sum();
@@ -111,10 +98,7 @@ fn msm_handles_one_base_repeated() {
     let bases = vec![G1Affine::generator(); 2000];
     let scalars = mixed_scalars(bases.len(), &mut rng);
     let total: Fr = scalars.iter().sum();
-    assert_eq!(
-        msm::<G1Projective>(&bases, &scalars),
-        G1Affine::generator() * total
-    );
+    assert_eq!(msm::<G1Projective>(&bases, &scalars), G1Affine::generator() * total);
 }
 
 #[test]
@@ -128,10 +112,7 @@ fn msm_matches_arkworks_on_large_inputs() {
     for scalars in [random, mixed] {
         let expected = G1Projective::msm(&bases, &scalars).expect("equal lengths");
         assert_eq!(msm::<G1Projective>(&bases, &scalars), expected);
-        assert_eq!(
-            msm_without_size_split::<G1Projective>(&bases, &scalars),
-            expected
-        );
+        assert_eq!(msm_without_size_split::<G1Projective>(&bases, &scalars), expected);
     }
 }
 
@@ -144,15 +125,8 @@ fn msm_result_does_not_depend_on_the_thread_count() {
     let scalars = mixed_scalars(n, &mut rng);
     let expected = G1Projective::msm(&bases, &scalars).expect("equal lengths");
     for threads in [1, 3, 16] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("thread pool");
-        assert_eq!(
-            pool.install(|| msm::<G1Projective>(&bases, &scalars)),
-            expected,
-            "{threads} threads"
-        );
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+        assert_eq!(pool.install(|| msm::<G1Projective>(&bases, &scalars)), expected, "{threads} threads");
     }
 }
 
@@ -164,21 +138,12 @@ fn window_plans_cover_every_bit_window_and_point() {
                 let plan = WindowPlan::new(m, bits, threads);
                 let case = format!("bits {bits}, m {m}, threads {threads}");
                 assert_eq!(plan.widths.iter().sum::<usize>(), bits + 1, "{case}");
-                assert!(
-                    plan.widths
-                        .iter()
-                        .all(|&w| w >= 1 && 1 << (w - 1) <= plan.buckets),
-                    "{case}"
-                );
+                assert!(plan.widths.iter().all(|&w| w >= 1 && 1 << (w - 1) <= plan.buckets), "{case}");
                 for (w, &offset) in plan.offsets.iter().enumerate() {
                     assert_eq!(offset, plan.widths[..w].iter().sum::<usize>(), "{case}");
                 }
                 let covered: Vec<usize> = plan.groups.iter().flat_map(|g| g.clone()).collect();
-                assert_eq!(
-                    covered,
-                    (0..plan.widths.len()).collect::<Vec<_>>(),
-                    "{case}"
-                );
+                assert_eq!(covered, (0..plan.widths.len()).collect::<Vec<_>>(), "{case}");
                 assert!(plan.chunks >= 1 && plan.chunks <= m.max(1), "{case}");
                 assert!(plan.batch <= MAX_BATCH, "{case}");
             }

@@ -45,20 +45,14 @@ where
     let dev_scalars = gpu.upload_scalars(&scalars).expect("upload scalars");
     let want = zkml_native::msm::msm::<Projective<P>>(&points, &scalars);
     assert_eq!(
-        gpu.msm_resident_scalars::<P>(&resident, &dev_scalars)
-            .unwrap(),
+        gpu.msm_resident_scalars::<P>(&resident, &dev_scalars).unwrap(),
         want,
         "GPU result differs from the CPU"
     );
-    let (k_med, k_spread) = time(runs, || {
-        gpu.msm_resident_scalars::<P>(&resident, &dev_scalars)
-            .unwrap()
-    });
+    let (k_med, k_spread) = time(runs, || gpu.msm_resident_scalars::<P>(&resident, &dev_scalars).unwrap());
     let (s_med, s_spread) = time(runs, || gpu.msm_resident::<P>(&resident, &scalars).unwrap());
     let (o_med, o_spread) = time(runs.clamp(3, 5), || gpu.one_shot(&points, &scalars));
-    let (c_med, c_spread) = time(cpu_runs, || {
-        zkml_native::msm::msm::<Projective<P>>(&points, &scalars)
-    });
+    let (c_med, c_spread) = time(cpu_runs, || zkml_native::msm::msm::<Projective<P>>(&points, &scalars));
     println!(
         "| {} | 2^{log2} | {profile} | {k_med:.2} ({:.0}%) | {s_med:.2} ({:.0}%) | {o_med:.1} ({:.0}%) | {c_med:.1} ({:.0}%) | {:.0}x |",
         P::NAME.to_uppercase(),
@@ -102,8 +96,7 @@ fn main() {
             for profile in ["random", "witness"] {
                 let scalars = gpu.upload_scalars(&sample_scalars(n, profile, 2)).unwrap();
                 for _ in 0..3 {
-                    let _ = gpu.msm_resident_scalars::<ark_bn254::g1::Config>(&resident, &scalars)
-                        .unwrap();
+                    let _ = gpu.msm_resident_scalars::<ark_bn254::g1::Config>(&resident, &scalars).unwrap();
                 }
             }
         }
@@ -115,10 +108,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if free > (40usize << 30) { 26 } else { 24 });
-    let g2_max: u32 = std::env::var("ZKML_BENCH_G2_MAX_LOG2")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(22);
+    let g2_max: u32 = std::env::var("ZKML_BENCH_G2_MAX_LOG2").ok().and_then(|v| v.parse().ok()).unwrap_or(22);
     println!(
         "GPU: {} (sm_{}{}, {} SMs, {} GiB), {}; CPU: {} threads",
         info.name,
@@ -165,13 +155,9 @@ fn main() {
         let n = 1usize << log2;
         let points = sample_points::<ark_bn254::g1::Config>(n, log2 as u64);
         let resident = gpu.upload(&points).unwrap();
-        let scalars = gpu
-            .upload_scalars(&sample_scalars(n, "random", 7 + log2 as u64))
-            .unwrap();
-        let (med, spread) = time(10, || {
-            gpu.msm_resident_scalars::<ark_bn254::g1::Config>(&resident, &scalars)
-                .unwrap()
-        });
+        let scalars = gpu.upload_scalars(&sample_scalars(n, "random", 7 + log2 as u64)).unwrap();
+        let (med, spread) =
+            time(10, || gpu.msm_resident_scalars::<ark_bn254::g1::Config>(&resident, &scalars).unwrap());
         println!(
             "| 2^{log2}{} | {} | {} | {med:.2} ({:.0}%) |",
             if c == 0 && l == 0 { " (plan)" } else { "" },

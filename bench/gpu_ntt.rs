@@ -41,11 +41,7 @@ fn main() {
             return;
         }
     };
-    let max_log2: u32 = std::env::var("ZKML_BENCH_MAX_LOG2")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(24)
-        .min(26);
+    let max_log2: u32 = std::env::var("ZKML_BENCH_MAX_LOG2").ok().and_then(|v| v.parse().ok()).unwrap_or(24).min(26);
     let info = gpu.info();
     println!(
         "GPU: {} (sm_{}{}, {} SMs, {} GiB), {}; CPU: {} threads",
@@ -72,10 +68,7 @@ fn main() {
         assert!(got == want, "GPU fft of 2^{log2} differs from the CPU");
 
         let resident = gpu.upload_scalars(&x).expect("upload");
-        let (r_med, r_spread) = time(20, || {
-            gpu.ntt_device(&d, &resident, NttKind::Fft)
-                .expect("GPU fft")
-        });
+        let (r_med, r_spread) = time(20, || gpu.ntt_device(&d, &resident, NttKind::Fft).expect("GPU fft"));
         let mut a = x.clone();
         let (t_med, t_spread) = time(10, || gpu.ntt(&d, &mut a, NttKind::Fft).expect("GPU fft"));
         let cpu_runs = if log2 >= 22 { 3 } else { 7 };

@@ -30,7 +30,8 @@ fn mlp(layers: usize, rng: &mut StdRng) -> ((Vec<u8>, Vec<u8>), Vec<i64>) {
     let mut x: Vec<i128> = input.iter().map(|v| *v as i128).collect();
     for l in 0..layers {
         let weight: Vec<i64> = (0..WIDTH * WIDTH).map(|_| rng.gen_range(-128..128)).collect();
-        let acc: Vec<i128> = weight.chunks(WIDTH).map(|row| row.iter().zip(&x).map(|(w, x)| *w as i128 * x).sum()).collect();
+        let acc: Vec<i128> =
+            weight.chunks(WIDTH).map(|row| row.iter().zip(&x).map(|(w, x)| *w as i128 * x).sum()).collect();
         let max = acc.iter().map(|a| a.unsigned_abs()).max().unwrap_or(1).max(1);
         let shift = (128 - max.leading_zeros()).saturating_sub(BITS - 2);
         let h = b.tensor(&format!("h{l}"), &[1, WIDTH], 10, BITS);
@@ -79,10 +80,22 @@ fn main() {
                 let total = t.elapsed().as_secs_f64();
                 let vk: serde_json::Value = serde_json::from_str(&out.vk_json).unwrap();
                 let proof: serde_json::Value = serde_json::from_str(&out.proof_json).unwrap();
-                let ok = zkml_native::pipeline::verify(&vk.to_string(), &proof.to_string(), &serde_json::to_string(&out.public).unwrap()).unwrap_or(false);
+                let ok = zkml_native::pipeline::verify(
+                    &vk.to_string(),
+                    &proof.to_string(),
+                    &serde_json::to_string(&out.public).unwrap(),
+                )
+                .unwrap_or(false);
                 all_ok &= ok;
                 let stage = |name: &str| out.timings.iter().find(|(s, _)| *s == name).map(|(_, v)| *v).unwrap_or(0.0);
-                runs.push((total, stage("synthesize"), stage("evaluate"), stage("quotient"), stage("msm"), out.device.clone()));
+                runs.push((
+                    total,
+                    stage("synthesize"),
+                    stage("evaluate"),
+                    stage("quotient"),
+                    stage("msm"),
+                    out.device.clone(),
+                ));
             }
             runs.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
             let (total, synth, eval, quot, msm, dev) = runs[1].clone();

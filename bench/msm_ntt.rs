@@ -63,21 +63,11 @@ impl Table {
 
     fn row(&self, label: &str, (ours, theirs): (Duration, Duration)) {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        println!(
-            "| {label} | {:.1} | {:.1} | {:.2} |",
-            ms(ours),
-            ms(theirs),
-            ms(ours) / ms(theirs)
-        );
+        println!("| {label} | {:.1} | {:.1} | {:.2} |", ms(ours), ms(theirs), ms(ours) / ms(theirs));
     }
 }
 
-fn bench_msm<G: msm::MsmCurve<ScalarField = Fr>>(
-    table: &Table,
-    group: &str,
-    log_sizes: &[u32],
-    rng: &mut StdRng,
-) {
+fn bench_msm<G: msm::MsmCurve<ScalarField = Fr>>(table: &Table, group: &str, log_sizes: &[u32], rng: &mut StdRng) {
     let labels: Vec<(u32, &str)> = log_sizes
         .iter()
         .flat_map(|&k| [(k, "random"), (k, "zkml-like")])
@@ -90,11 +80,7 @@ fn bench_msm<G: msm::MsmCurve<ScalarField = Fr>>(
     let bases = msm::fixed_base_batch(G::generator(), &random_scalars(max_n, rng));
     for (k, kind) in labels {
         let n = 1usize << k;
-        let scalars = if kind == "random" {
-            random_scalars(n, rng)
-        } else {
-            zkml_scalars(n, rng)
-        };
+        let scalars = if kind == "random" { random_scalars(n, rng) } else { zkml_scalars(n, rng) };
         let bases = &bases[..n];
         let reps = if k >= 18 {
             5
@@ -117,18 +103,11 @@ fn bench_msm<G: msm::MsmCurve<ScalarField = Fr>>(
 /// What sorting scalars by size buys: our MSM against itself with every
 /// non-zero scalar in one full-width band, on zkml-like scalars.
 fn bench_size_split(table: &Table, log_sizes: &[u32], rng: &mut StdRng) {
-    let labels: Vec<u32> = log_sizes
-        .iter()
-        .copied()
-        .filter(|k| table.wants(&format!("split G1 2^{k}")))
-        .collect();
+    let labels: Vec<u32> = log_sizes.iter().copied().filter(|k| table.wants(&format!("split G1 2^{k}"))).collect();
     let Some(&max_log) = labels.iter().max() else {
         return;
     };
-    let bases = msm::fixed_base_batch(
-        G1Projective::generator(),
-        &random_scalars(1 << max_log, rng),
-    );
+    let bases = msm::fixed_base_batch(G1Projective::generator(), &random_scalars(1 << max_log, rng));
     println!();
     println!("| zkml-like scalars, G1 | sorted by size (ms) | one band (ms) | sorted/one band |");
     println!("|---|---:|---:|---:|");
@@ -167,10 +146,7 @@ fn bench_ntt(table: &Table, log_sizes: &[u32], rng: &mut StdRng) {
 }
 
 fn main() {
-    let filters = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let filters = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let table = Table { filters };
     let mut rng = StdRng::seed_from_u64(2024);
     println!("rayon threads: {}\n", rayon::current_num_threads());

@@ -38,7 +38,8 @@ fn mlp(dims: &[usize], rng: &mut StdRng) -> ((Vec<u8>, Vec<u8>), Vec<i64>) {
     for (l, w) in dims.windows(2).enumerate() {
         let (k, n) = (w[0], w[1]);
         let weight: Vec<i64> = (0..n * k).map(|_| rng.gen_range(-128..128)).collect();
-        let acc: Vec<i128> = weight.chunks(k).map(|row| row.iter().zip(&x).map(|(w, x)| *w as i128 * x).sum()).collect();
+        let acc: Vec<i128> =
+            weight.chunks(k).map(|row| row.iter().zip(&x).map(|(w, x)| *w as i128 * x).sum()).collect();
         let max = acc.iter().map(|a| a.unsigned_abs()).max().unwrap_or(1).max(1);
         let shift = (128 - max.leading_zeros()).saturating_sub(BITS - 2);
         let h = b.tensor(&format!("h{l}"), &[1, n], 10, BITS);

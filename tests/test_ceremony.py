@@ -209,7 +209,7 @@ def test_bad_ptau_and_zkey_files_are_one_line_errors_that_leave_the_build_unchan
     garbage = tmp_path / "garbage.ptau"
     garbage.write_bytes(b"not a ptau file at all" * 10)
     cases = [
-        (garbage, "Invalid File format"),
+        (garbage, "not a powers-of-tau file"),
         (ptau["unprepared"], "not prepared"),
         (tmp_path / "missing.ptau", "not found"),
     ]
@@ -234,7 +234,7 @@ def test_a_circuit_too_big_for_the_ptau_is_refused(ptau, tmp_path):
     zkml.compile(cnn / "model.onnx", build, calibration=cnn / "calibration.json")
     result = CliRunner().invoke(main, ["setup", str(build), "--ptau", str(ptau["prepared"])])
     assert result.exit_code != 0
-    assert "circuit too big" in result.output.lower(), result.output
+    assert "needs 2^15" in result.output and "power 15 or more" in result.output, result.output
     assert not (build / "proving_key.bin").exists()
 
 
@@ -250,3 +250,33 @@ def test_the_setup_kind_is_in_the_contract_and_verify_warns_on_a_dev_key(ceremon
     assert "NOT for production" in render_verifier(dev_vk)
     result = CliRunner().invoke(main, ["verify", str(digits_build), str(digits_proof)])
     assert result.exit_code == 0 and "seeded-test-only setup" in result.stderr, result.stderr
+
+
+def _swap_points(src: Path, dst: Path, section: int, item: int, i: int, j: int) -> None:
+    data = bytearray(src.read_bytes())
+    at, sections = 12, {}
+    while at < len(data):
+        sid = int.from_bytes(data[at:at + 4], "little")
+        size = int.from_bytes(data[at + 4:at + 12], "little")
+        sections[sid] = at + 12
+        at += 12 + size
+    a, b = sections[section] + i * item, sections[section] + j * item
+    data[a:a + item], data[b:b + item] = bytes(data[b:b + item]), bytes(data[a:a + item])
+    dst.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("section, item, i, j, what", [
+    (2, 64, 3, 4, "section 2 (tau in G1)"),                     # two powers of tau swapped
+    (12, 64, 4095 + 5, 4095 + 6, "section 12"),                 # two Lagrange points of the 2^12 domain
+    (3, 128, 3, 4, "section 3 (tau in G2)"),
+])
+def test_a_ptau_whose_points_are_not_one_secret_s_powers_is_refused_naming_the_section(
+        ptau, tmp_path, section, item, i, j, what):
+    build = _compile(tmp_path)
+    bad = tmp_path / "bad.ptau"
+    _swap_points(ptau["prepared"], bad, section, item, i, j)
+    result = CliRunner().invoke(main, ["setup", str(build), "--ptau", str(bad)])
+    assert result.exit_code != 0, result.output
+    assert what in result.output and "inconsistent" in result.output, result.output
+    assert not (build / "proving_key.bin").exists()
+    assert ceremony.check_ptau(build, ptau["prepared"]) == (PTAU_POWER, PTAU_POWER)

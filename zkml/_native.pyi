@@ -87,6 +87,12 @@ def poseidon(values: Sequence[int | str]) -> str:
     value outside [0, r)."""
 
 def _panic_for_tests() -> None: ...
+def check_ptau(program: bytes, constants: bytes, ptau: str | PathLike[str]) -> tuple[int, int]:
+    """Reads the parts of a snarkjs .ptau this circuit's phase 2 uses and checks
+    them (header, size, points on the curve and in the subgroup, the powers'
+    consistency by random linear combinations and pairings, the Lagrange
+    sections against the powers); returns (power, ceremony power)."""
+
 def export_r1cs(program: bytes, constants: bytes, path: str | PathLike[str]) -> None:
     """The circuit's constraint system as an iden3 .r1cs file (atomically)."""
 

@@ -20,9 +20,11 @@ layout (the QAP domain, the instance rows and the H query's basis agree; see
   every contribution and the chain of hashes, and compare the result with the
   points zkml proves with.
 
-The phase-1 file is read by snarkjs (header, curve, size, the prepared
-Lagrange sections); ``verify_ceremony`` checks the key against it, and
-``snarkjs powersoftau verify`` checks the ptau itself.
+The phase-1 file is checked natively first (``check_ptau``: the parts this
+circuit uses, streamed), then read by snarkjs's ``zkey new``;
+``verify_ceremony`` checks the file the same way and the key against it.
+Checking the whole ceremony transcript of the ptau (every phase-1
+contribution) is ``snarkjs powersoftau verify``.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import Any
 
 from zkml import _native, artifacts
 from zkml.artifacts import Staging
-from zkml.errors import CeremonyError, CircuitMismatchError, InputFileError, ProofFormatError
+from zkml.errors import CeremonyError, CircuitMismatchError, InputFileError, ProofFormatError, ZkmlError
 
 ZKEY = "circuit.zkey"
 
@@ -194,6 +196,7 @@ def setup_from_ptau(build_dir: str | Path, ptau: str | Path) -> CeremonyResult:
     circuit, not prepared for phase 2, or not a ptau is a one-line error."""
     build = _build(build_dir)
     ptau_path = _existing(ptau, "powers-of-tau file")
+    check_ptau(build.dir, ptau_path)
     with tempfile.TemporaryDirectory(prefix="zkml-ptau-") as tmp:
         r1cs = export_r1cs(build.dir, Path(tmp) / "circuit.r1cs")
         zkey = Path(tmp) / "initial.zkey"
@@ -201,6 +204,20 @@ def setup_from_ptau(build_dir: str | Path, ptau: str | Path) -> CeremonyResult:
         if _failed(done, zkey):
             raise CeremonyError(f"{ptau_path}: {_snarkjs_error(done)}")
         return import_zkey(build.dir, zkey, ptau_sha256=_sha256(ptau_path))
+
+
+def check_ptau(build_dir: str | Path, ptau: str | Path) -> tuple[int, int]:
+    """Reads the parts of a prepared ``.ptau`` that this build's phase 2 uses
+    and checks them natively (``native/src/formats/ptau.rs``): BN254, a power
+    large enough for the circuit's QAP domain, prepared for phase 2, every
+    point on its curve (G2 in its subgroup), the powers those of one tau
+    (random linear combinations checked with pairings) and the Lagrange
+    sections equal to the powers. Returns (power, ceremony power); a file
+    that fails is a one-line error naming the section."""
+    build = _build(build_dir)
+    power, ceremony_power = _native.check_ptau(build.data, build.constants,
+                                               str(_existing(ptau, "powers-of-tau file")))
+    return int(power), int(ceremony_power)
 
 
 def _current_zkey(build, tmp: Path) -> Path:
@@ -260,6 +277,10 @@ def verify_ceremony(build_dir: str | Path, ptau: str | Path) -> CeremonyReport:
     if record.get("kind") != "ceremony":
         return CeremonyReport(False, [], f"{build.dir}'s key was not made by a ceremony "
                                         f"(setup kind: {record.get('kind', 'unknown')}): nothing to verify against")
+    try:
+        check_ptau(build.dir, ptau_path)
+    except ZkmlError as e:
+        return CeremonyReport(False, contributions, f"the powers-of-tau file fails its checks: {e}")
     with tempfile.TemporaryDirectory(prefix="zkml-verify-") as tmp:
         r1cs = export_r1cs(build.dir, Path(tmp) / "circuit.r1cs")
         try:

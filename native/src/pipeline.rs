@@ -104,6 +104,16 @@ pub fn export_witness(program: &[u8], constants: &[u8], inputs: &[Vec<i64>], pat
     Ok(s.public_inputs().to_vec())
 }
 
+/// Reads and checks a powers-of-tau file for this circuit's QAP domain (see
+/// [`crate::formats::ptau`]); returns (power, ceremony power).
+pub fn check_ptau(program: &[u8], constants: &[u8], ptau: &Path) -> Result<(u32, u32)> {
+    let circuit = Circuit::from_parts(program, constants)?;
+    let s = synthesize(&circuit, None)?;
+    let domain = domain_for(&s.r1cs)?;
+    let info = crate::formats::ptau::check(ptau, domain.size, &mut rng(None))?;
+    Ok((info.power, info.ceremony_power))
+}
+
 /// The proving key at `pk_path` (checked against the circuit) as a snarkjs
 /// `.zkey`. Its phase-2 transcript is taken from the `.zkey` at
 /// `transcript_from` (the one the key was imported from), or left empty (a

@@ -209,6 +209,11 @@ impl NativeProver {
 /// Folders where NVRTC may live (the Python package passes the
 /// `nvidia-cuda-nvrtc` wheel's library folders).
 #[pyfunction]
+fn check_ptau(py: Python<'_>, program: &[u8], constants: &[u8], ptau: PathBuf) -> PyResult<(u32, u32)> {
+    run(py, || pipeline::check_ptau(program, constants, &ptau))
+}
+
+#[pyfunction]
 fn export_r1cs(py: Python<'_>, program: &[u8], constants: &[u8], path: PathBuf) -> PyResult<()> {
     run(py, || pipeline::export_r1cs(program, constants, &path))
 }
@@ -382,6 +387,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(poseidon, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(set_nvrtc_search_dirs, m)?)?;
+    m.add_function(wrap_pyfunction!(check_ptau, m)?)?;
     m.add_function(wrap_pyfunction!(export_r1cs, m)?)?;
     m.add_function(wrap_pyfunction!(export_witness, m)?)?;
     m.add_function(wrap_pyfunction!(export_zkey, m)?)?;

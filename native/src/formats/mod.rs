@@ -10,6 +10,7 @@
 //! little endian ("LEM"), the point at infinity all zeros.
 
 pub mod proving_key;
+pub mod ptau;
 pub mod r1cs;
 pub mod snarkjs;
 pub mod wtns;

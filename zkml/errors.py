@@ -14,9 +14,11 @@ class ZkmlError(Exception):
 
     Besides its message, every error has a ``kind`` (a short, stable name of its
     class, e.g. ``"witness"``) and ``details``: the structured facts behind the
-    message (a file's ``path``; a failing constraint's ``row`` and ``region``;
-    an unsupported node's ``node``, ``op_type`` and ``opset``...), so programs
-    need not parse the text.
+    message (a file's ``path``; a failing constraint's ``row`` and ``region``
+    with the ``instruction``, ``op`` and ``tensor`` (or program ``input``) it
+    belongs to; an I/O failure's ``context`` and ``os_error``; an unsupported
+    node's ``node``, ``op_type`` and ``opset``...), so programs need not parse
+    the text.
     """
 
     exit_code = 2

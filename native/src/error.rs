@@ -43,4 +43,65 @@ impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io { context: context.into(), source }
     }
+
+    /// The structured facts of the error, for `ZkmlError.details`. A failing
+    /// constraint gives its `row` and `region`, and the region split into
+    /// what emitted it: the `instruction` index, its `op` and the `tensor`
+    /// it writes (which names the ONNX node's output), or the program
+    /// `input` it range-checks. An I/O error gives its `context` and the
+    /// `os_error`.
+    pub fn fields(&self) -> Vec<(&'static str, Field)> {
+        match self {
+            Error::Unsatisfied { row, label } => {
+                let mut out = vec![("row", Field::Int(*row as i64)), ("region", Field::Text(label.clone()))];
+                if let Some(rest) = label.strip_prefix('#') {
+                    let parsed = rest.split_once(' ').and_then(|(k, rest)| {
+                        let (op, tensor) = rest.split_once(" -> ")?;
+                        let tensor = tensor.strip_prefix('\'')?.strip_suffix('\'')?;
+                        Some((k.parse::<i64>().ok()?, op.to_string(), tensor.to_string()))
+                    });
+                    if let Some((k, op, tensor)) = parsed {
+                        out.push(("instruction", Field::Int(k)));
+                        out.push(("op", Field::Text(op)));
+                        out.push(("tensor", Field::Text(tensor)));
+                    }
+                } else if let Some(name) = label.strip_prefix("input '").and_then(|r| r.strip_suffix('\'')) {
+                    out.push(("input", Field::Text(name.to_string())));
+                }
+                out
+            }
+            Error::Io { context, source } => {
+                vec![("context", Field::Text(context.clone())), ("os_error", Field::Text(source.to_string()))]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A value of [`Error::fields`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Field {
+    Int(i64),
+    Text(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_constraint_names_its_instruction_op_and_tensor() {
+        let e = Error::Unsatisfied { row: 812, label: "#2 relu -> 'h1'".into() };
+        let f = e.fields();
+        assert!(f.contains(&("row", Field::Int(812))));
+        assert!(f.contains(&("instruction", Field::Int(2))));
+        assert!(f.contains(&("op", Field::Text("relu".into()))));
+        assert!(f.contains(&("tensor", Field::Text("h1".into()))));
+        let e = Error::Unsatisfied { row: 3, label: "input 'x'".into() };
+        assert!(e.fields().contains(&("input", Field::Text("x".into()))));
+        let e = Error::Unsatisfied { row: 9, label: "public inputs".into() };
+        assert_eq!(e.fields().len(), 2);
+        let e = Error::io("cannot read k.bin", std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert_eq!(e.fields()[0], ("context", Field::Text("cannot read k.bin".into())));
+    }
 }

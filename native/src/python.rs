@@ -29,18 +29,11 @@ fn error_class(e: &Error) -> &'static str {
 /// The structured facts of an error, for `ZkmlError.details`.
 fn error_details<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    match e {
-        Error::Unsatisfied { row, label } => {
-            d.set_item("row", row)?;
-            // The region: "#<k> <op> -> '<tensor>'" for an instruction, or
-            // "input '<name>'" / "public inputs".
-            d.set_item("region", label)?;
+    for (key, value) in e.fields() {
+        match value {
+            crate::error::Field::Int(v) => d.set_item(key, v)?,
+            crate::error::Field::Text(v) => d.set_item(key, v)?,
         }
-        Error::Io { context, source } => {
-            d.set_item("context", context)?;
-            d.set_item("os_error", source.to_string())?;
-        }
-        _ => {}
     }
     Ok(d)
 }

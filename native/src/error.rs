@@ -48,8 +48,8 @@ impl Error {
     /// constraint gives its `row` and `region`, and the region split into
     /// what emitted it: the `instruction` index, its `op` and the `tensor`
     /// it writes (which names the ONNX node's output), or the program
-    /// `input` it range-checks. An I/O error gives its `context` and the
-    /// `os_error`.
+    /// `input` it range-checks. An I/O error gives its `context`, the
+    /// `os_error` and the `path`.
     pub fn fields(&self) -> Vec<(&'static str, Field)> {
         match self {
             Error::Unsatisfied { row, label } => {
@@ -71,7 +71,16 @@ impl Error {
                 out
             }
             Error::Io { context, source } => {
-                vec![("context", Field::Text(context.clone())), ("os_error", Field::Text(source.to_string()))]
+                let mut out =
+                    vec![("context", Field::Text(context.clone())), ("os_error", Field::Text(source.to_string()))];
+                // Every I/O context is "cannot read|write [proving key] <path>".
+                let path = ["cannot read proving key ", "cannot read ", "cannot write "]
+                    .iter()
+                    .find_map(|prefix| context.strip_prefix(prefix));
+                if let Some(path) = path {
+                    out.push(("path", Field::Text(path.to_string())));
+                }
+                out
             }
             _ => Vec::new(),
         }
@@ -103,5 +112,6 @@ mod tests {
         assert_eq!(e.fields().len(), 2);
         let e = Error::io("cannot read k.bin", std::io::Error::from(std::io::ErrorKind::NotFound));
         assert_eq!(e.fields()[0], ("context", Field::Text("cannot read k.bin".into())));
+        assert!(e.fields().contains(&("path", Field::Text("k.bin".into()))));
     }
 }

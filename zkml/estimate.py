@@ -63,7 +63,7 @@ def proving_key_bytes(variables: int, public_inputs: int, domain: int) -> int:
     """The size of ``proving_key.bin`` for these dimensions (its exact layout)."""
     vk = G1_BYTES + 3 * G2_BYTES + COUNT_BYTES + G1_BYTES * (public_inputs + 1)
     queries = (3 * COUNT_BYTES + 2 * G1_BYTES * variables + G2_BYTES * variables   # A, B1, B2
-               + COUNT_BYTES + G1_BYTES * (domain - 1)                             # H
+               + COUNT_BYTES + G1_BYTES * domain                                   # H (n points)
                + COUNT_BYTES + G1_BYTES * (variables - public_inputs - 1))         # L
     return HEADER_BYTES + vk + 2 * G1_BYTES + queries + COUNT_BYTES
 
@@ -86,12 +86,12 @@ def _per_point(seconds: float, measured_log2: int, n: int) -> float:
 def prove_seconds(variables: int, public_inputs: int, domain: int, nonzeros: int,
                   timings: dict[str, float], log2: int) -> float:
     private = variables - public_inputs - 1
-    msm = (_per_point(timings["g1_random"], log2, domain - 1)
+    msm = (_per_point(timings["g1_random"], log2, domain)
            + 2 * _per_point(timings["g1_witness"], log2, variables)
            + _per_point(timings["g1_witness"], log2, private)
            + _per_point(timings["g2_witness"], log2, variables))
     n0 = 1 << log2
-    ntt = 7 * timings["ntt"] * (domain * math.log2(domain)) / (n0 * log2)
+    ntt = 6 * timings["ntt"] * (domain * math.log2(domain)) / (n0 * log2)
     # Evaluating the constraints and the pointwise work: a field operation or
     # two per matrix entry and per domain point, at the NTT's per-butterfly cost.
     field_op = timings["ntt"] / (n0 * log2 / 2)

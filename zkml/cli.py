@@ -89,7 +89,7 @@ def main() -> None:
       zkml ops                     (what compiles)
       zkml estimate model.onnx     (what it will cost, before any setup)
       zkml compile model.onnx -o build --calibration calibration.json
-      zkml setup build --dev
+      zkml setup build --dev       (production: --ptau FILE, then zkml ceremony ...)
       zkml prove build input.json -o out
       zkml verify build out
       zkml export-verifier build -o Verifier.sol   (+ Verifier.abi.json, Verifier.bin)
@@ -103,8 +103,9 @@ def main() -> None:
     Or all of it on the bundled digits model, on-chain check included:
       zkml demo
 
-    Proofs are Groth16 over BN254 in snarkjs's JSON format. `prove` runs its
-    MSMs and NTTs on an NVIDIA GPU when one works (--device auto|cpu|cuda).
+    Proofs are Groth16 over BN254 in snarkjs's JSON format, keys interchangeable
+    with snarkjs's .zkey. `prove` runs everything after the witness on an NVIDIA
+    GPU when one works (--device auto|cpu|cuda).
     """
 
 

@@ -6,7 +6,7 @@ in pyrevm and called with a well-formed proof made of the group generators.
 Such a proof fails the pairing check but takes exactly the path of a valid
 one (every precompile on BN254 charges a fixed price whatever its operands,
 EIP-1108, and the contract branches on nothing else), so its execution gas is
-the gas of every valid proof. tests/test_evm.py checks that equality.
+the gas of every valid proof. tests/evm/test_evm.py checks that equality.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def _artifact(contract: CompiledContract) -> dict:
 def settlement_contract() -> CompiledContract:
     """ZkmlSettlement as compiled by the pinned solc with zkml's fixed settings,
     shipped beside its source (ZkmlSettlement.json), so that deploying and
-    using it needs no compiler. tests/test_settlement.py checks that the
+    using it needs no compiler. tests/evm/test_settlement.py checks that the
     pinned solc still gives exactly these bytes; `python -m zkml.evm.settlement`
     writes them again."""
     from zkml.resources import data_file

@@ -16,7 +16,7 @@ from zkml.errors import EvmError, ToolMissingError
 from zkml.evm import compile_verifier, render_verifier
 from zkml.solc import PINNED_VERSION, find_solc
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SOLCJS = REPO / "contracts" / "node_modules" / ".bin" / "solcjs"
 NODE = Path(os.path.realpath(shutil.which("node") or "node"))
 

@@ -132,6 +132,18 @@ def verify_seeds(rel: str) -> list[bytes]:
     return out
 
 
+def verify_harness(name: str, rel: str):
+    """(seeds, init, one_input) of a harness that fuzzes the JSON file ``rel``
+    of a proof directory through ``verify_statement``."""
+    import functools
+
+    @functools.cache
+    def init() -> Path:
+        return scratch(name)
+
+    return (lambda: verify_seeds(rel)), init, (lambda data: verify_with(init(), rel, data))
+
+
 def verify_with(root: Path, rel: str, data: bytes) -> None:
     """Write ``data`` as ``rel`` in the scratch copy, run verify_statement,
     and put the real file back."""

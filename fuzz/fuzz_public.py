@@ -4,7 +4,6 @@ pairing, public signals decoded with the build's circuit)."""
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 
@@ -14,20 +13,7 @@ import common
 NAME = "public"
 MAX_LEN = 8192
 FILE = "proof/public.json"
-
-
-def seeds() -> list[bytes]:
-    return common.verify_seeds(FILE)
-
-
-@functools.cache
-def init() -> Path:
-    return common.scratch(NAME)
-
-
-def one_input(data: bytes) -> None:
-    common.verify_with(init(), FILE, data)
-
+seeds, init, one_input = common.verify_harness(NAME, FILE)
 
 if __name__ == "__main__":
     common.main(sys.modules[__name__])

@@ -481,14 +481,9 @@ impl crate::groth16::KeyMsms for ResidentMsms<'_> {
     ) -> Result<G1Projective> {
         match self.r1cs {
             Some(m) => self.witness_quotient_msm_on_device(m, r1cs, z, domain, check, h_bases, timings),
-            None => {
-                let t = std::time::Instant::now();
-                let rows = crate::groth16::r1cs_to_qap::evaluate_rows(r1cs, z, domain, check)?;
-                timings.evaluate = t.elapsed().as_secs_f64();
-                let (sum, seconds) = self.quotient_msm(backend, domain, rows, h_bases)?;
-                timings.quotient = seconds;
-                Ok(sum)
-            }
+            None => crate::groth16::prover::quotient_msm_of_cpu_rows(
+                self, backend, r1cs, z, domain, check, h_bases, timings,
+            ),
         }
     }
     fn quotient_msm(

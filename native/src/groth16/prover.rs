@@ -79,12 +79,7 @@ pub trait KeyMsms: Sync {
         h_bases: &[G1Affine],
         timings: &mut ProverTimings,
     ) -> Result<G1Projective> {
-        let t = Instant::now();
-        let rows = evaluate_rows(r1cs, z, domain, check)?;
-        timings.evaluate = t.elapsed().as_secs_f64();
-        let (sum, seconds) = self.quotient_msm(backend, domain, rows, h_bases)?;
-        timings.quotient = seconds;
-        Ok(sum)
+        quotient_msm_of_cpu_rows(self, backend, r1cs, z, domain, check, h_bases, timings)
     }
 
     /// `sum_j h_j H_j` for the quotient h of the row evaluations `rows`
@@ -102,6 +97,28 @@ pub trait KeyMsms: Sync {
         let seconds = t.elapsed().as_secs_f64();
         Ok((self.msm_g1(Query::H, h_bases, &h)?, seconds))
     }
+}
+
+/// [`KeyMsms::witness_quotient_msm`]'s default, for implementations that
+/// override it only in some cases: the rows evaluated on the CPU, then
+/// `msms`' own [`KeyMsms::quotient_msm`].
+#[allow(clippy::too_many_arguments)]
+pub fn quotient_msm_of_cpu_rows<M: KeyMsms + ?Sized>(
+    msms: &M,
+    backend: &dyn Backend,
+    r1cs: &R1cs,
+    z: &[Fr],
+    domain: &Domain<Fr>,
+    check: bool,
+    h_bases: &[G1Affine],
+    timings: &mut ProverTimings,
+) -> Result<G1Projective> {
+    let t = Instant::now();
+    let rows = evaluate_rows(r1cs, z, domain, check)?;
+    timings.evaluate = t.elapsed().as_secs_f64();
+    let (sum, seconds) = msms.quotient_msm(backend, domain, rows, h_bases)?;
+    timings.quotient = seconds;
+    Ok(sum)
 }
 
 /// The MSMs of a [`Backend`] on the host copy of the key (what

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 #: r, the order of BN254's scalar field: every hash input and output is below it.
 FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 
-#: The most field elements one hash absorbs (circomlibjs's Solidity generator's limit, t = 9).
+#: The most field elements one hash absorbs (t = 9, circomlib's largest Poseidon(n) used here; circomlibjs's
+#: Solidity generator stops at 6, zkml.evm.poseidon_contract.MAX_INPUTS).
 MAX_INPUTS = 8
 
 

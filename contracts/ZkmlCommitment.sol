@@ -1,0 +1,1 @@
+../zkml/data/ZkmlCommitment.sol

@@ -77,7 +77,7 @@ $(NATIVE): $(PY_DEPS) $(NATIVE_SRC)
 # bench/requirements.lock). BENCH_FULL=1 adds lenet5 and issue 9's
 # 1024-4096-4096-10 MLP. Raw records in target/bench/; see bench/RESULTS.md.
 bench: install
-	cargo bench --locked --bench msm_ntt
+	cargo bench --locked --features bench-internals --bench msm_ntt
 	cargo bench --locked --bench prover
 	cargo bench --locked --bench gpu_msm
 	$(BIN)/python -m pip install --quiet -r bench/requirements.lock

@@ -1,9 +1,10 @@
 //! zkml's MSM and NTT against arkworks, side by side in one run.
 //!
-//! `cargo bench --bench msm_ntt [-- FILTER...]` prints a markdown table: the
-//! median wall time of each implementation over several alternating runs, and
-//! the ratio ours/arkworks (lower is better). A FILTER keeps only the rows
-//! whose label contains it (e.g. `G2`, `NTT`).
+//! `cargo bench --features bench-internals --bench msm_ntt [-- FILTER...]`
+//! prints a markdown table: the median wall time of each implementation over
+//! several alternating runs, and the ratio ours/arkworks (lower is better). A
+//! FILTER keeps only the rows whose label contains it (e.g. `G2`, `NTT`). The
+//! feature exposes `msm::msm_without_size_split`, for the last table.
 
 use std::time::{Duration, Instant};
 
@@ -120,7 +121,7 @@ fn bench_size_split(table: &Table, log_sizes: &[u32], rng: &mut StdRng) {
         let times = race(
             reps,
             || check.0 = msm::msm::<G1Projective>(bases, &scalars),
-            || check.1 = msm::msm_without_size_split::<G1Projective>(bases, &scalars),
+            || check.1 = msm::msm_without_size_split(bases, &scalars),
         );
         assert_eq!(check.0, check.1, "MSM results differ");
         table.row(&format!("split G1 2^{k}"), times);

@@ -92,10 +92,10 @@ fn env_u32(name: &str) -> Option<u32> {
 }
 
 /// The signed window digits of `k` (what `zk_msm_digits` computes): the CPU
-/// MSM's Booth digit ([`crate::msm::signed_digit`]) of each window of `c`
+/// MSM's Booth digit ([`crate::msm::digits::signed_digit`]) of each window of `c`
 /// bits, so `sum_w d_w 2^(wc) = k` when the top window's top bit is clear.
 pub fn booth_digits(k: &[u64], c: u32, windows: u32) -> Vec<i32> {
-    (0..windows).map(|w| crate::msm::signed_digit(k, (w * c) as usize, c as usize) as i32).collect()
+    (0..windows).map(|w| crate::msm::digits::signed_digit(k, (w * c) as usize, c as usize) as i32).collect()
 }
 
 /// The GPU algorithm, step for step, on the CPU (for tests).
@@ -107,7 +107,7 @@ pub fn model_msm<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[P::ScalarFiel
     let mut vals = vec![0u32; plan.windows as usize * n];
     let mut counts = vec![0u32; plan.slots() + 1];
     for (i, s) in scalars.iter().enumerate() {
-        let (k, negate) = crate::msm::signed_magnitude(s);
+        let (k, negate) = crate::msm::digits::signed_magnitude(s);
         for (w, d) in booth_digits(k.as_ref(), plan.c, plan.windows).into_iter().enumerate() {
             let mag = d.unsigned_abs();
             keys[w * n + i] = mag;

@@ -9,7 +9,7 @@ use num_bigint::BigInt;
 
 use super::plan::{booth_digits, model_msm, MsmPlan, SCALAR_BITS};
 use super::*;
-use crate::msm::signed_magnitude;
+use crate::msm::digits::signed_magnitude;
 
 fn edge_scalars() -> Vec<Fr> {
     let half = Fr::from_bigint(Fr::MODULUS_MINUS_ONE_DIV_TWO).unwrap();

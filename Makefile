@@ -49,7 +49,7 @@ check-format:
 # `make test`: clippy's own check build of the dependencies adds about 3
 # minutes on 2 cores (a clean-clone `make test` took 9.4 minutes without it).
 lint: check-format check-python
-	cargo clippy --locked --all-targets --features python -- -D warnings
+	cargo clippy --locked --all-targets --features python,bench-internals -- -D warnings
 
 install: $(PY_DEPS) $(NPM_DEPS) $(NATIVE)
 

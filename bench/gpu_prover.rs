@@ -76,7 +76,7 @@ fn main() {
             let mut all_ok = true;
             for _ in 0..3 {
                 let t = Instant::now();
-                let out = prover.prove(std::slice::from_ref(&input), None).unwrap();
+                let out = prover.prove(std::slice::from_ref(&input), &[], None).unwrap();
                 let total = t.elapsed().as_secs_f64();
                 let vk: serde_json::Value = serde_json::from_str(&out.vk_json).unwrap();
                 let proof: serde_json::Value = serde_json::from_str(&out.proof_json).unwrap();

@@ -34,8 +34,11 @@ def circuit_info(program: bytes, constants: bytes) -> CircuitInfo:
     """Synthesise the circuit of a quantized program (the bytes of circuit.json and
     constants.bin; docs/program.md) without any input, and count it."""
 
-def evaluate(program: bytes, constants: bytes, inputs: list[list[int]]) -> tuple[list[list[int]], list[str]]:
-    """Witness only: (quantized outputs, public signals) after checking every constraint."""
+def evaluate(
+    program: bytes, constants: bytes, inputs: list[list[int]], salts: list[str] = ...
+) -> tuple[list[list[int]], list[str]]:
+    """Witness only: (quantized outputs, public signals) after checking every
+    constraint. `salts`: one decimal per hashed input/output, in order."""
 
 def setup(program: bytes, constants: bytes, pk_path: str | PathLike[str], seed: int | None = None) -> str:
     """Local (development) Groth16 setup, without any input: writes the proving key
@@ -48,6 +51,7 @@ def prove(
     inputs: list[list[int]],
     seed: int | None = None,
     device: str = "auto",
+    salts: list[str] = ...,
 ) -> ProveOutput:
     """Prove one inference on quantized inputs (one flat list per model input).
     `device`: "auto", "cpu" or "cuda" (DeviceError without a usable GPU)."""
@@ -60,7 +64,7 @@ class Prover:
     is a DeviceError naming the sizes ("cuda") or a CPU prover saying why ("auto")."""
 
     def __new__(cls, program: bytes, constants: bytes, pk_path: str | PathLike[str], device: str = "auto") -> Self: ...
-    def prove(self, inputs: list[list[int]], seed: int | None = None) -> ProveOutput:
+    def prove(self, inputs: list[list[int]], seed: int | None = None, salts: list[str] = ...) -> ProveOutput:
         """One proof, as `prove` (module function) makes it; with "auto", a GPU
         failing mid-proof hands that proof to the CPU."""
     @property
@@ -96,7 +100,9 @@ def check_ptau(program: bytes, constants: bytes, ptau: str | PathLike[str]) -> t
 def export_r1cs(program: bytes, constants: bytes, path: str | PathLike[str]) -> None:
     """The circuit's constraint system as an iden3 .r1cs file (atomically)."""
 
-def export_witness(program: bytes, constants: bytes, inputs: list[list[int]], path: str | PathLike[str]) -> list[str]:
+def export_witness(
+    program: bytes, constants: bytes, inputs: list[list[int]], path: str | PathLike[str], salts: list[str] = ...
+) -> list[str]:
     """The witness of the quantized inputs, checked, as an iden3 .wtns file;
     returns the public signals (decimal)."""
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zkml import __version__, _native, artifacts
+from zkml import privacy
 from zkml import program as prog
 from zkml import sender as _sender
 from zkml.artifacts import Staging, check_hash, read_bytes, read_json, require_dir
@@ -149,6 +150,7 @@ def compile(  # shadows the builtin on purpose: the API verb
     input_shapes: dict[str, Sequence[int]] | None = None,
     example_inputs: Any = None,
     bind_sender: bool = False,
+    visibility: dict[str, str] | None = None,
 ) -> CompileResult:
     """Quantize a model and compile it into a circuit in `build_dir`.
 
@@ -170,6 +172,11 @@ def compile(  # shadows the builtin on purpose: the API verb
     `bind_sender` adds one public input, the address that will submit the
     proof to a settlement contract (`zkml.sender`; `prove(..., sender=ADDR)`);
     settings.json records which public signal holds it.
+    `visibility` chooses what a verifier sees of each input and output:
+    ``{"input": "hashed"}`` (every input), ``{"output": "private"}``, or
+    ``{NAME: MODE}`` for one of them, MODE being "public" (the values, the
+    default), "hashed" (a salted Poseidon commitment) or "private" (nothing);
+    see `zkml.privacy`. settings.json lists the public signals each takes.
     """
     from zkml.frontend import load_model
     from zkml.inputs import python_calibration
@@ -186,6 +193,7 @@ def compile(  # shadows the builtin on purpose: the API verb
     samples = python_calibration(calibration, graph)
     program, report = quantize(graph, samples, bits=int(bits))
     report["measured_error_vs_onnxruntime"] = _measured_error_vs_onnxruntime(source, program, samples)
+    program = privacy.apply_visibility(program, visibility)
     if bind_sender:
         program = _sender.bind_sender(program)
     data, constants = program.to_files()
@@ -205,6 +213,7 @@ def compile(  # shadows the builtin on purpose: the API verb
         "constraints_by_instruction": dict(info["constraints_by_instruction"]),
         "inputs": [_io_settings(program, e) for e in program.inputs],
         "outputs": [_io_settings(program, e) for e in program.outputs],
+        "public_signals": privacy.signal_layout(program),
         "tensors": [t.to_json() for t in program.tensors],
         "quantization": report,
         "compile_seconds": round(time.perf_counter() - started, 3),
@@ -263,7 +272,7 @@ def compile_warnings(settings: dict) -> list[str]:
 
 
 def _io_settings(program: prog.Program, entry: prog.Io) -> dict:
-    return {"name": entry.name, **program.tensors[entry.tensor].to_json()}
+    return {"name": entry.name, **program.tensors[entry.tensor].to_json(), "visibility": entry.visibility}
 
 
 def _measured_error_vs_onnxruntime(model: Path | onnx.ModelProto, program: prog.Program, samples) -> dict | None:
@@ -482,7 +491,7 @@ class Prover:
         return self._native.device_bytes
 
     def prove(self, inputs: str | Path | dict | np.ndarray | Sequence[np.ndarray], out_dir: str | Path,
-              sender: str | None = None) -> ProveResult:
+              sender: str | None = None, salts: dict[str, int] | str | Path | None = None) -> ProveResult:
         """Prove one inference; see `zkml.prove`. Nothing is written on failure."""
         build = self.build
         _path(out_dir, "out_dir")
@@ -490,41 +499,60 @@ class Prover:
         t = time.perf_counter()
         floats = _float_inputs(build, inputs, sender)
         quantized = prog.quantize_inputs(build.program, floats)
+        salt_values = privacy.salts_for(build.program, salts)
         warnings = calibration_warnings(build, [np.asarray(f, dtype=np.float64) for f in floats])
         timings["quantize_input"] = time.perf_counter() - t + self._load_build
         self._load_build = 0.0
 
         # The prover's randomness (r, s) always comes from the OS: fixed r, s
         # would let anyone who knows them recover the private parts of the witness.
-        out = self._native.prove([q.reshape(-1).tolist() for q in quantized], None)
+        out = self._native.prove([q.reshape(-1).tolist() for q in quantized], None, [str(v) for v in salt_values])
         timings.update(dict(out["timings"]))
         _check_vk_beside_pk(build, out["vk"])
 
-        # The public signals are what a verifier sees: decode the outputs from them,
-        # not from the prover's side channel, and insist the two agree.
-        q_outputs = prog.unpack_outputs(build.program, out["public"])
-        for q, native_out in zip(q_outputs, out["outputs"]):
-            if q.reshape(-1).tolist() != list(native_out):
+        # The public signals are what a verifier sees: decode the public outputs
+        # from them, not from the prover's side channel, and insist the two agree
+        # (and that each commitment is the one zkml.poseidon computes).
+        p = build.program
+        all_outputs = [np.asarray(o, dtype=np.int64).reshape(p.tensors[e.tensor].shape)
+                       for e, o in zip(p.outputs, out["outputs"])]
+        for e, q, native_out in zip(p.outputs, prog.unpack_outputs(p, out["public"]), all_outputs):
+            if e.visibility == "public" and q.reshape(-1).tolist() != native_out.reshape(-1).tolist():
                 raise ZkmlError("internal error: public signals disagree with the witness outputs")
-        outputs = {e.name: prog.dequantize(build.program, e.tensor, q) for e, q in zip(build.program.outputs, q_outputs)}
+        if salt_values:
+            privacy.check_commitments(p, quantized, all_outputs, salt_values, out["public"])
+        outputs = {e.name: prog.dequantize(p, e.tensor, q) for e, q in zip(p.outputs, all_outputs)}
+        q_outputs = {e.name: q for e, q in zip(p.outputs, all_outputs)}
+        shown = [e.name for e in p.outputs if e.visibility == "public"]
         proof = json.loads(out["proof"])
         proof["circuit_hash"] = build.circuit_hash
         from zkml import schemas
 
         output_doc = {
             "circuit_hash": build.circuit_hash,
-            "outputs": {k: v.tolist() for k, v in outputs.items()},
-            "quantized": {e.name: q.tolist() for e, q in zip(build.program.outputs, q_outputs)},
+            "outputs": {k: outputs[k].tolist() for k in shown},
+            "quantized": {k: q_outputs[k].tolist() for k in shown},
         }
+        commitments = {e.name: str(v) for e, v in zip(p.outputs, prog.unpack_outputs(p, out["public"]))
+                       if e.visibility == "hashed"}
+        if commitments:
+            output_doc["commitments"] = commitments
         schemas.validate(schemas.OutputFile, output_doc, artifacts.OUTPUT)  # what docs/schemas promises
         with Staging(out_dir) as stage:
             stage.write_json(artifacts.PROOF, proof)
             stage.write_json(artifacts.PUBLIC, out["public"])
             stage.write_json(artifacts.OUTPUT, output_doc)
+            if salt_values or len(shown) < len(p.outputs):
+                doc = privacy.private_document(p, build.circuit_hash, salt_values,
+                                               {k: v.tolist() for k, v in outputs.items()},
+                                               {k: v.tolist() for k, v in q_outputs.items()})
+                stage.write_json(artifacts.PRIVATE, doc, private=True)
+            else:
+                stage.remove_on_commit(artifacts.PRIVATE)  # a previous proof's salts must not pass for this one's
         return ProveResult(
             Path(out_dir),
             outputs,
-            {e.name: q for e, q in zip(build.program.outputs, q_outputs)},
+            q_outputs,
             out["public"],
             timings,
             out["backend"],
@@ -539,6 +567,7 @@ def prove(
     out_dir: str | Path,
     device: str = "auto",
     sender: str | None = None,
+    salts: dict[str, int] | str | Path | None = None,
 ) -> ProveResult:
     """Prove one inference. `inputs` is an input.json path, its parsed dict,
     or numpy arrays / torch tensors: one per model input in a list or tuple
@@ -554,8 +583,14 @@ def prove(
 
     `sender` ("0x" + 40 hex digits) is required by, and only by, a build
     compiled with bind_sender: the address that will submit the proof to a
-    settlement contract; the proof holds for that address alone."""
-    return Prover(build_dir, device).prove(inputs, out_dir, sender)
+    settlement contract; the proof holds for that address alone.
+
+    A build with hashed inputs or outputs (compile's `visibility`) commits to
+    each under a salt: drawn fresh unless `salts` gives it (a dict keyed
+    "input:NAME"/"output:NAME", or a private.json / `zkml request` salts file).
+    The salts, and the outputs that are not public, go to private.json, which
+    is the prover's alone; the result's `outputs` hold every output."""
+    return Prover(build_dir, device).prove(inputs, out_dir, sender, salts)
 
 
 @dataclass
@@ -575,7 +610,8 @@ def check(build_dir: str | Path, inputs: str | Path | dict | Sequence[np.ndarray
     if sender is None and _sender.binds_sender(build.program):
         sender = "0x" + "00" * 20  # no instruction reads it: any address checks the same constraints
     quantized = _quantized_inputs(build, inputs, sender)
-    outs, _public = _native.evaluate(build.data, build.constants, [q.reshape(-1).tolist() for q in quantized])
+    salts = [str(v) for v in privacy.salts_for(build.program, None)]  # any salts check the same constraints
+    outs, _public = _native.evaluate(build.data, build.constants, [q.reshape(-1).tolist() for q in quantized], salts)
     p = build.program
     outputs = {
         e.name: prog.dequantize(p, e.tensor, np.asarray(o).reshape(p.tensors[e.tensor].shape))
@@ -624,9 +660,15 @@ class VerifyResult:
     """Dequantized model inputs, by ONNX input name."""
     public_sha256: str
     """SHA-256 of the public signals as decimal strings joined by commas."""
+    visibility: dict[str, str] = field(default_factory=dict)
+    """"input:NAME" / "output:NAME" -> public, hashed or private: what the proof shows of each."""
+    commitments: dict[str, int] = field(default_factory=dict)
+    """"input:NAME" / "output:NAME" -> the commitment the proof holds for each hashed tensor."""
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "visibility": self.visibility,
+            "commitments": {k: str(v) for k, v in self.commitments.items()},
             "valid": self.valid,
             "outputs": {k: {"shape": list(v.shape), "values": v.reshape(-1).tolist()} for k, v in self.outputs.items()},
             "inputs": {
@@ -650,10 +692,15 @@ def verify_statement(build_dir: str | Path, out_dir: str | Path) -> VerifyResult
         raise InputFileError("public.json must be a JSON list of decimal strings")
     q_inputs, q_outputs = prog.unpack_public(build.program, public)
     p = build.program
-    inputs = {e.name: prog.dequantize(p, e.tensor, q) for e, q in zip(p.inputs, q_inputs)}
-    outputs = {e.name: prog.dequantize(p, e.tensor, q) for e, q in zip(p.outputs, q_outputs)}
+    inputs = {e.name: prog.dequantize(p, e.tensor, q) for e, q in zip(p.inputs, q_inputs) if e.visibility == "public"}
+    outputs = {e.name: prog.dequantize(p, e.tensor, q) for e, q in zip(p.outputs, q_outputs)
+               if e.visibility == "public"}
+    named = [(f"input:{e.name}", e, q) for e, q in zip(p.inputs, q_inputs)]
+    named += [(f"output:{e.name}", e, q) for e, q in zip(p.outputs, q_outputs)]
+    visibility = {k: e.visibility for k, e, _ in named}
+    commitments = {k: int(q) for k, e, q in named if e.visibility == "hashed"}
     digest = hashlib.sha256(",".join(str(v) for v in public).encode()).hexdigest()
-    return VerifyResult(valid, outputs, inputs, digest)
+    return VerifyResult(valid, outputs, inputs, digest, visibility, commitments)
 
 
 # --- Solidity ----------------------------------------------------------------------

@@ -28,6 +28,7 @@ VERIFICATION_KEY = "verification_key.json"
 PROOF = "proof.json"
 PUBLIC = "public.json"
 OUTPUT = "output.json"
+PRIVATE = "private.json"  # the salts and hidden outputs of a proof: the prover's alone (zkml.privacy)
 
 
 def dumps_json(obj: Any) -> bytes:
@@ -65,7 +66,7 @@ class Staging:
                 raise InputFileError(f"cannot create directory {self.dir}: {e.strerror}", self.dir) from e
         return self
 
-    def _reserve(self, name: str) -> tuple[int, Path]:
+    def _reserve(self, name: str, private: bool = False) -> tuple[int, Path]:
         """A new, unpredictably named file for `name`, created exclusively
         (O_EXCL: a planted file or symlink of that name is never opened)."""
         final = self.dir / name
@@ -73,7 +74,7 @@ class Staging:
             fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{name}.{os.getpid()}.", suffix=".staging")
         except OSError as e:
             raise InputFileError(f"cannot write {final}: {e.strerror or e}", final) from e
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o600 if private else 0o666 & ~_umask())
         self._staged[final] = Path(tmp)
         return fd, Path(tmp)
 
@@ -84,15 +85,16 @@ class Staging:
         os.close(fd)
         return tmp
 
-    def write_bytes(self, name: str, data: bytes) -> None:
-        fd, _ = self._reserve(name)
+    def write_bytes(self, name: str, data: bytes, private: bool = False) -> None:
+        """Stage `data` as `name`; `private` makes it readable by its owner only."""
+        fd, _ = self._reserve(name, private)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
 
-    def write_json(self, name: str, obj: Any) -> None:
-        self.write_bytes(name, dumps_json(obj))
+    def write_json(self, name: str, obj: Any, private: bool = False) -> None:
+        self.write_bytes(name, dumps_json(obj), private)
 
     def remove_on_commit(self, name: str) -> None:
         """Delete a stale file of a previous run when this one commits."""

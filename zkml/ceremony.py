@@ -41,7 +41,7 @@ from typing import Any
 
 from zkml import _native, artifacts
 from zkml.artifacts import Staging
-from zkml.errors import CeremonyError, CircuitMismatchError, InputFileError, ProofFormatError, ZkmlError
+from zkml.errors import ArgumentError, CeremonyError, CircuitMismatchError, InputFileError, ProofFormatError, ZkmlError
 
 ZKEY = "circuit.zkey"
 
@@ -132,16 +132,25 @@ def export_r1cs(build_dir: str | Path, path: str | Path) -> Path:
     return out
 
 
-def export_witness(build_dir: str | Path, inputs: Any, path: str | Path, sender: str | None = None) -> list[str]:
+def export_witness(build_dir: str | Path, inputs: Any, path: str | Path, sender: str | None = None,
+                   salts: Any = None) -> list[str]:
     """The witness of ``inputs`` (an input.json path, dict or arrays), checked
     against every constraint, as an iden3 ``.wtns`` file; returns the public
-    signals."""
+    signals. A build with hashed tensors needs their ``salts`` (as for
+    ``zkml.prove``: a dict or a private.json path), so that whoever proves
+    from the witness can open its commitments."""
+    from zkml import privacy
     from zkml.api import _quantized_inputs
 
     build = _build(build_dir)
+    if privacy.hashed_entries(build.program) and salts is None:
+        raise ArgumentError("this build has hashed inputs or outputs: give their salts (--salts FILE, e.g. a "
+                            "private.json; salts= in Python) so the witness's commitments can be opened")
     quantized = _quantized_inputs(build, inputs, sender)
+    salt_values = [str(v) for v in privacy.salts_for(build.program, salts)]
     out = Path(path)
-    return list(_native.export_witness(build.data, build.constants, [q.reshape(-1).tolist() for q in quantized], str(out)))
+    return list(_native.export_witness(build.data, build.constants, [q.reshape(-1).tolist() for q in quantized],
+                                       str(out), salt_values))
 
 
 def export_zkey(build_dir: str | Path, path: str | Path) -> Path:

@@ -202,10 +202,14 @@ def _parse_shapes(input_shapes: tuple) -> dict | None:
 @click.option("--bind-sender", is_flag=True,
               help="Add one public input, the address that submits the proof to a settlement contract "
               "(prove --sender ADDR); a proof then holds for that address alone.")
+@click.option("--visibility", "visibility", multiple=True, metavar="KEY=MODE",
+              help="What a verifier sees (repeatable): KEY is input (every input), output (every output) or "
+              "an input's or output's name; MODE is public (the values; default), hashed (a salted Poseidon "
+              "commitment; the values stay private) or private (nothing).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
 def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, input_shapes: tuple,
-                bind_sender: bool, as_json: bool) -> None:
+                bind_sender: bool, visibility: tuple, as_json: bool) -> None:
     """Quantize MODEL.onnx into an arithmetic circuit.
 
     Writes BUILD/circuit.json (the quantized program; its SHA-256 is the
@@ -218,11 +222,12 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
     Example:
       zkml compile circuits/digits_mlp/model.onnx -o build \\
           --calibration circuits/digits_mlp/calibration.json
+      zkml compile model.onnx -o build --visibility input=hashed --visibility output=public
     """
-    from zkml import api
+    from zkml import api, privacy
 
     result = api.compile(model, build, calibration=calibration, bits=bits, input_shapes=_parse_shapes(input_shapes),
-                         bind_sender=bind_sender)
+                         bind_sender=bind_sender, visibility=privacy.parse_cli(visibility))
     s = result.settings
     _warn(result.warnings)
     if as_json:
@@ -233,6 +238,7 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
             **{k: s[k] for k in ("circuit_hash", "constraints", "variables", "public_inputs", "qap_domain_size")},
             "inputs": s["inputs"],
             "outputs": s["outputs"],
+            "public_signals": s["public_signals"],
             "error_bound": {k: v["error_bound"] for k, v in quant["outputs"].items()},
             "measured_error_vs_onnxruntime": quant.get("measured_error_vs_onnxruntime"),
             "calibration_assumed": quant["calibration"]["assumed"],
@@ -244,9 +250,9 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
     click.echo(f"compiled {model} -> {build}/")
     click.echo(f"  circuit {s['circuit_hash'][:16]}…: {api.summary_of(s)}")
     for io in s["inputs"]:
-        click.echo(f"  input  {io['name']} {io['shape']}: {io['bits']}-bit, scale 2^-{io['scale']}")
+        click.echo(f"  input  {io['name']} {io['shape']}: {io['bits']}-bit, scale 2^-{io['scale']}, {io['visibility']}")
     for io in s["outputs"]:
-        click.echo(f"  output {io['name']} {io['shape']}: {io['bits']}-bit, scale 2^-{io['scale']}")
+        click.echo(f"  output {io['name']} {io['shape']}: {io['bits']}-bit, scale 2^-{io['scale']}, {io['visibility']}")
     if s.get("sender"):
         click.echo(f"  sender: public signal {s['sender']['signal']} holds the address that submits the proof "
                    f"(input {s['sender']['input']}; prove with --sender ADDR)")
@@ -423,13 +429,16 @@ def export_r1cs_cmd(build: Path, output: Path, as_json: bool) -> None:
 @click.argument("input_json", metavar="INPUT.json", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="The .wtns file to write.")
 @click.option("--sender", default=None, help="The prover's address, for a build compiled with --bind-sender.")
+@click.option("--salts", type=click.Path(path_type=Path), metavar="FILE",
+              help="For a build with hashed inputs or outputs: their salts (a private.json).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @handle_errors
-def witness_cmd(build: Path, input_json: Path, output: Path, sender: str | None, as_json: bool) -> None:
+def witness_cmd(build: Path, input_json: Path, output: Path, sender: str | None, salts: Path | None,
+                as_json: bool) -> None:
     """Write the witness of INPUT.json (checked) as an iden3 .wtns file (snarkjs groth16 prove)."""
     from zkml import ceremony
 
-    public = ceremony.export_witness(build, input_json, output, sender)
+    public = ceremony.export_witness(build, input_json, output, sender, salts)
     if as_json:
         _echo_json({"wtns": str(output), "public": public})
         return
@@ -489,16 +498,22 @@ def import_zkey_cmd(build: Path, zkey: Path, as_json: bool) -> None:
 @click.option("--sender", metavar="ADDR",
               help="For a build compiled with --bind-sender: the address that will submit the proof "
               "(zkml fulfil's account); the proof holds for it alone.")
+@click.option("--salts", "salts", type=click.Path(path_type=Path), metavar="FILE",
+              help="For a build with hashed inputs or outputs: their salts (a private.json, or the file "
+              "`zkml request` wrote); without it each salt is drawn fresh.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
 def prove_cmd(build: Path, input_json: Path, out: Path | None, check: bool, device: str, sender: str | None,
-              as_json: bool) -> None:
+              salts: Path | None, as_json: bool) -> None:
     """Prove one inference of BUILD's model on INPUT.json.
 
     INPUT.json is ezkl's shape {"input_data": [[...flattened...]]} or
     {"<onnx input name>": [...]}. Writes OUT/proof.json and OUT/public.json
     (snarkjs format) and OUT/output.json; prints the model's outputs, the
     device that proved (and why it was chosen) and the time of each stage.
+    For a build with hashed or private inputs/outputs it also writes
+    OUT/private.json (owner-only): the salts and the outputs a verifier does
+    not see. Never hand it to a verifier.
 
     \b
     Example:
@@ -528,7 +543,7 @@ def prove_cmd(build: Path, input_json: Path, out: Path | None, check: bool, devi
         return
     if out is None:
         _fail("missing option -o/--output (the directory for the proof), or use --check")
-    result = api.prove(build, input_json, out, device=device, sender=sender)
+    result = api.prove(build, input_json, out, device=device, sender=sender, salts=salts)
     _warn(result.warnings)
     if as_json:
         _echo_json({"out_dir": str(out), "files": {k: str(v) for k, v in result.paths.items()},
@@ -538,6 +553,8 @@ def prove_cmd(build: Path, input_json: Path, out: Path | None, check: bool, devi
         return
     _echo_outputs(result.outputs)
     click.echo(f"wrote {out}/proof.json and {out}/public.json ({len(result.public)} public signals)")
+    if (out / "private.json").exists():
+        click.echo(f"wrote {out}/private.json: salts and hidden outputs, for you alone (never send it to a verifier)")
     stages = " · ".join(f"{k} {v:.3f} s" for k, v in result.timings.items())
     click.echo(f"device: {result.device}")
     click.echo(f"timings ({result.backend}): {stages}")
@@ -610,6 +627,11 @@ def verify_cmd(build: Path, out: Path, as_json: bool, onchain: bool, rpc_url: st
         _echo_outputs(result.outputs)
         for name, data in result.to_json()["inputs"].items():
             click.echo(f"input {name} {data['shape']}: sha256 {data['sha256']}")
+        for name, value in result.commitments.items():
+            click.echo(f"{name.replace(':', ' ', 1)}: hashed, commitment {value}")
+        for name, mode in result.visibility.items():
+            if mode == "private":
+                click.echo(f"{name.replace(':', ' ', 1)}: private (not in the public signals)")
         click.echo(f"public signals sha256 {result.public_sha256}")
     if not result.valid:
         sys.exit(EXIT_INVALID)

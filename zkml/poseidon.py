@@ -11,6 +11,7 @@ circuit. One call hashes 1 to 8 field elements (state width t = n + 1).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 
 #: r, the order of BN254's scalar field: every hash input and output is below it.
@@ -39,3 +40,46 @@ def poseidon(values: Sequence[int]) -> int:
             raise ValueError(f"poseidon input {k}: {x} is outside (-r, r) for BN254's scalar field r")
         field.append(x % FIELD_MODULUS)
     return int(_native.poseidon(field))
+
+
+#: Packed elements absorbed per chained hash after the chaining value (native/src/gadgets/commit.rs):
+#: 6-input hashes, the widest circomlibjs's Solidity generator makes.
+CHUNK = 5
+
+
+def commitment(values, bits: int, salt: int) -> int:
+    """The salted commitment to a quantized tensor that a ``hashed`` input or
+    output puts in its public signal (docs/privacy.md): ``values`` (ints in
+    the signed ``bits``-bit range) packed as public signals are packed, then
+    chained through Poseidon from ``salt``, 5 elements per hash."""
+    import numpy as np
+
+    from zkml.program import _pack
+
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 64:
+        raise ValueError(f"bits must be an int in 2..64, got {bits!r}")
+    check_salt(salt)
+    array = np.asarray(values)
+    if array.dtype.kind not in "iu" or array.size == 0:
+        raise ValueError("values must be a non-empty array of integers")
+    array = array.reshape(-1).astype(np.int64)
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if array.min() < lo or array.max() > hi:
+        raise ValueError(f"values must lie in [{lo}, {hi}] ({bits} bits)")
+    h = salt
+    elements = _pack(array, bits)
+    for at in range(0, len(elements), CHUNK):
+        h = poseidon([h, *elements[at: at + CHUNK]])
+    return h
+
+
+def check_salt(salt: object) -> int:
+    """``salt`` if it is an int in [0, r), else ValueError."""
+    if isinstance(salt, bool) or not isinstance(salt, int) or not 0 <= salt < FIELD_MODULUS:
+        raise ValueError("a salt is an int in [0, r) for BN254's scalar field r")
+    return salt
+
+
+def random_salt() -> int:
+    """A fresh salt, uniform in [0, r), from the OS's CSPRNG (253 bits of entropy)."""
+    return secrets.randbelow(FIELD_MODULUS)

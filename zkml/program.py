@@ -26,6 +26,7 @@ FORMAT = "zkml-program"
 VERSION = 2
 TOP_LEVEL_KEYS = {"format", "version", "name", "constants_sha256", "constants", "tensors",
                   "inputs", "outputs", "instructions", "meta"}
+FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617  # r of BN254
 PACK_BITS = 252  # bits of a BN254 scalar field element that packing may fill
 ACCUMULATOR_LIMIT = 2**120
 # Keeps 2^shift * q + rem far below r/2 (the native validator has the same cap).
@@ -72,10 +73,23 @@ class Tensor:
                 "bits": self.bits}
 
 
+#: What a verifier sees of a model input or output (docs/privacy.md): the
+#: values packed into public signals, one salted Poseidon commitment to them,
+#: or nothing.
+VISIBILITIES = ("public", "hashed", "private")
+
+
 @dataclass(frozen=True)
 class Io:
     name: str
     tensor: int
+    visibility: str = "public"
+
+    def to_json(self) -> dict:
+        doc: dict = {"name": self.name, "tensor": self.tensor}
+        if self.visibility != "public":  # absent means public: older circuits keep their hash
+            doc["visibility"] = self.visibility
+        return doc
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,8 +133,8 @@ class Program:
             "constants_sha256": hashlib.sha256(blob).hexdigest(),
             "constants": constants,
             "tensors": [t.to_json() for t in self.tensors],
-            "inputs": [{"name": e.name, "tensor": e.tensor} for e in self.inputs],
-            "outputs": [{"name": e.name, "tensor": e.tensor} for e in self.outputs],
+            "inputs": [e.to_json() for e in self.inputs],
+            "outputs": [e.to_json() for e in self.outputs],
             "instructions": instructions,
         }
         if self.meta is not None:
@@ -327,6 +341,9 @@ def validate(program: Program) -> None:
         raise _invalid(f"the tensors hold more than {MAX_TOTAL_ELEMENTS} elements in all")
     if not program.inputs or not program.outputs:
         raise _invalid("a program needs at least one input and one output")
+    for e in program.inputs + program.outputs:
+        if e.visibility not in VISIBILITIES:
+            raise _invalid(f"'{e.name}': visibility must be one of {', '.join(VISIBILITIES)}, got {e.visibility!r}")
     written = set()
     for e in program.inputs:
         if not 0 <= e.tensor < len(tensors):
@@ -383,12 +400,15 @@ def _check_io(program: dict, key: str, n_tensors: int) -> list[Io]:
         raise _invalid(f"'{key}' must be a non-empty list")
     result = []
     for entry in entries:
-        if (not isinstance(entry, dict) or set(entry) != {"name", "tensor"}
+        if (not isinstance(entry, dict) or not {"name", "tensor"} <= set(entry) <= {"name", "tensor", "visibility"}
                 or not isinstance(entry["name"], str) or not _is_int(entry["tensor"])
-                or not 0 <= entry["tensor"] < n_tensors):
+                or not 0 <= entry["tensor"] < n_tensors
+                or not isinstance(entry.get("visibility", "public"), str)
+                or entry.get("visibility", "public") not in VISIBILITIES):
             raise _invalid(f"'{key}' entry {entry!r} must be "
-                           f"{{name: str, tensor: index < {n_tensors}}}")
-        result.append(Io(entry["name"], entry["tensor"]))
+                           f"{{name: str, tensor: index < {n_tensors}, optional visibility: one of "
+                           f"{', '.join(VISIBILITIES)}}}"[:400])
+        result.append(Io(entry["name"], entry["tensor"], entry.get("visibility", "public")))
     return result
 
 
@@ -484,31 +504,58 @@ def dequantize(program: Program, tensor_index: int, ints) -> np.ndarray:
 
 
 # --- public signals ----------------------------------------------------------
+#
+# Inputs then outputs, in program order: a public tensor's values packed into
+# ceil(size / floor(252 / bits)) signals, a hashed tensor's commitment in one
+# signal, nothing for a private tensor.
 
-def _public_tensors(program: Program) -> list[tuple[str, Tensor]]:
+def _entries(program: Program) -> list[tuple[str, Io, Tensor]]:
     named = [("input", e) for e in program.inputs] + [("output", e) for e in program.outputs]
-    return [(f"{kind} '{e.name}'", program.tensors[e.tensor]) for kind, e in named]
+    return [(f"{kind} '{e.name}'", e, program.tensors[e.tensor]) for kind, e in named]
 
 
 def _per_element(tensor: Tensor) -> int:
     return PACK_BITS // tensor.bits
 
 
+def signal_count(entry: Io, tensor: Tensor) -> int:
+    """Public signals one model input or output takes."""
+    if entry.visibility == "public":
+        return ceil(tensor.size / _per_element(tensor))
+    return 1 if entry.visibility == "hashed" else 0
+
+
 def public_count(program: Program) -> int:
     """How many field elements :func:`pack_public` produces."""
-    return sum(ceil(t.size / _per_element(t)) for _, t in _public_tensors(program))
+    return sum(signal_count(e, t) for _, e, t in _entries(program))
 
 
-def pack_public(program: Program, inputs_int: list, outputs_int: list) -> list[int]:
-    """Pack quantized inputs then outputs into field elements (docs/program.md)."""
-    tensors = _public_tensors(program)
+def hashed(program: Program) -> list[Io]:
+    """The hashed inputs then outputs: the order their salts come in."""
+    return [e for _, e, _ in _entries(program) if e.visibility == "hashed"]
+
+
+def pack_public(program: Program, inputs_int: list, outputs_int: list,
+                salts: list[int] | None = None) -> list[int]:
+    """Pack quantized inputs then outputs into field elements (docs/program.md);
+    a hashed tensor becomes its commitment under the next of ``salts`` (one per
+    hashed tensor, in :func:`hashed` order), a private one nothing."""
+    from zkml.poseidon import commitment
+
+    entries = _entries(program)
     values = list(inputs_int) + list(outputs_int)
     if len(inputs_int) != len(program.inputs) or len(outputs_int) != len(program.outputs):
         raise InputShapeError(f"expected {len(program.inputs)} input and "
                               f"{len(program.outputs)} output tensors, got "
                               f"{len(inputs_int)} and {len(outputs_int)}")
+    salts = list(salts or [])
+    if len(salts) != len(hashed(program)):
+        raise InputShapeError(f"the circuit commits to {len(hashed(program))} hashed tensor(s) and needs a "
+                              f"salt for each, got {len(salts)}")
     packed: list[int] = []
-    for (what, tensor), value in zip(tensors, values):
+    for (what, entry, tensor), value in zip(entries, values):
+        if entry.visibility == "private":
+            continue
         array = np.asarray(value)
         if array.dtype.kind not in "iuO":
             raise QuantizationError(f"{what}: expected integers, got {array.dtype}")
@@ -519,7 +566,10 @@ def pack_public(program: Program, inputs_int: list, outputs_int: list) -> list[i
             at = int(np.argmax(outside))
             raise QuantizationError(f"{what} value {array[at]} at flat index {at} is outside "
                                     f"[{lo}, {hi}] ({tensor.bits} bits)")
-        packed.extend(_pack(array.astype(np.int64), tensor.bits))
+        if entry.visibility == "hashed":
+            packed.append(commitment(array.astype(np.int64), tensor.bits, salts.pop(0)))
+        else:
+            packed.extend(_pack(array.astype(np.int64), tensor.bits))
     return packed
 
 
@@ -544,8 +594,10 @@ def _field_int(value, index: int) -> int:
     raise ProofFormatError(f"public signal {index} is not a non-negative integer: {value!r}")
 
 
-def unpack_public(program: Program, public: list) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Public signals → (quantized inputs, quantized outputs), int64 arrays.
+def unpack_public(program: Program, public: list) -> tuple[list, list]:
+    """Public signals → (inputs, outputs), one entry per program input and
+    output: a public tensor's quantized values (int64 array of its shape), a
+    hashed tensor's commitment (int), None for a private tensor.
 
     Checks the element count and that every element holds only its packed
     values (no bits above them), so that every list maps to at most one result.
@@ -555,9 +607,19 @@ def unpack_public(program: Program, public: list) -> tuple[list[np.ndarray], lis
     if len(public) != expected:
         raise ProofFormatError(f"expected {expected} public signals for this circuit, "
                                f"got {len(public)}")
-    arrays = []
+    arrays: list = []
     cursor = 0
-    for what, tensor in _public_tensors(program):
+    for what, entry, tensor in _entries(program):
+        if entry.visibility != "public":
+            if entry.visibility == "hashed":
+                value = _field_int(public[cursor], cursor)
+                if value >= FIELD_MODULUS:
+                    raise ProofFormatError(f"public signal {cursor} ({what}'s commitment) is not below r")
+                arrays.append(value)
+                cursor += 1
+            else:
+                arrays.append(None)
+            continue
         bits, k, size = tensor.bits, _per_element(tensor), tensor.size
         n_elements = ceil(size / k)
         chunk = [_field_int(v, cursor + i)
@@ -578,6 +640,6 @@ def unpack_public(program: Program, public: list) -> tuple[list[np.ndarray], lis
     return arrays[:n_inputs], arrays[n_inputs:]
 
 
-def unpack_outputs(program: Program, public: list) -> list[np.ndarray]:
-    """The quantized model outputs held in the public signals."""
+def unpack_outputs(program: Program, public: list) -> list:
+    """The model outputs held in the public signals (as :func:`unpack_public`)."""
     return unpack_public(program, public)[1]

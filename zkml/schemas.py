@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictFloat, StrictInt, ValidationError
 from typing_extensions import TypeAliasType
@@ -109,6 +109,19 @@ class QuantizationReport(_Strict):
         description="Against onnxruntime over the calibration samples; null without onnxruntime or samples.")
 
 
+class IoInfo(TensorInfo):
+    visibility: Literal["public", "hashed", "private"] = Field(
+        "public", description="What a verifier sees: the values, a salted Poseidon commitment, or nothing.")
+
+
+class PublicSignals(_Strict):
+    kind: Literal["input", "output"]
+    name: str
+    visibility: Literal["public", "hashed", "private"]
+    first: int = Field(description="Index of its first public signal.")
+    count: int = Field(description="Public signals it takes: packed values (public), 1 (hashed) or 0 (private).")
+
+
 class SenderBinding(_Strict):
     """Where a build compiled with ``--bind-sender`` keeps the submitting address (zkml.sender)."""
 
@@ -133,8 +146,10 @@ class Settings(_Strict):
     qap_domain_size: int
     matrix_nonzeros: int
     constraints_by_instruction: dict[str, int]
-    inputs: list[TensorInfo]
-    outputs: list[TensorInfo]
+    inputs: list[IoInfo]
+    outputs: list[IoInfo]
+    public_signals: list[PublicSignals] | None = Field(None, description="Where each input and output sits in "
+                                                       "public.json, in order.")
     tensors: list[TensorInfo]
     quantization: QuantizationReport
     compile_seconds: float
@@ -151,6 +166,9 @@ class OutputFile(_Strict):
     circuit_hash: str
     outputs: dict[str, Values] = Field(description="Dequantized model outputs by ONNX output name.")
     quantized: dict[str, Values] = Field(description="The same outputs as the circuit's integers (q for q · 2^-scale).")
+    commitments: dict[str, str] | None = Field(None, description="Each hashed output's commitment (decimal), as in "
+                                               "public.json. Hashed and private outputs are not in `outputs`: "
+                                               "their values are in the prover's private.json.")
 
 
 SCHEMAS: dict[str, type[BaseModel]] = {

@@ -17,7 +17,7 @@ use crate::formats::proving_key::{check_r1cs_digest, read_proving_key_for, write
 use crate::groth16::{create_proof, create_proof_with, generate_parameters, r1cs_to_qap::domain_for, verify_proof};
 use crate::program::Circuit;
 use crate::snarkjs;
-use crate::synth::{synthesize, Synthesis};
+use crate::synth::{synthesize, synthesize_salted, Synthesis};
 
 #[derive(Debug, Clone)]
 pub struct CircuitInfo {
@@ -48,11 +48,17 @@ pub fn circuit_info(program: &[u8], constants: &[u8]) -> Result<CircuitInfo> {
     })
 }
 
-/// Witness only: the outputs and public signals for `inputs`, after checking
-/// that the witness satisfies every constraint.
-pub fn evaluate(program: &[u8], constants: &[u8], inputs: &[Vec<i64>]) -> Result<(Vec<Vec<i64>>, Vec<Fr>)> {
+/// Witness only: the outputs and public signals for `inputs` (and `salts`,
+/// one per hashed input or output), after checking that the witness
+/// satisfies every constraint.
+pub fn evaluate(
+    program: &[u8],
+    constants: &[u8],
+    inputs: &[Vec<i64>],
+    salts: &[Fr],
+) -> Result<(Vec<Vec<i64>>, Vec<Fr>)> {
     let circuit = Circuit::from_parts(program, constants)?;
-    let s = synthesize(&circuit, Some(inputs))?;
+    let s = synthesize_salted(&circuit, Some(inputs), salts)?;
     check_satisfied(&s)?;
     Ok((s.outputs.clone(), s.public_inputs().to_vec()))
 }
@@ -95,9 +101,15 @@ pub fn export_r1cs(program: &[u8], constants: &[u8], path: &Path) -> Result<()> 
 
 /// The witness of `inputs` (checked to satisfy every constraint) as an
 /// iden3 `.wtns` file; returns the public signals.
-pub fn export_witness(program: &[u8], constants: &[u8], inputs: &[Vec<i64>], path: &Path) -> Result<Vec<Fr>> {
+pub fn export_witness(
+    program: &[u8],
+    constants: &[u8],
+    inputs: &[Vec<i64>],
+    salts: &[Fr],
+    path: &Path,
+) -> Result<Vec<Fr>> {
     let circuit = Circuit::from_parts(program, constants)?;
-    let s = synthesize(&circuit, Some(inputs))?;
+    let s = synthesize_salted(&circuit, Some(inputs), salts)?;
     check_satisfied(&s)?;
     let bytes = crate::formats::wtns::to_bytes(&s.assignment);
     crate::io::write_atomic(path, |f| std::io::Write::write_all(f, &bytes))?;
@@ -182,10 +194,11 @@ pub fn prove(
     constants: &[u8],
     pk_path: &Path,
     inputs: &[Vec<i64>],
+    salts: &[Fr],
     seed: Option<u64>,
     device: &str,
 ) -> Result<ProveOutput> {
-    Prover::new(program, constants, pk_path, device)?.prove(inputs, seed)
+    Prover::new(program, constants, pk_path, device)?.prove(inputs, salts, seed)
 }
 
 /// Where a [`Prover`]'s MSMs run (one per prover, so the size of the CUDA
@@ -298,10 +311,11 @@ impl Prover {
         }
     }
 
-    /// Proves one inference. `seed` fixes the prover's randomness (tests only).
-    pub fn prove(&self, inputs: &[Vec<i64>], seed: Option<u64>) -> Result<ProveOutput> {
+    /// Proves one inference; `salts` as for [`evaluate`]. `seed` fixes the
+    /// prover's randomness (tests only).
+    pub fn prove(&self, inputs: &[Vec<i64>], salts: &[Fr], seed: Option<u64>) -> Result<ProveOutput> {
         let t = Instant::now();
-        let s = synthesize(&self.circuit, Some(inputs))?;
+        let s = synthesize_salted(&self.circuit, Some(inputs), salts)?;
         if !self.digest_checked.load(std::sync::atomic::Ordering::Relaxed) {
             check_r1cs_digest(&self.pk_path, &s.r1cs.digest(), &self.key_digest)?;
             self.digest_checked.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -397,7 +411,7 @@ mod tests {
         std::fs::write(&pk, &bytes).unwrap();
         let prover = Prover::new(&prog, &consts, &pk, "cpu").unwrap();
         for _ in 0..2 {
-            let err = prover.prove(&[vec![4, -3, 5]], Some(1)).err().expect("refused");
+            let err = prover.prove(&[vec![4, -3, 5]], &[], Some(1)).err().expect("refused");
             assert!(matches!(&err, Error::Mismatch(m) if m.contains("different constraint system")), "{err}");
         }
         std::fs::remove_file(&pk).ok();
@@ -449,7 +463,7 @@ mod tests {
             let checksum: [u8; 32] = Sha256::digest(&forged[104..]).into();
             forged[72..104].copy_from_slice(&checksum);
             std::fs::write(&pk, &forged).unwrap();
-            let err = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], Some(2), "cpu").err().unwrap();
+            let err = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], &[], Some(2), "cpu").err().unwrap();
             assert!(matches!(err, Error::Format(_)), "{err}");
             assert!(err.to_string().contains("not a valid zkml proving key"), "{err}");
         }
@@ -457,7 +471,7 @@ mod tests {
         let checksum: [u8; 32] = Sha256::digest(&data[104..]).into();
         data[72..104].copy_from_slice(&checksum);
         std::fs::write(&pk, &data).unwrap();
-        let err = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], Some(2), "cpu").err().unwrap();
+        let err = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], &[], Some(2), "cpu").err().unwrap();
         assert!(err.to_string().contains("left over"), "{err}");
     }
 
@@ -468,8 +482,8 @@ mod tests {
         let (prog, consts) = tiny_program();
         let pk = tmp("malleable");
         let vk = setup(&prog, &consts, &pk, Some(8)).unwrap();
-        let out = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], Some(9), "cpu").unwrap();
-        let other = prove(&prog, &consts, &pk, &[vec![4, -3, 6]], Some(10), "cpu").unwrap();
+        let out = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], &[], Some(9), "cpu").unwrap();
+        let other = prove(&prog, &consts, &pk, &[vec![4, -3, 6]], &[], Some(10), "cpu").unwrap();
         let public = serde_json::to_string(&out.public).unwrap();
         let other_public = serde_json::to_string(&other.public).unwrap();
         let p = snarkjs::proof_from_json(&serde_json::from_str(&out.proof_json).unwrap()).unwrap();
@@ -495,13 +509,13 @@ mod tests {
         let (prog, consts) = tiny_program();
         let pk = tmp("roundtrip");
         let vk = setup(&prog, &consts, &pk, Some(1)).unwrap();
-        let out = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], Some(2), "cpu").unwrap();
+        let out = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], &[], Some(2), "cpu").unwrap();
         assert_eq!(out.outputs, vec![vec![6, 0]]);
         let public = serde_json::to_string(&out.public).unwrap();
         assert!(verify(&vk, &out.proof_json, &public).unwrap());
 
         // Another input's public signals do not verify with this proof.
-        let other = prove(&prog, &consts, &pk, &[vec![4, -3, 6]], Some(3), "cpu").unwrap();
+        let other = prove(&prog, &consts, &pk, &[vec![4, -3, 6]], &[], Some(3), "cpu").unwrap();
         let other_public = serde_json::to_string(&other.public).unwrap();
         assert!(!verify(&vk, &out.proof_json, &other_public).unwrap());
 
@@ -526,7 +540,7 @@ mod tests {
         let mut other = tiny_builder();
         other.set_constant(1, &[2], &[3, -2]);
         let (other, other_consts) = other.build();
-        let err = prove(&other, &other_consts, &pk, &[vec![4, -3, 5]], None, "cpu").err().unwrap();
+        let err = prove(&other, &other_consts, &pk, &[vec![4, -3, 5]], &[], None, "cpu").err().unwrap();
         assert!(matches!(err, Error::Mismatch(_)), "{err}");
         std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
     }
@@ -552,15 +566,15 @@ mod tests {
         assert_eq!(info.public_inputs, 2);
         let pk = tmp("no-input");
         let vk = setup(&prog, &consts, &pk, Some(12)).unwrap();
-        let err = prove(&prog, &consts, &pk, &[vec![0, 0]], Some(13), "cpu").err().unwrap();
+        let err = prove(&prog, &consts, &pk, &[vec![0, 0]], &[], Some(13), "cpu").err().unwrap();
         assert!(matches!(err, Error::OutOfRange(_)), "{err}");
-        let out = prove(&prog, &consts, &pk, &[vec![-128, 3]], Some(13), "cpu").unwrap();
+        let out = prove(&prog, &consts, &pk, &[vec![-128, 3]], &[], Some(13), "cpu").unwrap();
         assert_eq!(out.outputs, vec![vec![0]]);
         assert!(verify(&vk, &out.proof_json, &serde_json::to_string(&out.public).unwrap()).unwrap());
-        let (outputs, public) = evaluate(&prog, &consts, &[vec![-128, 0]]).unwrap();
+        let (outputs, public) = evaluate(&prog, &consts, &[vec![-128, 0]], &[]).unwrap();
         assert_eq!((outputs, public.len()), (vec![vec![0]], 2));
         // 2^13 (-127) + 2^20 = 8192 does not fit 8 bits either.
-        let err = evaluate(&prog, &consts, &[vec![-127, 0]]).err().unwrap();
+        let err = evaluate(&prog, &consts, &[vec![-127, 0]], &[]).err().unwrap();
         assert!(matches!(&err, Error::OutOfRange(m) if m.contains("value 8192 of tensor 'y'")), "{err}");
         std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
     }
@@ -582,12 +596,12 @@ mod tests {
         );
         std::fs::remove_file(&pk).unwrap();
         for (i, input) in [vec![4, -3, 5], vec![4, -3, 6], vec![0, 0, 0]].iter().enumerate() {
-            let out = prover.prove(std::slice::from_ref(input), Some(30 + i as u64)).unwrap();
+            let out = prover.prove(std::slice::from_ref(input), &[], Some(30 + i as u64)).unwrap();
             assert_eq!(out.backend, "cpu");
             assert_eq!(out.timings[1].0, "load_key");
             assert_eq!(out.timings[1].1 > 0.0, i == 0, "only the first proof reports the load");
             assert!(verify(&vk, &out.proof_json, &serde_json::to_string(&out.public).unwrap()).unwrap());
-            let (outputs, public) = evaluate(&prog, &consts, std::slice::from_ref(input)).unwrap();
+            let (outputs, public) = evaluate(&prog, &consts, std::slice::from_ref(input), &[]).unwrap();
             assert_eq!(out.outputs, outputs);
             assert_eq!(out.public, public.iter().map(snarkjs::dec).collect::<Vec<_>>());
             assert_eq!(out.vk_json, vk);
@@ -595,7 +609,7 @@ mod tests {
         // Without the file, a new prover (and so `prove`) fails clearly.
         let err = Prover::new(&prog, &consts, &pk, "cpu").err().unwrap();
         assert!(matches!(err, Error::Io { .. }), "{err}");
-        assert!(prove(&prog, &consts, &pk, &[vec![4, -3, 5]], None, "cpu").is_err());
+        assert!(prove(&prog, &consts, &pk, &[vec![4, -3, 5]], &[], None, "cpu").is_err());
         assert!(matches!(Prover::new(&prog, &consts, &pk, "tpu").err().unwrap(), Error::Device(_)));
         std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
     }
@@ -606,14 +620,14 @@ mod tests {
         let pk = tmp("prover-seed");
         setup(&prog, &consts, &pk, Some(22)).unwrap();
         let prover = Prover::new(&prog, &consts, &pk, "cpu").unwrap();
-        let a = prover.prove(&[vec![4, -3, 5]], Some(5)).unwrap();
-        let b = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], Some(5), "cpu").unwrap();
+        let a = prover.prove(&[vec![4, -3, 5]], &[], Some(5)).unwrap();
+        let b = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], &[], Some(5), "cpu").unwrap();
         assert_eq!(a.proof_json, b.proof_json);
         // An input the circuit refuses is the same error, and the prover survives it.
-        let e1 = prover.prove(&[vec![4, -3]], Some(5)).err().unwrap().to_string();
-        let e2 = prove(&prog, &consts, &pk, &[vec![4, -3]], Some(5), "cpu").err().unwrap().to_string();
+        let e1 = prover.prove(&[vec![4, -3]], &[], Some(5)).err().unwrap().to_string();
+        let e2 = prove(&prog, &consts, &pk, &[vec![4, -3]], &[], Some(5), "cpu").err().unwrap().to_string();
         assert_eq!(e1, e2);
-        assert!(prover.prove(&[vec![4, -3, 5]], Some(6)).is_ok());
+        assert!(prover.prove(&[vec![4, -3, 5]], &[], Some(6)).is_ok());
         std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
     }
 
@@ -673,7 +687,7 @@ mod tests {
         consts[8] ^= 1;
         let err = circuit_info(&prog, &consts).err().unwrap();
         assert!(matches!(&err, Error::Program(m) if m.contains("do not belong together")), "{err}");
-        let err = evaluate(&prog, &consts[..8], &[vec![1, 2, 3]]).err().unwrap();
+        let err = evaluate(&prog, &consts[..8], &[vec![1, 2, 3]], &[]).err().unwrap();
         assert!(matches!(&err, Error::Program(m) if m.contains("constants.bin holds 8 bytes")), "{err}");
     }
 

@@ -72,11 +72,28 @@ pub struct Constant {
     pub data: Vec<i64>,
 }
 
+/// What a verifier sees of a model input or output (docs/privacy.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// The values themselves, packed into public signals.
+    #[default]
+    Public,
+    /// One public signal: a salted Poseidon commitment to the values
+    /// (`gadgets/commit.rs`); the values and the salt stay private.
+    Hashed,
+    /// Nothing: neither the values nor a hash.
+    Private,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Io {
     pub name: String,
     pub tensor: usize,
+    /// Absent in the document means public.
+    #[serde(default)]
+    pub visibility: Visibility,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -120,6 +137,17 @@ impl Circuit {
 
     pub fn hash_hex(&self) -> String {
         hex(&self.hash)
+    }
+
+    /// The model inputs then outputs, in the order their public signals
+    /// (and salts) come.
+    pub fn io(&self) -> impl Iterator<Item = &Io> {
+        self.program.inputs.iter().chain(&self.program.outputs)
+    }
+
+    /// How many salts a proof needs: one per hashed input or output.
+    pub fn salt_count(&self) -> usize {
+        self.io().filter(|io| io.visibility == Visibility::Hashed).count()
     }
 }
 

@@ -104,14 +104,21 @@ fn circuit_info<'py>(py: Python<'py>, program: &[u8], constants: &[u8]) -> PyRes
     Ok(d)
 }
 
+/// Salts as canonical decimal strings below r.
+fn parse_salts(salts: &[String]) -> crate::error::Result<Vec<ark_bn254::Fr>> {
+    salts.iter().enumerate().map(|(k, s)| crate::snarkjs::fr_from_decimal(s, &format!("salt {k}"))).collect()
+}
+
 #[pyfunction]
+#[pyo3(signature = (program, constants, inputs, salts=Vec::new()))]
 fn evaluate(
     py: Python<'_>,
     program: &[u8],
     constants: &[u8],
     inputs: Vec<Vec<i64>>,
+    salts: Vec<String>,
 ) -> PyResult<(Vec<Vec<i64>>, Vec<String>)> {
-    let (outputs, public) = run(py, || pipeline::evaluate(program, constants, &inputs))?;
+    let (outputs, public) = run(py, || pipeline::evaluate(program, constants, &inputs, &parse_salts(&salts)?))?;
     Ok((outputs, public.iter().map(crate::snarkjs::dec).collect()))
 }
 
@@ -122,7 +129,7 @@ fn setup(py: Python<'_>, program: &[u8], constants: &[u8], pk_path: PathBuf, see
 }
 
 #[pyfunction]
-#[pyo3(signature = (program, constants, pk_path, inputs, seed=None, device="auto"))]
+#[pyo3(signature = (program, constants, pk_path, inputs, seed=None, device="auto", salts=Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 fn prove<'py>(
     py: Python<'py>,
@@ -132,9 +139,10 @@ fn prove<'py>(
     inputs: Vec<Vec<i64>>,
     seed: Option<u64>,
     device: &str,
+    salts: Vec<String>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let device = device.to_string();
-    let out = run(py, || pipeline::prove(program, constants, &pk_path, &inputs, seed, &device))?;
+    let out = run(py, || pipeline::prove(program, constants, &pk_path, &inputs, &parse_salts(&salts)?, seed, &device))?;
     prove_output_dict(py, out)
 }
 
@@ -167,9 +175,15 @@ impl NativeProver {
         Ok(NativeProver { inner })
     }
 
-    #[pyo3(signature = (inputs, seed=None))]
-    fn prove<'py>(&self, py: Python<'py>, inputs: Vec<Vec<i64>>, seed: Option<u64>) -> PyResult<Bound<'py, PyDict>> {
-        let out = run(py, || self.inner.prove(&inputs, seed))?;
+    #[pyo3(signature = (inputs, seed=None, salts=Vec::new()))]
+    fn prove<'py>(
+        &self,
+        py: Python<'py>,
+        inputs: Vec<Vec<i64>>,
+        seed: Option<u64>,
+        salts: Vec<String>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let out = run(py, || self.inner.prove(&inputs, &parse_salts(&salts)?, seed))?;
         prove_output_dict(py, out)
     }
 
@@ -212,14 +226,16 @@ fn export_r1cs(py: Python<'_>, program: &[u8], constants: &[u8], path: PathBuf) 
 }
 
 #[pyfunction]
+#[pyo3(signature = (program, constants, inputs, path, salts=Vec::new()))]
 fn export_witness(
     py: Python<'_>,
     program: &[u8],
     constants: &[u8],
     inputs: Vec<Vec<i64>>,
     path: PathBuf,
+    salts: Vec<String>,
 ) -> PyResult<Vec<String>> {
-    let public = run(py, || pipeline::export_witness(program, constants, &inputs, &path))?;
+    let public = run(py, || pipeline::export_witness(program, constants, &inputs, &parse_salts(&salts)?, &path))?;
     Ok(public.iter().map(crate::snarkjs::dec).collect())
 }
 

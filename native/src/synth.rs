@@ -4,9 +4,9 @@
 use ark_bn254::Fr;
 
 use crate::error::{Error, Result};
-use crate::gadgets::{pack::pack_public, range::signed_value, Value};
+use crate::gadgets::{commit::commit_public, pack::pack_public, range::signed_value, Value};
 use crate::ops::Operands;
-use crate::program::Circuit;
+use crate::program::{Circuit, Visibility};
 use crate::r1cs::{ConstraintSystem, R1cs};
 
 pub struct Synthesis {
@@ -66,10 +66,24 @@ fn check_inputs(circuit: &Circuit, inputs: &[Vec<i64>]) -> Result<()> {
 /// would leave its range still gets its structure. The structure never
 /// depends on the values, so it is the same as for any honest input.
 pub fn synthesize(circuit: &Circuit, inputs: Option<&[Vec<i64>]>) -> Result<Synthesis> {
+    synthesize_salted(circuit, inputs, &[])
+}
+
+/// [`synthesize`] for a circuit with hashed inputs or outputs: `salts` holds
+/// one salt per hashed tensor, inputs then outputs in program order (none
+/// are read in structure-only mode).
+pub fn synthesize_salted(circuit: &Circuit, inputs: Option<&[Vec<i64>]>, salts: &[Fr]) -> Result<Synthesis> {
     let p = &circuit.program;
     let mut cs = match inputs {
         Some(inputs) => {
             check_inputs(circuit, inputs)?;
+            if salts.len() != circuit.salt_count() {
+                return Err(Error::InputShape(format!(
+                    "this circuit commits to {} hashed input(s)/output(s) and needs one salt for each, got {}",
+                    circuit.salt_count(),
+                    salts.len()
+                )));
+            }
             ConstraintSystem::new()
         }
         None => ConstraintSystem::structure_only(),
@@ -105,10 +119,25 @@ pub fn synthesize(circuit: &Circuit, inputs: Option<&[Vec<i64>]>) -> Result<Synt
         tensors[op.output()] = Some(y);
     }
 
+    // The public signals, inputs then outputs: packed values for a public
+    // tensor, one commitment for a hashed one, nothing for a private one.
     cs.region("public inputs");
-    for io in p.inputs.iter().chain(&p.outputs) {
+    let mut salts = salts.iter();
+    for io in circuit.io() {
         let values = tensors[io.tensor].as_ref().expect("validated: written");
-        pack_public(&mut cs, values, p.tensors[io.tensor].bits);
+        let bits = p.tensors[io.tensor].bits;
+        match io.visibility {
+            Visibility::Public => {
+                pack_public(&mut cs, values, bits);
+            }
+            Visibility::Hashed => {
+                cs.region(format!("commitment to '{}'", io.name));
+                let salt = cs.alloc_private(salts.next().copied().unwrap_or_default());
+                commit_public(&mut cs, values, bits, salt);
+                cs.region("public inputs");
+            }
+            Visibility::Private => {}
+        }
     }
 
     let outputs = p
@@ -142,6 +171,71 @@ mod tests {
         assert_eq!(s.r1cs.first_unsatisfied(&s.assignment), None);
         // input [1,3] at 8 bits -> 1 element; output [1,2] -> 1 element
         assert_eq!(s.r1cs.num_public, 2);
+    }
+
+    fn tiny_with(input: &str, output: &str) -> Circuit {
+        let (json, blob) = tiny_program();
+        let mut doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        doc["inputs"][0]["visibility"] = json!(input);
+        doc["outputs"][0]["visibility"] = json!(output);
+        Circuit::from_parts(&serde_json::to_vec(&doc).unwrap(), &blob).unwrap()
+    }
+
+    #[test]
+    fn a_hashed_tensor_is_one_public_commitment_and_a_private_one_is_nothing() {
+        use crate::gadgets::commit::commitment;
+        let salt = Fr::from(987654321u64);
+        let s = synthesize_salted(&tiny_with("hashed", "public"), Some(&[vec![4, -3, 5]]), &[salt]).unwrap();
+        assert_eq!(s.r1cs.first_unsatisfied(&s.assignment), None);
+        assert_eq!(s.r1cs.num_public, 2);
+        assert_eq!(s.public_inputs()[0], commitment(&[4, -3, 5], 8, salt));
+        assert_eq!(s.outputs, vec![vec![6, 0]]);
+        // The input appears nowhere among the public signals.
+        let plain = synthesize(&tiny(), Some(&[vec![4, -3, 5]])).unwrap();
+        assert!(!s.public_inputs().contains(&plain.public_inputs()[0]));
+
+        let s = synthesize_salted(&tiny_with("private", "hashed"), Some(&[vec![4, -3, 5]]), &[salt]).unwrap();
+        assert_eq!(s.r1cs.num_public, 1);
+        assert_eq!(s.public_inputs()[0], commitment(&[6, 0], 8, salt));
+        assert_eq!(s.r1cs.first_unsatisfied(&s.assignment), None);
+
+        let s = synthesize(&tiny_with("private", "public"), Some(&[vec![4, -3, 5]])).unwrap();
+        assert_eq!(s.r1cs.num_public, 1);
+        assert_eq!(s.public_inputs(), &plain.public_inputs()[1..]);
+    }
+
+    #[test]
+    fn hashed_tensors_need_exactly_one_salt_each_and_bind_the_values() {
+        let c = tiny_with("hashed", "hashed");
+        for salts in [&[][..], &[Fr::from(1u64)][..], &[Fr::from(1u64); 3][..]] {
+            let err = synthesize_salted(&c, Some(&[vec![4, -3, 5]]), salts).err().unwrap();
+            assert!(matches!(&err, Error::InputShape(m) if m.contains("needs one salt")), "{err}");
+        }
+        let salts = [Fr::from(11u64), Fr::from(12u64)];
+        let s = synthesize_salted(&c, Some(&[vec![4, -3, 5]]), &salts).unwrap();
+        assert_eq!(s.r1cs.first_unsatisfied(&s.assignment), None);
+        // Structure-only synthesis (setup) needs no salt and gives the same system.
+        assert_eq!(synthesize(&c, None).unwrap().r1cs.digest(), s.r1cs.digest());
+        // Another input under the same salts gives other commitments: a
+        // witness for [4, -3, 6] cannot claim the public signals of [4, -3, 5].
+        let other = synthesize_salted(&c, Some(&[vec![4, -3, 6]]), &salts).unwrap();
+        assert_ne!(other.public_inputs()[0], s.public_inputs()[0]);
+        let mut z = other.assignment.clone();
+        z[1] = s.assignment[1];
+        assert!(s.r1cs.first_unsatisfied(&z).is_some());
+        // The public commitment cannot be moved either.
+        let mut z = s.assignment.clone();
+        z[2] += Fr::from(1u64);
+        assert!(s.r1cs.first_unsatisfied(&z).is_some());
+    }
+
+    #[test]
+    fn an_unknown_visibility_is_a_program_error() {
+        let (json, blob) = tiny_program();
+        let mut doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        doc["inputs"][0]["visibility"] = json!("secret");
+        let err = Circuit::from_parts(&serde_json::to_vec(&doc).unwrap(), &blob).err().unwrap();
+        assert!(matches!(&err, Error::Program(m) if m.contains("secret")), "{err}");
     }
 
     #[test]

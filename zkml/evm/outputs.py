@@ -40,18 +40,20 @@ class OutputLayout:
 
 
 def output_layout(program) -> list[OutputLayout]:
-    """Each output of ``program`` (a :class:`zkml.program.Program`): its first
-    signal, value count, bit width and scale."""
+    """Each public output of ``program`` (a :class:`zkml.program.Program`): its
+    first signal, value count, bit width and scale."""
+    from zkml.program import signal_count
+
     cursor = 0
     layouts = []
     for kind, entries in (("input", program.inputs), ("output", program.outputs)):
         for entry in entries:
             tensor = program.tensors[entry.tensor]
             count = int(tensor.size)
-            if kind == "output":
+            if kind == "output" and entry.visibility == "public":  # a hashed or private output has no values to read
                 layouts.append(OutputLayout(entry.name, cursor, count, int(tensor.bits), int(tensor.scale),
                                             tuple(tensor.shape)))
-            cursor += ceil(count / (PACK_BITS // int(tensor.bits)))
+            cursor += signal_count(entry, tensor)
     return layouts
 
 

@@ -176,6 +176,11 @@ pub fn proof_from_json(v: &Value) -> Result<Proof> {
     })
 }
 
+/// A canonical decimal below r (a salt, a commitment) as a field element.
+pub fn fr_from_decimal(s: &str, what: &str) -> Result<Fr> {
+    parse_field::<Fr>(&Value::String(s.to_string()), what)
+}
+
 pub fn public_to_json(x: &[Fr]) -> Value {
     Value::Array(x.iter().map(|f| Value::String(dec(f))).collect())
 }

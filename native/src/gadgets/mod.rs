@@ -17,6 +17,7 @@
 pub mod affine;
 pub mod argmax;
 pub mod bilinear;
+pub mod commit;
 pub mod function;
 pub mod gather;
 pub mod linear;

@@ -11,23 +11,49 @@ use super::{pow2, Value};
 use crate::program::PACK_BITS;
 use crate::r1cs::{ConstraintSystem, Lc, Var};
 
-pub fn pack_public(cs: &mut ConstraintSystem, values: &[Value], bits: u32) -> Vec<Var> {
+/// The packed elements of `values` as linear combinations of their
+/// variables (no constraint is added).
+pub fn packed_lcs(values: &[Value], bits: u32) -> Vec<Lc> {
     let per_element = (PACK_BITS / bits) as usize;
-    let offset = pow2(bits - 1);
-    let step = pow2(bits);
+    let (offset, step) = (pow2(bits - 1), pow2(bits));
     values
         .chunks(per_element)
         .map(|chunk| {
             let mut lc = Lc::zero();
-            let mut packed = Fr::from(0u64);
             let mut k = Fr::from(1u64);
             for v in chunk {
                 lc.push(v.var, k);
                 lc.push(Var::One, offset * k);
-                packed += (cs.value(v.var) + offset) * k;
                 k *= step;
             }
-            let p = cs.alloc_public(packed);
+            lc
+        })
+        .collect()
+}
+
+/// The packed elements of the integers `values` (b = `bits`), computed natively.
+pub fn packed_elements(values: &[i64], bits: u32) -> Vec<Fr> {
+    let per_element = (PACK_BITS / bits) as usize;
+    let (offset, step) = (pow2(bits - 1), pow2(bits));
+    values
+        .chunks(per_element)
+        .map(|chunk| {
+            let mut acc = Fr::from(0u64);
+            let mut k = Fr::from(1u64);
+            for v in chunk {
+                acc += (Fr::from(*v) + offset) * k;
+                k *= step;
+            }
+            acc
+        })
+        .collect()
+}
+
+pub fn pack_public(cs: &mut ConstraintSystem, values: &[Value], bits: u32) -> Vec<Var> {
+    packed_lcs(values, bits)
+        .into_iter()
+        .map(|lc| {
+            let p = cs.alloc_public(cs.eval(&lc));
             cs.enforce_zero(Lc::var(p) - lc);
             p
         })

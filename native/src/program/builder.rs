@@ -65,6 +65,15 @@ impl ProgramBuilder {
     }
 
     /// Add an instruction, written as its JSON object.
+    /// Mark the last input or output named `name` "public", "hashed" or "private".
+    pub fn visibility(&mut self, name: &str, visibility: &str) {
+        for io in self.inputs.iter_mut().chain(self.outputs.iter_mut()) {
+            if io["name"] == name {
+                io["visibility"] = json!(visibility);
+            }
+        }
+    }
+
     pub fn instruction(&mut self, instruction: Value) {
         self.instructions.push(instruction);
     }

@@ -54,13 +54,27 @@ pub fn circuit_info(program: &[u8], constants: &[u8]) -> Result<CircuitInfo> {
 pub fn evaluate(
     program: &[u8],
     constants: &[u8],
+    weights: Option<&[u8]>,
     inputs: &[Vec<i64>],
     salts: &[Fr],
 ) -> Result<(Vec<Vec<i64>>, Vec<Fr>)> {
-    let circuit = Circuit::from_parts(program, constants)?;
+    let circuit = circuit_with_weights(program, constants, weights)?;
     let s = synthesize_salted(&circuit, Some(inputs), salts)?;
     check_satisfied(&s)?;
     Ok((s.outputs.clone(), s.public_inputs().to_vec()))
+}
+
+/// The circuit, with the prover's committed weights (`weights.bin`) loaded
+/// when given.
+pub fn circuit_with_weights(program: &[u8], constants: &[u8], weights: Option<&[u8]>) -> Result<Circuit> {
+    let mut circuit = Circuit::from_parts(program, constants)?;
+    if let Some(w) = weights {
+        if !circuit.has_committed() {
+            return Err(Error::InputShape("weights were given, but this circuit commits to none".to_string()));
+        }
+        circuit.load_weights(w)?;
+    }
+    Ok(circuit)
 }
 
 fn check_satisfied(s: &Synthesis) -> Result<()> {
@@ -104,11 +118,12 @@ pub fn export_r1cs(program: &[u8], constants: &[u8], path: &Path) -> Result<()> 
 pub fn export_witness(
     program: &[u8],
     constants: &[u8],
+    weights: Option<&[u8]>,
     inputs: &[Vec<i64>],
     salts: &[Fr],
     path: &Path,
 ) -> Result<Vec<Fr>> {
-    let circuit = Circuit::from_parts(program, constants)?;
+    let circuit = circuit_with_weights(program, constants, weights)?;
     let s = synthesize_salted(&circuit, Some(inputs), salts)?;
     check_satisfied(&s)?;
     let bytes = crate::formats::wtns::to_bytes(&s.assignment);
@@ -371,6 +386,15 @@ impl Prover {
         })
     }
 
+    /// Load the committed weights (`weights.bin`) for the proofs to come.
+    pub fn with_weights(mut self, weights: &[u8]) -> Result<Self> {
+        if !self.circuit.has_committed() {
+            return Err(Error::InputShape("weights were given, but this circuit commits to none".to_string()));
+        }
+        self.circuit.load_weights(weights)?;
+        Ok(self)
+    }
+
     /// The verifying key inside the proving key, as snarkjs JSON.
     pub fn vk_json(&self) -> String {
         snarkjs::vk_to_json(&self.pk.vk).to_string()
@@ -571,10 +595,10 @@ mod tests {
         let out = prove(&prog, &consts, &pk, &[vec![-128, 3]], &[], Some(13), "cpu").unwrap();
         assert_eq!(out.outputs, vec![vec![0]]);
         assert!(verify(&vk, &out.proof_json, &serde_json::to_string(&out.public).unwrap()).unwrap());
-        let (outputs, public) = evaluate(&prog, &consts, &[vec![-128, 0]], &[]).unwrap();
+        let (outputs, public) = evaluate(&prog, &consts, None, &[vec![-128, 0]], &[]).unwrap();
         assert_eq!((outputs, public.len()), (vec![vec![0]], 2));
         // 2^13 (-127) + 2^20 = 8192 does not fit 8 bits either.
-        let err = evaluate(&prog, &consts, &[vec![-127, 0]], &[]).err().unwrap();
+        let err = evaluate(&prog, &consts, None, &[vec![-127, 0]], &[]).err().unwrap();
         assert!(matches!(&err, Error::OutOfRange(m) if m.contains("value 8192 of tensor 'y'")), "{err}");
         std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
     }
@@ -601,7 +625,7 @@ mod tests {
             assert_eq!(out.timings[1].0, "load_key");
             assert_eq!(out.timings[1].1 > 0.0, i == 0, "only the first proof reports the load");
             assert!(verify(&vk, &out.proof_json, &serde_json::to_string(&out.public).unwrap()).unwrap());
-            let (outputs, public) = evaluate(&prog, &consts, std::slice::from_ref(input), &[]).unwrap();
+            let (outputs, public) = evaluate(&prog, &consts, None, std::slice::from_ref(input), &[]).unwrap();
             assert_eq!(out.outputs, outputs);
             assert_eq!(out.public, public.iter().map(snarkjs::dec).collect::<Vec<_>>());
             assert_eq!(out.vk_json, vk);
@@ -687,7 +711,7 @@ mod tests {
         consts[8] ^= 1;
         let err = circuit_info(&prog, &consts).err().unwrap();
         assert!(matches!(&err, Error::Program(m) if m.contains("do not belong together")), "{err}");
-        let err = evaluate(&prog, &consts[..8], &[vec![1, 2, 3]], &[]).err().unwrap();
+        let err = evaluate(&prog, &consts[..8], None, &[vec![1, 2, 3]], &[]).err().unwrap();
         assert!(matches!(&err, Error::Program(m) if m.contains("constants.bin holds 8 bytes")), "{err}");
     }
 

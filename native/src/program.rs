@@ -62,14 +62,27 @@ impl TensorSpec {
 pub struct ConstantSpec {
     pub name: String,
     pub shape: Vec<usize>,
+    /// A committed constant (weights, docs/privacy.md): its values are not
+    /// in `constants.bin` (nor in the circuit hash) but in the prover's
+    /// `weights.bin`, each a private witness value range-checked to `bits`
+    /// and bound by the public weights commitment.
+    #[serde(default)]
+    pub committed: bool,
+    #[serde(default)]
+    pub bits: Option<u32>,
 }
 
 /// A constant with its values (row-major), decoded from `constants.bin`.
+/// A committed constant holds its bit width in `committed`, and until the
+/// weights are loaded ([`Circuit::load_weights`]) values of the largest
+/// magnitude its width allows, so that validation bounds every accumulator
+/// for any weights the prover may bring.
 #[derive(Debug, Clone)]
 pub struct Constant {
     pub name: String,
     pub shape: Vec<usize>,
     pub data: Vec<i64>,
+    pub committed: Option<u32>,
 }
 
 /// What a verifier sees of a model input or output (docs/privacy.md).
@@ -120,6 +133,8 @@ pub struct Circuit {
     pub program: Program,
     pub constants: Vec<Constant>,
     pub hash: [u8; 32],
+    /// Whether the committed constants hold the prover's weights.
+    pub weights_loaded: bool,
 }
 
 impl Circuit {
@@ -132,7 +147,44 @@ impl Circuit {
         let constants = decode_constants(&program, constants)?;
         validate(&program, &constants)?;
         let hash = Sha256::digest(json).into();
-        Ok(Circuit { program, constants, hash })
+        Ok(Circuit { program, constants, hash, weights_loaded: false })
+    }
+
+    /// Whether some constants are committed (the circuit then has one more
+    /// public signal, the weights commitment, after the outputs).
+    pub fn has_committed(&self) -> bool {
+        self.constants.iter().any(|c| c.committed.is_some())
+    }
+
+    /// Fill the committed constants from `weights.bin` (their values as
+    /// little-endian i64, back to back in constant order), each checked
+    /// against its bit width.
+    pub fn load_weights(&mut self, blob: &[u8]) -> Result<()> {
+        let need: usize = self.constants.iter().filter(|c| c.committed.is_some()).map(|c| c.data.len()).sum();
+        if blob.len() != 8 * need {
+            return Err(Error::InputShape(format!(
+                "weights.bin holds {} bytes, but the committed constants need exactly {} ({need} values)",
+                blob.len(),
+                8 * need
+            )));
+        }
+        let mut words = blob.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes")));
+        for c in self.constants.iter_mut() {
+            let Some(bits) = c.committed else { continue };
+            let (lo, hi) = (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1);
+            for (i, slot) in c.data.iter_mut().enumerate() {
+                let v = words.next().expect("length checked");
+                if (v as i128) < lo || (v as i128) > hi {
+                    return Err(Error::OutOfRange(format!(
+                        "weights.bin: constant '{}' element {i} is {v}, outside its {bits}-bit range [{lo}, {hi}]",
+                        c.name
+                    )));
+                }
+                *slot = v;
+            }
+        }
+        self.weights_loaded = true;
+        Ok(())
     }
 
     pub fn hash_hex(&self) -> String {
@@ -145,9 +197,10 @@ impl Circuit {
         self.program.inputs.iter().chain(&self.program.outputs)
     }
 
-    /// How many salts a proof needs: one per hashed input or output.
+    /// How many salts a proof needs: one per hashed input or output, then
+    /// one for the weights commitment if some constants are committed.
     pub fn salt_count(&self) -> usize {
-        self.io().filter(|io| io.visibility == Visibility::Hashed).count()
+        self.io().filter(|io| io.visibility == Visibility::Hashed).count() + usize::from(self.has_committed())
     }
 }
 
@@ -184,6 +237,15 @@ fn decode_constants(p: &Program, blob: &[u8]) -> Result<Vec<Constant>> {
     let mut total = 0usize;
     let mut sizes = Vec::with_capacity(p.constants.len());
     for (i, c) in p.constants.iter().enumerate() {
+        match (c.committed, c.bits) {
+            (true, Some(2..=64)) | (false, None) => {}
+            _ => {
+                return Err(bad(format!(
+                    "constant {i} ('{}'): a committed constant has bits in 2..=64, and only a committed one has bits",
+                    c.name
+                )))
+            }
+        }
         if c.shape.is_empty() || c.shape.contains(&0) {
             return Err(bad(format!(
                 "constant {i} ('{}') has shape {:?}; dimensions must be positive",
@@ -205,6 +267,8 @@ fn decode_constants(p: &Program, blob: &[u8]) -> Result<Vec<Constant>> {
         sizes.push(n);
         total = t;
     }
+    // Committed constants take no room in the blob.
+    let total: usize = p.constants.iter().zip(&sizes).filter(|(c, _)| !c.committed).map(|(_, n)| n).sum();
     if blob.len() != 8 * total {
         return Err(bad(format!(
             "constants.bin holds {} bytes, but the constants need exactly {} (8 bytes for each of {total} elements)",
@@ -224,7 +288,13 @@ fn decode_constants(p: &Program, blob: &[u8]) -> Result<Vec<Constant>> {
     Ok(p.constants
         .iter()
         .zip(sizes)
-        .map(|(c, n)| Constant { name: c.name.clone(), shape: c.shape.clone(), data: words.by_ref().take(n).collect() })
+        .map(|(c, n)| {
+            let data = match c.bits {
+                Some(bits) if c.committed => vec![-1i64 << (bits - 1); n],
+                _ => words.by_ref().take(n).collect(),
+            };
+            Constant { name: c.name.clone(), shape: c.shape.clone(), data, committed: c.bits.filter(|_| c.committed) }
+        })
         .collect())
 }
 
@@ -292,7 +362,16 @@ pub fn validate(p: &Program, constants: &[Constant]) -> Result<()> {
                 output.name
             )));
         }
-        op.validate(&Operands { what, inputs, output, constants })?;
+        for (field, c) in op.constants() {
+            if constants.get(c).is_some_and(|k| k.committed.is_some()) && !op.committable().contains(&field) {
+                return Err(bad(format!(
+                    "{what}: {field} refers to committed constant {c} ('{}'), but only {} can be committed here",
+                    constants[c].name,
+                    if op.committable().is_empty() { "none".to_string() } else { op.committable().join(" and ") }
+                )));
+            }
+        }
+        op.validate(&Operands { what, inputs, output, constants, committed: &[] })?;
     }
     for io in &p.outputs {
         tensor(io.tensor, &format!("output '{}'", io.name))?;

@@ -110,15 +110,17 @@ fn parse_salts(salts: &[String]) -> crate::error::Result<Vec<ark_bn254::Fr>> {
 }
 
 #[pyfunction]
-#[pyo3(signature = (program, constants, inputs, salts=Vec::new()))]
+#[pyo3(signature = (program, constants, inputs, salts=Vec::new(), weights=None))]
 fn evaluate(
     py: Python<'_>,
     program: &[u8],
     constants: &[u8],
     inputs: Vec<Vec<i64>>,
     salts: Vec<String>,
+    weights: Option<&[u8]>,
 ) -> PyResult<(Vec<Vec<i64>>, Vec<String>)> {
-    let (outputs, public) = run(py, || pipeline::evaluate(program, constants, &inputs, &parse_salts(&salts)?))?;
+    let (outputs, public) =
+        run(py, || pipeline::evaluate(program, constants, weights, &inputs, &parse_salts(&salts)?))?;
     Ok((outputs, public.iter().map(crate::snarkjs::dec).collect()))
 }
 
@@ -168,10 +170,23 @@ struct NativeProver {
 #[pymethods]
 impl NativeProver {
     #[new]
-    #[pyo3(signature = (program, constants, pk_path, device="auto"))]
-    fn new(py: Python<'_>, program: &[u8], constants: &[u8], pk_path: PathBuf, device: &str) -> PyResult<Self> {
+    #[pyo3(signature = (program, constants, pk_path, device="auto", weights=None))]
+    fn new(
+        py: Python<'_>,
+        program: &[u8],
+        constants: &[u8],
+        pk_path: PathBuf,
+        device: &str,
+        weights: Option<&[u8]>,
+    ) -> PyResult<Self> {
         let device = device.to_string();
-        let inner = run(py, || pipeline::Prover::new(program, constants, &pk_path, &device))?;
+        let inner = run(py, || {
+            let prover = pipeline::Prover::new(program, constants, &pk_path, &device)?;
+            match weights {
+                Some(w) => prover.with_weights(w),
+                None => Ok(prover),
+            }
+        })?;
         Ok(NativeProver { inner })
     }
 
@@ -226,7 +241,7 @@ fn export_r1cs(py: Python<'_>, program: &[u8], constants: &[u8], path: PathBuf) 
 }
 
 #[pyfunction]
-#[pyo3(signature = (program, constants, inputs, path, salts=Vec::new()))]
+#[pyo3(signature = (program, constants, inputs, path, salts=Vec::new(), weights=None))]
 fn export_witness(
     py: Python<'_>,
     program: &[u8],
@@ -234,8 +249,10 @@ fn export_witness(
     inputs: Vec<Vec<i64>>,
     path: PathBuf,
     salts: Vec<String>,
+    weights: Option<&[u8]>,
 ) -> PyResult<Vec<String>> {
-    let public = run(py, || pipeline::export_witness(program, constants, &inputs, &parse_salts(&salts)?, &path))?;
+    let public =
+        run(py, || pipeline::export_witness(program, constants, weights, &inputs, &parse_salts(&salts)?, &path))?;
     Ok(public.iter().map(crate::snarkjs::dec).collect())
 }
 

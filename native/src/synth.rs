@@ -4,10 +4,11 @@
 use ark_bn254::Fr;
 
 use crate::error::{Error, Result};
-use crate::gadgets::{commit::commit_public, pack::pack_public, range::signed_value, Value};
+use crate::gadgets::commit::{commit_elements, commit_public};
+use crate::gadgets::{pack::pack_public, pack::packed_lcs, range::signed_value, Value};
 use crate::ops::Operands;
 use crate::program::{Circuit, Visibility};
-use crate::r1cs::{ConstraintSystem, R1cs};
+use crate::r1cs::{ConstraintSystem, Lc, R1cs};
 
 pub struct Synthesis {
     pub r1cs: R1cs,
@@ -77,6 +78,11 @@ pub fn synthesize_salted(circuit: &Circuit, inputs: Option<&[Vec<i64>]>, salts: 
     let mut cs = match inputs {
         Some(inputs) => {
             check_inputs(circuit, inputs)?;
+            if circuit.has_committed() && !circuit.weights_loaded {
+                return Err(Error::InputShape(
+                    "this circuit's weights are committed: proving needs them (weights.bin)".to_string(),
+                ));
+            }
             if salts.len() != circuit.salt_count() {
                 return Err(Error::InputShape(format!(
                     "this circuit commits to {} hashed input(s)/output(s) and needs one salt for each, got {}",
@@ -100,6 +106,18 @@ pub fn synthesize_salted(circuit: &Circuit, inputs: Option<&[Vec<i64>]>, salts: 
         tensors[io.tensor] = Some(values);
     }
 
+    // Committed constants: private values, each range-checked to its width.
+    let committed: Vec<Option<Vec<Value>>> = circuit
+        .constants
+        .iter()
+        .map(|c| {
+            c.committed.map(|bits| {
+                cs.region(format!("committed constant '{}'", c.name));
+                c.data.iter().map(|v| signed_value(&mut cs, *v as i128, bits)).collect()
+            })
+        })
+        .collect();
+
     for (k, ins) in p.instructions.iter().enumerate() {
         let op = ins.op();
         let output = &p.tensors[op.output()];
@@ -109,6 +127,7 @@ pub fn synthesize_salted(circuit: &Circuit, inputs: Option<&[Vec<i64>]>, salts: 
             inputs: op.inputs().iter().map(|i| &p.tensors[*i]).collect(),
             output,
             constants: &circuit.constants,
+            committed: &committed,
         };
         let x: Vec<&[Value]> =
             op.inputs().iter().map(|i| tensors[*i].as_deref().expect("validated: read after write")).collect();
@@ -138,6 +157,20 @@ pub fn synthesize_salted(circuit: &Circuit, inputs: Option<&[Vec<i64>]>, salts: 
             }
             Visibility::Private => {}
         }
+    }
+    // The weights commitment, the last public signal: every committed
+    // constant packed at its width, in constant order, chained from the last salt.
+    if circuit.has_committed() {
+        cs.region("weights commitment");
+        let elements: Vec<Lc> = circuit
+            .constants
+            .iter()
+            .zip(&committed)
+            .filter_map(|(c, v)| Some(packed_lcs(v.as_ref()?, c.committed?)))
+            .flatten()
+            .collect();
+        let salt = cs.alloc_private(salts.next().copied().unwrap_or_default());
+        commit_elements(&mut cs, elements, salt);
     }
 
     let outputs = p
@@ -227,6 +260,104 @@ mod tests {
         let mut z = s.assignment.clone();
         z[2] += Fr::from(1u64);
         assert!(s.r1cs.first_unsatisfied(&z).is_some());
+    }
+
+    /// x [1, 3] at 8 bits -> linear [1, 2] (weights and bias committed at
+    /// `wbits`/24 bits, shift 2) -> relu, output public; weights `w`, bias `b`.
+    fn committed_linear(w: &[i64], b: &[i64], wbits: u32) -> (ProgramBuilder, usize) {
+        let mut builder = ProgramBuilder::new("committed");
+        let x = builder.tensor("x", &[1, 3], 0, 8);
+        let h = builder.tensor("h", &[1, 2], 0, 16);
+        let y = builder.tensor("y", &[1, 2], 0, 16);
+        builder.input("x", x);
+        builder.output("y", y);
+        let wc = builder.constant("w", &[2, 3], w);
+        let bc = builder.constant("b", &[2], b);
+        builder.commit_constant(wc, wbits);
+        builder.commit_constant(bc, 24);
+        builder.instruction(json!({"op": "linear", "inputs": [x], "output": h, "weight": wc, "bias": bc, "shift": 2}));
+        builder.instruction(json!({"op": "relu", "inputs": [h], "output": y}));
+        (builder, wc)
+    }
+
+    fn load(builder: &ProgramBuilder) -> Circuit {
+        let mut c = builder.circuit().unwrap();
+        c.load_weights(&builder.weights()).unwrap();
+        c
+    }
+
+    #[test]
+    fn committed_weights_compute_the_layer_and_their_commitment_is_the_last_signal() {
+        use crate::gadgets::commit::commitment_of_elements;
+        use crate::gadgets::pack::packed_elements;
+        let (b, _) = committed_linear(&[1, -2, 3, -4, 5, -6], &[2, -2], 8);
+        let salt = Fr::from(4242u64);
+        let s = synthesize_salted(&load(&b), Some(&[vec![4, -3, 5]]), &[salt]).unwrap();
+        assert_eq!(s.r1cs.first_unsatisfied(&s.assignment), None);
+        assert_eq!(s.outputs, vec![vec![6, 0]]);
+        // The input, the output, then the weights commitment.
+        assert_eq!(s.r1cs.num_public, 3);
+        let elements = [packed_elements(&[1, -2, 3, -4, 5, -6], 8), packed_elements(&[2, -2], 24)].concat();
+        assert_eq!(s.public_inputs()[2], commitment_of_elements(&elements, salt));
+    }
+
+    #[test]
+    fn the_structure_and_so_the_key_do_not_depend_on_the_committed_weights() {
+        let (a, _) = committed_linear(&[1, -2, 3, -4, 5, -6], &[2, -2], 8);
+        let (b, _) = committed_linear(&[0, 0, 7, 127, -128, 0], &[-9, 1000], 8);
+        let (da, db) = (a.build(), b.build());
+        assert_eq!(da, db, "circuit.json and constants.bin must not change with the weights");
+        let structure = synthesize(&a.circuit().unwrap(), None).unwrap().r1cs.digest();
+        for builder in [&a, &b] {
+            let s = synthesize_salted(&load(builder), Some(&[vec![4, -3, 5]]), &[Fr::from(1u64)]).unwrap();
+            assert_eq!(s.r1cs.digest(), structure);
+            assert_eq!(s.r1cs.first_unsatisfied(&s.assignment), None);
+        }
+    }
+
+    #[test]
+    fn committed_weights_reject_a_wrong_witness_and_out_of_range_weights() {
+        let (b, _) = committed_linear(&[1, -2, 3, -4, 5, -6], &[2, -2], 8);
+        let s = synthesize_salted(&load(&b), Some(&[vec![4, -3, 5]]), &[Fr::from(5u64)]).unwrap();
+        // Every private value changed by one breaks some constraint: a weight,
+        // a product, the bias, a bit of a range check...
+        let first_private = 1 + s.r1cs.num_public;
+        for i in first_private..s.assignment.len() {
+            let mut z = s.assignment.clone();
+            z[i] += Fr::from(1u64);
+            assert!(s.r1cs.first_unsatisfied(&z).is_some(), "private variable {i} can change freely");
+        }
+        // A weight outside its width is refused when the weights are loaded.
+        let (wide, _) = committed_linear(&[1, -2, 3, -4, 5, 128], &[2, -2], 8);
+        let err = wide.circuit().unwrap().load_weights(&wide.weights()).err().unwrap();
+        assert!(matches!(&err, Error::OutOfRange(m) if m.contains("element 5 is 128")), "{err}");
+        // Proving without the weights, or with a wrong-length file, is an error.
+        let err = synthesize_salted(&b.circuit().unwrap(), Some(&[vec![4, -3, 5]]), &[Fr::from(5u64)]).err().unwrap();
+        assert!(matches!(&err, Error::InputShape(m) if m.contains("weights are committed")), "{err}");
+        assert!(b.circuit().unwrap().load_weights(&b.weights()[8..]).is_err());
+    }
+
+    #[test]
+    fn only_weights_and_biases_can_be_committed_and_widths_bound_the_accumulator() {
+        // A gather's index table cannot be committed.
+        let mut builder = ProgramBuilder::new("g");
+        let x = builder.tensor("x", &[3], 0, 8);
+        let y = builder.tensor("y", &[2], 0, 8);
+        builder.input("x", x);
+        builder.output("y", y);
+        let index = builder.constant("index", &[2], &[0, 2]);
+        builder.commit_constant(index, 8);
+        builder.instruction(json!({"op": "gather", "inputs": [x], "output": y, "index": index}));
+        let err = builder.circuit().err().unwrap();
+        assert!(matches!(&err, Error::Program(m) if m.contains("only none can be committed")), "{err}");
+        // 64-bit committed weights times 8-bit inputs over 3 terms stay below
+        // 2^120; a 64-bit weight over a 64-bit input does not.
+        let (b, _) = committed_linear(&[0; 6], &[0, 0], 64);
+        assert!(b.circuit().is_ok());
+        let mut doc = b.document();
+        doc["tensors"][0]["bits"] = json!(64);
+        let err = Circuit::from_parts(&serde_json::to_vec(&doc).unwrap(), &b.blob()).err().unwrap();
+        assert!(matches!(&err, Error::Program(m) if m.contains("accumulator")), "{err}");
     }
 
     #[test]

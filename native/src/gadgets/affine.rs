@@ -124,6 +124,31 @@ pub fn floor_value(
     Ok(Value { var, val: q, sign })
 }
 
+/// [`affine`] with committed weights: each weight w_t and the bias are
+/// private values (range-checked where they were made), so each product
+/// w_t * x_t costs one constraint, p_t = w_t * x_t, and the rescale takes
+/// sum_t p_t + bias. Program validation bounds |acc| by the weights' widths,
+/// so the rescale identity still holds over the integers.
+pub fn affine_committed<'a>(
+    cs: &mut ConstraintSystem,
+    terms: impl IntoIterator<Item = (&'a Value, &'a Value)>,
+    bias: &Value,
+    shift: u32,
+    out: &TensorSpec,
+    context: &str,
+) -> Result<Value> {
+    let mut acc = Lc::var(bias.var);
+    let mut acc_val = bias.val;
+    for (x, w) in terms {
+        let p_val = x.val * w.val;
+        let p = cs.alloc_private(super::fr(p_val));
+        cs.enforce(Lc::var(w.var), Lc::var(x.var), Lc::var(p));
+        acc.push(p, Fr::from(1u64));
+        acc_val += p_val;
+    }
+    floor_value(cs, acc, acc_val, shift, out, context)
+}
+
 /// y = floor((sum_t w_t * x_t + bias) / 2^shift), range-checked to `out`'s
 /// bits (see [`floor_value`] for the honest-path error and structure-only
 /// mode).

@@ -34,7 +34,11 @@ pub const CHUNK: usize = 5;
 
 /// The commitment to `values` (b = `bits`) under `salt`, computed natively.
 pub fn commitment(values: &[i64], bits: u32, salt: Fr) -> Fr {
-    let elements = packed_elements(values, bits);
+    commitment_of_elements(&packed_elements(values, bits), salt)
+}
+
+/// The chain of step 2 over already packed `elements`.
+pub fn commitment_of_elements(elements: &[Fr], salt: Fr) -> Fr {
     elements.chunks(CHUNK).fold(salt, |h, run| {
         let inputs: Vec<Fr> = std::iter::once(h).chain(run.iter().copied()).collect();
         poseidon(&inputs)
@@ -44,8 +48,14 @@ pub fn commitment(values: &[i64], bits: u32, salt: Fr) -> Fr {
 /// Constrain a new public variable to the commitment of `values` under the
 /// private variable `salt`, and return it.
 pub fn commit_public(cs: &mut ConstraintSystem, values: &[Value], bits: u32, salt: Var) -> Var {
+    commit_elements(cs, packed_lcs(values, bits), salt)
+}
+
+/// [`commit_public`] of already packed elements (the weights commitment
+/// packs several constants, each at its own width, one after the other).
+pub fn commit_elements(cs: &mut ConstraintSystem, elements: Vec<Lc>, salt: Var) -> Var {
     let mut h = Lc::var(salt);
-    for run in packed_lcs(values, bits).chunks(CHUNK) {
+    for run in elements.chunks(CHUNK) {
         let inputs: Vec<Lc> = std::iter::once(h).chain(run.iter().cloned()).collect();
         h = Lc::var(poseidon_gadget(cs, &inputs));
     }

@@ -31,8 +31,10 @@ use crate::program::TensorSpec;
 use crate::r1cs::{ConstraintSystem, Lc, Var};
 
 /// Gadget modules (files of `gadgets/`) whose properties are tested here.
-const PROPERTY_TESTED: &[&str] =
-    &["affine", "argmax", "bilinear", "function", "gather", "linear", "max", "pack", "poseidon", "range", "relu"];
+const PROPERTY_TESTED: &[&str] = &[
+    "affine", "argmax", "bilinear", "commit", "function", "gather", "linear", "max", "pack", "poseidon", "range",
+    "relu",
+];
 
 /// Files of `gadgets/` that hold generated data, not a gadget.
 const DATA_FILES: &[&str] = &["poseidon_constants"];
@@ -467,5 +469,48 @@ fn poseidon_rejects_another_output_and_any_forged_intermediate_over_random_input
         let v = cs.value(Var::Private(k));
         cs.set_value(Var::Private(k), v + Fr::rand(&mut rng));
         assert!(cs.first_unsatisfied().is_some(), "{n} inputs: forged intermediate {k} accepted");
+    }
+}
+
+#[test]
+fn commit_rejects_any_changed_value_salt_intermediate_or_commitment_over_random_tensors() {
+    use super::commit::{commit_public, commitment};
+    use super::range::signed_value;
+    let mut rng = rng(13);
+    for _ in 0..CASES / 20 {
+        let bits = rng.gen_range(2..=64u32);
+        let n = rng.gen_range(1..=3 * (252 / bits as usize) + 2);
+        let values: Vec<i64> = (0..n).map(|_| random_signed(&mut rng, bits) as i64).collect();
+        let salt = Fr::rand(&mut rng);
+        let build = || {
+            let mut cs = ConstraintSystem::new();
+            let vals: Vec<Value> = values.iter().map(|v| signed_value(&mut cs, *v as i128, bits)).collect();
+            let s = cs.alloc_private(salt);
+            let c = commit_public(&mut cs, &vals, bits, s);
+            (cs, vals, s, c)
+        };
+        let (cs, ..) = build();
+        assert_eq!(cs.first_unsatisfied(), None);
+        let (_, _, _, c) = build();
+        assert_eq!(build().0.value(c), commitment(&values, bits, salt));
+        // One committed value, the salt, the commitment, or any private
+        // variable after the values' range checks, moved by a random amount.
+        let (mut cs, vals, s, c) = build();
+        let victim = match rng.gen_range(0..4) {
+            0 => vals[rng.gen_range(0..n)].var,
+            1 => s,
+            2 => c,
+            _ => Var::Private(rng.gen_range(s_index(s)..cs.num_private() as u32)),
+        };
+        let v = cs.value(victim);
+        cs.set_value(victim, v + Fr::rand(&mut rng));
+        assert!(cs.first_unsatisfied().is_some(), "{bits}-bit x {n}: changed {victim:?} accepted");
+    }
+}
+
+fn s_index(v: Var) -> u32 {
+    match v {
+        Var::Private(i) => i,
+        _ => unreachable!("the salt is private"),
     }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{accumulator_bound, concat, Op, Operands};
 use crate::error::Result;
-use crate::gadgets::affine::{affine, FieldWeights};
+use crate::gadgets::affine::{affine, affine_committed, FieldWeights};
 use crate::gadgets::Value;
 use crate::program::{MAX_ACC_BITS, MAX_SHIFT};
 use crate::r1cs::ConstraintSystem;
@@ -40,6 +40,12 @@ impl Op for Affine {
     }
     fn output(&self) -> usize {
         self.output
+    }
+    fn constants(&self) -> Vec<(&'static str, usize)> {
+        vec![("index", self.index), ("weight", self.weight), ("row", self.row), ("bias", self.bias)]
+    }
+    fn committable(&self) -> &'static [&'static str] {
+        &["weight", "bias"]
     }
 
     fn validate(&self, at: &Operands) -> Result<()> {
@@ -81,6 +87,18 @@ impl Op for Affine {
         let c = at.constants;
         let (index, weight, row, bias) = (&c[self.index], &c[self.weight], &c[self.row], &c[self.bias]);
         let t = index.shape[1];
+        if at.committed(self.weight).is_some() || at.committed(self.bias).is_some() {
+            let w = super::linear::committed_or_fixed(cs, at.committed(self.weight), &weight.data);
+            let b = super::linear::committed_or_fixed(cs, at.committed(self.bias), &bias.data);
+            let mut y = Vec::with_capacity(b.len());
+            for (idx, (rw, bo)) in index.data.chunks(t).zip(row.data.iter().zip(&b)) {
+                let base = *rw as usize * t;
+                let terms =
+                    idx.iter().enumerate().filter(|(_, i)| **i >= 0).map(|(j, i)| (x[*i as usize], &w[base + j]));
+                y.push(affine_committed(cs, terms, bo, self.shift, at.output, &at.what)?);
+            }
+            return Ok(y);
+        }
         let w = FieldWeights::new(&weight.data);
         let mut y = Vec::with_capacity(bias.data.len());
         for (idx, (rw, b)) in index.data.chunks(t).zip(row.data.iter().zip(&bias.data)) {

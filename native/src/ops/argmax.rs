@@ -37,6 +37,9 @@ impl Op for Argmax {
     fn output(&self) -> usize {
         self.output
     }
+    fn constants(&self) -> Vec<(&'static str, usize)> {
+        vec![("index", self.index)]
+    }
 
     fn validate(&self, at: &Operands) -> Result<()> {
         let first = at.inputs[0];

@@ -38,6 +38,9 @@ impl Op for Bilinear {
     fn output(&self) -> usize {
         self.output
     }
+    fn constants(&self) -> Vec<(&'static str, usize)> {
+        vec![("left", self.left), ("right", self.right), ("bias", self.bias)]
+    }
 
     fn validate(&self, at: &Operands) -> Result<()> {
         let o = at.output.len();

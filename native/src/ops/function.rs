@@ -53,6 +53,9 @@ impl Op for Function {
     fn output(&self) -> usize {
         self.output
     }
+    fn constants(&self) -> Vec<(&'static str, usize)> {
+        vec![("table", self.table)]
+    }
 
     fn validate(&self, at: &Operands) -> Result<()> {
         let x = at.one_input()?;

@@ -29,6 +29,9 @@ impl Op for Gather {
     fn output(&self) -> usize {
         self.output
     }
+    fn constants(&self) -> Vec<(&'static str, usize)> {
+        vec![("index", self.index)]
+    }
 
     fn validate(&self, at: &Operands) -> Result<()> {
         at.same_bits_and_scale()?;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{accumulator_bound, Op, Operands};
 use crate::error::Result;
-use crate::gadgets::{linear::linear, Value};
+use crate::gadgets::{affine::affine_committed, linear::linear, Value};
 use crate::program::{MAX_ACC_BITS, MAX_SHIFT};
 use crate::r1cs::ConstraintSystem;
 
@@ -32,6 +32,12 @@ impl Op for Linear {
     }
     fn output(&self) -> usize {
         self.output
+    }
+    fn constants(&self) -> Vec<(&'static str, usize)> {
+        vec![("weight", self.weight), ("bias", self.bias)]
+    }
+    fn committable(&self) -> &'static [&'static str] {
+        &["weight", "bias"]
     }
 
     fn validate(&self, at: &Operands) -> Result<()> {
@@ -65,7 +71,51 @@ impl Op for Linear {
 
     fn synthesize(&self, cs: &mut ConstraintSystem, at: &Operands, x: &[&[Value]]) -> Result<Vec<Value>> {
         let (weight, bias) = (&at.constants[self.weight], &at.constants[self.bias]);
+        if at.committed(self.weight).is_some() || at.committed(self.bias).is_some() {
+            return linear_committed(cs, at, x[0], weight, bias, self);
+        }
         linear(cs, x[0], &weight.data, weight.shape[1], &bias.data, self.shift, at.output, &at.what)
+    }
+}
+
+/// The rows with committed weight and/or bias: a constant one of the two
+/// enters as a fixed value (bias) or a constant-times-variable term.
+fn linear_committed(
+    cs: &mut ConstraintSystem,
+    at: &Operands,
+    x: &[Value],
+    weight: &crate::program::Constant,
+    bias: &crate::program::Constant,
+    op: &Linear,
+) -> Result<Vec<Value>> {
+    let k = weight.shape[1];
+    let w = committed_or_fixed(cs, at.committed(op.weight), &weight.data);
+    let b = committed_or_fixed(cs, at.committed(op.bias), &bias.data);
+    let mut y = Vec::with_capacity(x.len() / k * b.len());
+    for row in x.chunks(k) {
+        for (n, bn) in b.iter().enumerate() {
+            let terms = row.iter().zip(&w[n * k..(n + 1) * k]);
+            y.push(affine_committed(cs, terms, bn, op.shift, at.output, &at.what)?);
+        }
+    }
+    Ok(y)
+}
+
+/// The values of a committed constant, or a fixed one's as constants
+/// bound by one constraint each (x = c), so the gadgets can treat both alike.
+pub(crate) fn committed_or_fixed(cs: &mut ConstraintSystem, committed: Option<&[Value]>, data: &[i64]) -> Vec<Value> {
+    use crate::gadgets::fr;
+    use crate::r1cs::Lc;
+    match committed {
+        Some(v) => v.to_vec(),
+        None => data
+            .iter()
+            .map(|c| {
+                let var = cs.alloc_private(fr(*c as i128));
+                cs.enforce_zero(Lc::var(var) - Lc::constant(fr(*c as i128)));
+                Value { var, val: *c as i128, sign: Lc::constant(fr(i128::from(*c >= 0))) }
+            })
+            .collect(),
     }
 }
 

@@ -69,6 +69,13 @@ pub trait Op {
     /// Check the op's own fields against its tensors and constants (the
     /// shared rules are already checked).
     fn validate(&self, at: &Operands) -> Result<()>;
+    /// The constants it reads: (field, constant index).
+    fn constants(&self) -> Vec<(&'static str, usize)>;
+    /// The fields whose constant may be committed (a private witness bound by
+    /// the weights commitment, docs/privacy.md) rather than fixed in the circuit.
+    fn committable(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Emit the constraints and the witness of the output tensor, given the
     /// values of each input tensor (in `inputs` order).
     fn synthesize(&self, cs: &mut ConstraintSystem, at: &Operands, x: &[&[Value]]) -> Result<Vec<Value>>;
@@ -82,9 +89,17 @@ pub struct Operands<'a> {
     pub inputs: Vec<&'a TensorSpec>,
     pub output: &'a TensorSpec,
     pub constants: &'a [Constant],
+    /// The range-checked witness values of each committed constant (None
+    /// for a constant fixed in the circuit), by constant index.
+    pub committed: &'a [Option<Vec<Value>>],
 }
 
 impl<'a> Operands<'a> {
+    /// The witness values of constant `index` if it is committed.
+    pub fn committed(&self, index: usize) -> Option<&'a [Value]> {
+        self.committed.get(index).and_then(|c| c.as_deref())
+    }
+
     /// A program error about this instruction: "instruction 3 (affine): …".
     pub fn err(&self, msg: impl Display) -> Error {
         Error::Program(format!("{}: {msg}", self.what))

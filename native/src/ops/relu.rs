@@ -26,6 +26,9 @@ impl Op for Relu {
     fn output(&self) -> usize {
         self.output
     }
+    fn constants(&self) -> Vec<(&'static str, usize)> {
+        Vec::new()
+    }
 
     fn validate(&self, at: &Operands) -> Result<()> {
         let x = at.one_input()?;

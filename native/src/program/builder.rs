@@ -22,6 +22,8 @@ use crate::error::Result;
 pub struct ProgramBuilder {
     name: String,
     constants: Vec<(String, Vec<usize>, Vec<i64>)>,
+    /// Bit width of each committed constant, by index.
+    committed: std::collections::BTreeMap<usize, u32>,
     tensors: Vec<Value>,
     inputs: Vec<Value>,
     outputs: Vec<Value>,
@@ -38,6 +40,22 @@ impl ProgramBuilder {
     pub fn constant(&mut self, name: &str, shape: &[usize], data: &[i64]) -> usize {
         self.constants.push((name.to_string(), shape.to_vec(), data.to_vec()));
         self.constants.len() - 1
+    }
+
+    /// Make constant `i` committed at `bits`: its values leave the blob for
+    /// [`Self::weights`].
+    pub fn commit_constant(&mut self, i: usize, bits: u32) {
+        self.committed.insert(i, bits);
+    }
+
+    /// `weights.bin`: the committed constants' values, in order.
+    pub fn weights(&self) -> Vec<u8> {
+        self.constants
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.committed.contains_key(i))
+            .flat_map(|(_, (_, _, d))| d.iter().flat_map(|v| v.to_le_bytes()))
+            .collect()
     }
 
     /// Replace constant `i`'s shape and values.
@@ -80,7 +98,12 @@ impl ProgramBuilder {
 
     /// `constants.bin`: every constant's values as little-endian i64, in order.
     pub fn blob(&self) -> Vec<u8> {
-        self.constants.iter().flat_map(|(_, _, d)| d.iter().flat_map(|v| v.to_le_bytes())).collect()
+        self.constants
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.committed.contains_key(i))
+            .flat_map(|(_, (_, _, d))| d.iter().flat_map(|v| v.to_le_bytes()))
+            .collect()
     }
 
     /// The document, with `constants_sha256` of [`Self::blob`].
@@ -90,7 +113,10 @@ impl ProgramBuilder {
             "version": VERSION,
             "name": self.name,
             "constants_sha256": hex(&Sha256::digest(self.blob())),
-            "constants": self.constants.iter().map(|(n, s, _)| json!({"name": n, "shape": s})).collect::<Vec<_>>(),
+            "constants": self.constants.iter().enumerate().map(|(i, (n, s, _))| match self.committed.get(&i) {
+                Some(bits) => json!({"name": n, "shape": s, "committed": true, "bits": bits}),
+                None => json!({"name": n, "shape": s}),
+            }).collect::<Vec<_>>(),
             "tensors": self.tensors,
             "inputs": self.inputs,
             "outputs": self.outputs,

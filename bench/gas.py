@@ -17,7 +17,13 @@ For each model (compiled with its calibration.json, `setup --dev`):
 * `fulfil` on ZkmlSettlement: the same model compiled with --bind-sender
   (one more public signal), a request posted, a proof made for the prover's
   address, and the fulfil transaction's gasUsed (whole transaction; its
-  verifier call is inside it).
+  verifier call is inside it);
+* the same model compiled with ``--visibility input=hashed`` (its input's
+  public signals replaced by one salted Poseidon commitment, issue 13), set
+  up, proved and sent to its own verifier the same way: its public signals,
+  the whole transaction's gasUsed (21,000, calldata and execution: what the
+  sender pays) and the execution gas, beside the same two figures of the
+  public-input verifier above.
 
 Prints a markdown table for bench/RESULTS.md (and --json FILE the raw figures).
 Run: `.venv/bin/python bench/gas.py [--models digits_mlp,lenet5] [--workdir DIR]`.
@@ -68,25 +74,53 @@ def snarkjs_verifier(vk_path: Path) -> str:
                           check=True, capture_output=True, text=True).stdout
 
 
-def _build(model: str, work: Path, bind_sender: bool) -> Path:
+def _build(model: str, work: Path, bind_sender: bool, visibility: dict | None = None) -> Path:
     src = REPO / "circuits" / model
-    build = work / model / ("bound" if bind_sender else "plain")
-    zkml.compile(src / "model.onnx", build, calibration=src / "calibration.json", bind_sender=bind_sender)
+    build = work / model / ("hashed" if visibility else "bound" if bind_sender else "plain")
+    zkml.compile(src / "model.onnx", build, calibration=src / "calibration.json", bind_sender=bind_sender,
+                 visibility=visibility)
     zkml.setup(build, dev=True)
     return build
 
 
-def _verify_tx(w3, address: str, calldata: bytes) -> tuple[int, int, bool]:
+def _verify_tx(w3, address: str, calldata: bytes) -> tuple[int, int, bool, int]:
     """Execution gas of one verifyProof transaction that answers true (sent
-    with a gas limit well above its need), and what happens at the limit
-    eth_estimateGas picks: that limit, and the answer there."""
+    with a gas limit well above its need), what happens at the limit
+    eth_estimateGas picks (that limit, and the answer there), and the
+    transaction's whole gasUsed (intrinsic gas included)."""
     call = {"to": address, "data": "0x" + calldata.hex()}
     answer = bytes(w3.eth.call(call))
     assert int.from_bytes(answer, "big") == 1, f"{address} did not accept the proof"
     receipt = transact(w3, {**call, "gas": 10_000_000})
     estimate = int(w3.eth.estimate_gas(call))
     at_estimate = int.from_bytes(bytes(w3.eth.call({**call, "gas": estimate})), "big") == 1
-    return int(receipt["gasUsed"]) - intrinsic_gas(calldata), estimate, at_estimate
+    return int(receipt["gasUsed"]) - intrinsic_gas(calldata), estimate, at_estimate, int(receipt["gasUsed"])
+
+
+def input_values(build: Path) -> int:
+    """How many values the model's inputs hold (the sender's limbs aside)."""
+    from zkml.api import load_build
+    from zkml.sender import model_inputs
+
+    program = model_inputs(load_build(build).program)
+    return sum(program.tensors[e.tensor].size for e in program.inputs)
+
+
+def hashed_verify(model: str, work: Path, w3) -> dict:
+    """The model with its input hashed: signals, and one verifyProof transaction's total and execution gas."""
+    src = REPO / "circuits" / model
+    build = _build(model, work, bind_sender=False, visibility={"input": "hashed"})
+    out = work / model / "hashed_proof"
+    zkml.prove(build, src / "input.json", out, device="cpu")
+    proof8, public = proof_calldata(json.loads((out / "proof.json").read_text()),
+                                    json.loads((out / "public.json").read_text()))
+    vk = json.loads((build / "verification_key.json").read_text())
+    contract = compile_verifier(render_verifier(vk))
+    address = deploy_contract(w3, contract.bytecode, contract.deployed_bytecode).address
+    gas, _estimate, _true, total = _verify_tx(w3, address, encode_verify_call(proof8, public))
+    settings = json.loads((build / "settings.json").read_text())
+    return {"hashed_public_inputs": len(public), "hashed_gas": gas, "hashed_tx_gas": total,
+            "hashed_constraints": settings["constraints"], "input_values": input_values(build)}
 
 
 def measure(model: str, work: Path, url: str, web3) -> dict:
@@ -106,10 +140,10 @@ def measure(model: str, work: Path, url: str, web3) -> dict:
 
     ours = compile_verifier(render_verifier(vk))
     ours_at = deploy_contract(w3, ours.bytecode, ours.deployed_bytecode).address
-    ours_gas, ours_estimate, ours_true = _verify_tx(w3, ours_at, encode_verify_call(proof8, public))
+    ours_gas, ours_estimate, ours_true, ours_tx_gas = _verify_tx(w3, ours_at, encode_verify_call(proof8, public))
     theirs = compile_verifier(snarkjs_verifier(vk_path), "Groth16Verifier")
     theirs_at = deploy_contract(w3, theirs.bytecode, theirs.deployed_bytecode).address
-    theirs_gas, theirs_estimate, theirs_true = _verify_tx(w3, theirs_at,
+    theirs_gas, theirs_estimate, theirs_true, _ = _verify_tx(w3, theirs_at,
                                                           encode_snarkjs_verify_call(*split_proof8(proof8), public))
 
     bound = _build(model, work, bind_sender=True)
@@ -119,6 +153,7 @@ def measure(model: str, work: Path, url: str, web3) -> dict:
     bound_out = work / model / "bound_proof"
     zkml.prove(bound, src / "input.json", bound_out, device="cpu", sender=prover.address)
     done = onchain.fulfil(bound, bound_out, url, prover, settlement, posted.id)
+    hashed = hashed_verify(model, work, w3)
 
     floor = 181_150 + 6_150 * n
     return {
@@ -126,6 +161,8 @@ def measure(model: str, work: Path, url: str, web3) -> dict:
         "public_inputs": n,
         "ours_bytes": len(bytes(web3.eth.get_code(ours_at))),
         "ours_gas": ours_gas,
+        "ours_tx_gas": ours_tx_gas,
+        "constraints": json.loads((plain / "settings.json").read_text())["constraints"],
         "floor": floor,
         "ratio_to_floor": ours_gas / floor,
         "snarkjs_bytes": len(bytes(web3.eth.get_code(theirs_at))),
@@ -137,6 +174,7 @@ def measure(model: str, work: Path, url: str, web3) -> dict:
         "fulfil_signals": n + 1,
         "fulfil_tx_gas": done.gas_used,
         "request_tx_gas": posted.gas_used,
+        **hashed,
         "seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -161,6 +199,21 @@ def table(rows: list) -> str:
     return "\n".join(lines)
 
 
+def hashed_table(rows: list) -> str:
+    lines = [
+        ("| model | input values | public input: signals | public input: verifyProof tx gas (total) "
+         "| public input: execution gas | hashed input: signals | hashed input: verifyProof tx gas (total) "
+         "| hashed input: execution gas | total saved | constraints public / hashed |"),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['input_values']:,} | {r['public_inputs']} | {r['ours_tx_gas']:,} | {r['ours_gas']:,} "
+            f"| {r['hashed_public_inputs']} | {r['hashed_tx_gas']:,} | {r['hashed_gas']:,} "
+            f"| {r['ours_tx_gas'] - r['hashed_tx_gas']:,} | {r['constraints']:,} / {r['hashed_constraints']:,} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(ZOO), help="comma-separated zoo models (default: all)")
@@ -174,6 +227,8 @@ def main() -> None:
             rows.append(measure(model, work, url, web3))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print(table(rows))
+    print()
+    print(hashed_table(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
 

@@ -79,6 +79,14 @@ def deploy_settlement_cmd(rpc_url: str, keystore: Path | None, as_json: bool) ->
                f"{_hex(deployed.tx_hash)} ({deployed.gas_used:,} gas)", err=True)
 
 
+def _write_salts(path: Path, doc: dict) -> None:
+    """``doc`` as ``path``, atomically and readable by its owner only."""
+    from zkml.artifacts import Staging
+
+    with Staging(path.parent) as stage:
+        stage.write_json(path.name, doc, private=True)
+
+
 @click.command("request")
 @click.argument("build", type=click.Path(path_type=Path))
 @click.argument("input_json", metavar="INPUT.json", type=click.Path(path_type=Path))
@@ -89,33 +97,76 @@ def deploy_settlement_cmd(rpc_url: str, keystore: Path | None, as_json: bool) ->
               help="What the prover is paid, in wei, held by the contract until then.")
 @click.option("--deadline-in", "deadline_in", default=3600, show_default=True, type=click.IntRange(min=1),
               metavar="SECONDS", help="Seconds after the latest block until which the request can be fulfilled.")
+@click.option("--salts-out", "salts_out", type=click.Path(path_type=Path), metavar="FILE",
+              help="Required when BUILD's input is hashed (--visibility input=hashed): where to write the "
+              "salts the request's commitment is made with (owner-only), for the prover's `zkml prove --salts`.")
 @_KEYSTORE
 @_JSON
 @handle_errors
 def request_cmd(build: Path, input_json: Path, rpc_url: str, settlement: str, verifier: str, payment_wei: int,
-                deadline_in: int, keystore: Path | None, as_json: bool) -> None:
+                deadline_in: int, salts_out: Path | None, keystore: Path | None, as_json: bool) -> None:
     """Ask for one inference of BUILD's model on INPUT.json, paying --payment wei; print the request id.
 
     The request holds keccak256 of the input's public signals, not the input:
     share INPUT.json with provers. BUILD must be compiled with --bind-sender.
+    When BUILD's input is hashed (compiled with --visibility input=hashed),
+    that signal is a salted Poseidon commitment, so neither the input nor its
+    packing goes on-chain; the salts are drawn here and written to
+    --salts-out FILE, which the prover needs with INPUT.json
+    (`zkml prove BUILD INPUT.json -o OUT --sender ADDR --salts FILE`).
 
     \b
     Example:
       zkml request build input.json --rpc-url URL --settlement 0x... --verifier 0x... \\
           --payment 1000000000000000 --deadline-in 3600
+      zkml request hashed_build input.json --salts-out salts.json --rpc-url URL ...
     """
     from zkml import onchain
+    from zkml import program as prog
+    from zkml.api import load_build
+    from zkml.errors import ArgumentError
+    from zkml.sender import input_salts, model_inputs
 
+    loaded = load_build(build)
+    hashed = [e.name for e in prog.hashed(model_inputs(loaded.program))]
+    salts = None
+    doc: dict = {}
+    if hashed:
+        if salts_out is None:
+            raise ArgumentError(f"{build}'s input {', '.join(hashed)} is hashed: give --salts-out FILE for the salts "
+                                "its commitment is made with (the prover needs them: zkml prove --salts FILE)")
+        if salts_out.is_dir():
+            raise ArgumentError(f"--salts-out {salts_out} is a directory; name a file")
+        salts = input_salts(loaded.program)
+        doc = {"note": "give this file, with the input, to the prover only (zkml prove --salts FILE): whoever holds "
+                       "a salt can test guesses of the input against the request's commitment",
+               "salts": {k: str(v) for k, v in salts.items()}, "request": None, "circuit_hash": loaded.circuit_hash,
+               "settlement": settlement, "verifier": verifier}
+        _write_salts(salts_out, doc)  # before posting: a request whose salts are lost cannot be fulfilled
+    elif salts_out is not None:
+        raise ArgumentError(f"{build} has no hashed input: --salts-out would hold nothing (the request commits to "
+                            "the input's public signals)")
+    # If posting fails the file stays, with "request": null: a transaction that was sent
+    # but not seen to succeed may still have been mined, and its salts must not be lost.
     posted = onchain.post_request(build, input_json, rpc_url, _account(keystore), settlement, verifier,
-                                  payment_wei, deadline_in)
+                                  payment_wei, deadline_in, salts=salts)
+    commitment = "0x" + posted.input_commitment.hex()
+    if salts_out is not None:
+        _write_salts(salts_out, {**doc, "request": posted.id, "deadline": posted.deadline,
+                                 "input_commitment": commitment, "tx_hash": _hex(posted.tx_hash)})
     if as_json:
-        _echo_json({"id": posted.id, "deadline": posted.deadline, "input_commitment": "0x" + posted.input_commitment.hex(),
-                    "payment": payment_wei, "tx_hash": _hex(posted.tx_hash), "gas_used": posted.gas_used})
+        result = {"id": posted.id, "deadline": posted.deadline, "input_commitment": commitment,
+                  "payment": payment_wei, "tx_hash": _hex(posted.tx_hash), "gas_used": posted.gas_used}
+        if salts_out is not None:
+            result["salts_file"] = str(salts_out)
+        _echo_json(result)
         return
     click.echo(posted.id)
     click.echo(f"  request {posted.id}: {payment_wei:,} wei until unix time {posted.deadline}, input commitment "
-               f"0x{posted.input_commitment.hex()} (transaction {_hex(posted.tx_hash)}, {posted.gas_used:,} gas)",
-               err=True)
+               f"{commitment} (transaction {_hex(posted.tx_hash)}, {posted.gas_used:,} gas)", err=True)
+    if salts_out is not None:
+        click.echo(f"  wrote {salts_out}: the salts of the hashed input, for the prover alone "
+                   f"(zkml prove {build} {input_json} -o OUT --sender ADDR --salts {salts_out})", err=True)
 
 
 @click.command("fulfil")

@@ -13,7 +13,7 @@
     settlement = onchain.deploy_settlement(url, account).address
     posted = onchain.post_request("build", "input.json", url, requester, settlement, verifier, payment_wei,
                                   deadline_in_s=3600)
-    zkml.prove("build", "input.json", "out", sender=prover.address)
+    zkml.prove("build", "input.json", "out", sender=prover.address, salts=posted.salts)  # salts: hashed input
     paid = onchain.fulfil("build", "out", url, prover, settlement, posted.id)
     onchain.reclaim(url, requester, settlement, request_id)   # after the deadline, if nobody fulfilled it
 
@@ -142,20 +142,35 @@ def _bound_build(build_dir: str | Path):
 
 
 def post_request(build_dir: str | Path, inputs: Any, rpc_url: str, account, settlement: str, verifier: str,
-                 payment_wei: int, deadline_in_s: int) -> Posted:
+                 payment_wei: int, deadline_in_s: int, salts: dict | str | Path | None = None) -> Posted:
     """Post a request for one inference of BUILD's model (its verifier at ``verifier``)
     on ``inputs``, paying ``payment_wei`` to whoever fulfils it within ``deadline_in_s``
-    seconds of the latest block."""
+    seconds of the latest block.
+
+    For a build whose input is hashed (``visibility={"input": "hashed"}``) the
+    request commits to the input's salted Poseidon commitment, not to its
+    values, which never go on-chain: the requester chooses each salt, from
+    ``salts`` (a dict keyed ``"input:NAME"``, or a salts file's path) or fresh
+    from the OS's CSPRNG where it names none, and must hand the result's
+    ``salts`` to the prover with the input (``zkml.prove(..., salts=)``).
+    Keep them from anyone who should not learn the input: a salt lets its
+    holder test guesses of the input against the commitment."""
+    from dataclasses import replace
+
     from zkml.evm.settlement import post_request as post
-    from zkml.sender import input_signals
+    from zkml.sender import input_salts, input_signals
 
     build = _bound_build(build_dir)
     if isinstance(deadline_in_s, bool) or not isinstance(deadline_in_s, int) or deadline_in_s <= 0:
         raise EvmError(f"the deadline must be a positive number of seconds, got {deadline_in_s!r}")
-    signals = input_signals(build.program, inputs)
+    chosen = input_salts(build.program, salts)
+    signals = input_signals(build.program, inputs, chosen)
+    if not signals:
+        raise EvmError(f"{build.dir}'s model inputs are all private: a request must commit to its input, so it "
+                       "needs a public or hashed input (compile with --visibility input=hashed)")
     w3 = signing_web3(rpc_url, account)
     deadline = int(w3.eth.get_block("latest")["timestamp"]) + deadline_in_s
-    return post(w3, settlement, verifier, signals, payment_wei, deadline)
+    return replace(post(w3, settlement, verifier, signals, payment_wei, deadline), salts=chosen)
 
 
 def fulfil(build_dir: str | Path, out_dir: str | Path, rpc_url: str, account, settlement: str,

@@ -82,12 +82,48 @@ def sender_limbs(address: object) -> np.ndarray:
     return np.array([((value >> (LIMB_BITS * j)) & 0xFFFFFFFF) - 2**31 for j in range(LIMBS)], dtype=np.int64)
 
 
-def input_signals(program: prog.Program, inputs) -> list[int]:
-    """The public signals that hold the model's inputs (a settlement request
-    commits to them), from inputs as `zkml.prove` takes them (an input.json
-    path, its dict, or arrays), without the sender."""
-    from zkml.inputs import python_inputs
+def input_salts(program: prog.Program, given=None) -> dict[str, int]:
+    """The salts of the model's hashed inputs, keyed ``"input:NAME"``: taken
+    from ``given`` (a dict keyed so or by bare name, or a salts file's path)
+    where it names the input, drawn fresh otherwise (`zkml.privacy.salts_for`)."""
+    from zkml.privacy import hashed_entries, salts_for
 
     view = model_inputs(program)
+    return {f"{kind}:{e.name}": s for (kind, e), s in zip(hashed_entries(view), salts_for(view, given))}
+
+
+def input_signals(program: prog.Program, inputs, salts=None) -> list[int]:
+    """The public signals that hold the model's inputs (a settlement request
+    commits to them), from inputs as `zkml.prove` takes them (an input.json
+    path, its dict, or arrays), without the sender.
+
+    A hashed input's signal is its salted commitment: ``salts`` gives one salt
+    per hashed model input, as a list in `zkml.program.hashed` order or as a
+    dict / salts file for `input_salts` (every hashed input must be named:
+    a fresh salt here would be a commitment nobody can prove against)."""
+    from collections.abc import Mapping
+
+    from zkml.inputs import python_inputs
+    from zkml.privacy import read_salts_file, salts_for
+
+    view = model_inputs(program)
+    hashed = prog.hashed(view)
+    if isinstance(salts, (list, tuple)):
+        if len(salts) != len(hashed):
+            raise ArgumentError(f"the model's hashed inputs ({', '.join(e.name for e in hashed) or 'none'}) need "
+                                f"one salt each, got {len(salts)}")
+        from zkml.poseidon import check_salt
+
+        try:
+            values = [check_salt(v) for v in salts]
+        except ValueError:
+            raise ArgumentError("each salt must be an int in [0, r) (BN254's scalar field)") from None
+    else:
+        named = {} if salts is None else dict(salts) if isinstance(salts, Mapping) else read_salts_file(salts)
+        missing = [e.name for e in hashed if f"input:{e.name}" not in named and e.name not in named]
+        if missing:
+            raise ArgumentError(f"no salt given for the hashed input(s) {', '.join(missing)}: the request's "
+                                "commitment must be one the prover can open")
+        values = salts_for(view, named)
     quantized = prog.quantize_inputs(view, python_inputs(inputs, view))
-    return prog.pack_public(view, quantized, [])
+    return prog.pack_public(view, quantized, [], values)

@@ -6,7 +6,8 @@ a proof for another input or another model, a second fulfilment, a late one
 and a proof copied by another sender are refused with the contract's named
 error; a receiver that calls back in gets nothing more.
 
-One digits build (compiled with --bind-sender, set up once) serves the module;
+One digits build (compiled with --bind-sender, set up once) serves the module,
+and one more with its input hashed (a request that never shows the input);
 each test posts its own requests."""
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from zkml.evm import compile_verifier, proof_calldata
 from zkml.evm import settlement as contract
 from zkml.evm.outputs import output_layout, unpack
 from zkml.evm.rpc import signing_web3
-from zkml.sender import SENDER_INPUT
+from zkml.poseidon import FIELD_MODULUS
+from zkml.sender import SENDER_INPUT, input_signals
 
 PAYMENT = 10**15  # wei
 
@@ -429,3 +431,118 @@ def test_settlement_commands_have_help_with_an_example_and_no_key_option(command
     r = zkml_cli(command, "--help")
     assert r.returncode == 0 and "Example:" in r.stdout and "ZKML_PRIVATE_KEY" in r.stdout
     assert "--private-key" not in r.stdout
+
+
+# --- a request for a hashed input (issue 13, item 4) ----------------------------
+
+
+@pytest.fixture(scope="module")
+def hashed_build(tmp_path_factory):
+    """The digits model compiled with --bind-sender --visibility input=hashed: its
+    input's one public signal is a salted Poseidon commitment."""
+    build = tmp_path_factory.mktemp("settlement") / "hashed"
+    r = zkml_cli("compile", DIGITS / "model.onnx", "-o", build, "--calibration", DIGITS / "calibration.json",
+                 "--bind-sender", "--visibility", "input=hashed")
+    assert r.returncode == 0, r.stderr
+    zkml.api._seeded_setup_for_tests(build, seed=23)
+    return build
+
+
+def _words(values) -> list[bytes]:
+    return [int(v).to_bytes(32, "big") for v in values]
+
+
+def test_a_hashed_input_request_is_fulfilled_with_the_requesters_salts_and_never_shows_the_input(
+        world, build, hashed_build, tmp_path):
+    settings = read(hashed_build / "settings.json")
+    assert settings["sender"]["signal"] == 1  # the commitment, then the sender
+    verifier = onchain.deploy_verifier(hashed_build, world.url, world.requester).address
+
+    # The CLI refuses a hashed-input request without a place for its salts, before sending anything.
+    request = ("request", hashed_build, DIGITS / "input.json", "--rpc-url", world.url, "--settlement",
+               world.settlement, "--verifier", verifier, "--payment", PAYMENT)
+    assert_one_line_error(_cli(world.requester.key.hex(), *request), "--salts-out")
+    assert_one_line_error(_cli(world.requester.key.hex(), "request", build, DIGITS / "input.json", "--rpc-url",
+                               world.url, "--settlement", world.settlement, "--verifier", world.verifier,
+                               "--payment", 1, "--salts-out", tmp_path / "x.json"), "no hashed input")
+    assert not (tmp_path / "x.json").exists()
+
+    salts_file = tmp_path / "request" / "salts.json"
+    r = _cli(world.requester.key.hex(), *request, "--salts-out", salts_file, "--json")
+    assert r.returncode == 0, r.stderr
+    posted = json.loads(r.stdout)
+    request_id = posted["id"]
+    assert salts_file.stat().st_mode & 0o777 == 0o600
+    doc = read(salts_file)
+    assert doc["request"] == request_id and doc["input_commitment"] == posted["input_commitment"]
+    (key,) = doc["salts"]
+    assert key == "input:input"
+    salt = int(doc["salts"][key])
+
+    # On-chain: one input signal, keccak256 of the Poseidon commitment under the requester's salt.
+    program = zkml.api.load_build(hashed_build).program
+    commitment = input_signals(program, DIGITS / "input.json", [salt])
+    assert len(commitment) == 1
+    on_chain = contract.read_request(world.web3, world.settlement, request_id)
+    assert (on_chain.input_signals, on_chain.input_commitment) == (1, contract.input_commitment(commitment))
+
+    # The prover proves with the requester's salts, through the CLI, and is paid by `zkml fulfil`.
+    out = tmp_path / "out"
+    r = zkml_cli("prove", hashed_build, DIGITS / "input.json", "-o", out, "--sender", world.prover.address,
+                 "--salts", salts_file)
+    assert r.returncode == 0, r.stderr
+    public = [int(v) for v in read(out / "public.json")]
+    assert public[:1] == commitment
+    before = world.balance(world.prover.address)
+    r = _cli(world.prover.key.hex(), "fulfil", hashed_build, out, "--rpc-url", world.url, "--settlement",
+             world.settlement, "--request", request_id, "--json")
+    assert r.returncode == 0, r.stderr
+    done = json.loads(r.stdout)
+    assert world.balance(world.prover.address) == before + PAYMENT - world.fee(done["tx_hash"])
+    assert contract.outputs_of(world.web3, world.settlement, request_id) == public[2:]
+
+    # The input never went on-chain: no word of its public packing (what the
+    # public-input build commits to) in either transaction's calldata or logs.
+    packing = _words(input_signals(zkml.api.load_build(build).program, DIGITS / "input.json"))
+    assert len(packing) == 5
+    for tx_hash in (posted["tx_hash"], done["tx_hash"]):
+        tx = world.web3.eth.get_transaction(tx_hash)
+        receipt = world.web3.eth.get_transaction_receipt(tx_hash)
+        seen = bytes(tx["input"]) + b"".join(bytes(log["data"]) + b"".join(bytes(t) for t in log["topics"])
+                                             for log in receipt["logs"])
+        assert not any(word in seen for word in packing)
+    assert _words(commitment)[0] in bytes(world.web3.eth.get_transaction(done["tx_hash"])["input"])
+
+
+def test_a_hashed_input_request_refuses_a_proof_under_another_salt_or_of_another_input(
+        world, hashed_build, tmp_path):
+    program = zkml.api.load_build(hashed_build).program
+    verifier = onchain.deploy_verifier(hashed_build, world.url, world.requester).address
+    posted = onchain.post_request(hashed_build, DIGITS / "input.json", world.url, world.requester, world.settlement,
+                                  verifier, PAYMENT, 3600)  # salts drawn fresh, and returned
+    (salt,) = posted.salts.values()
+    assert list(posted.salts) == ["input:input"]
+    chosen = onchain.post_request(hashed_build, DIGITS / "input.json", world.url, world.requester, world.settlement,
+                                  verifier, PAYMENT, 3600, salts={"input:input": salt})
+    assert chosen.salts == posted.salts and chosen.input_commitment == posted.input_commitment
+
+    other_salt, other_input = tmp_path / "other_salt", tmp_path / "other_input"
+    zkml.prove(hashed_build, DIGITS / "input.json", other_salt, sender=world.prover.address,
+               salts={"input:input": (salt + 1) % FIELD_MODULUS})
+    zkml.prove(hashed_build, _other_input(tmp_path), other_input, sender=world.prover.address, salts=posted.salts)
+    for out in (other_salt, other_input):
+        with pytest.raises(EvmError, match=rf"InputMismatch\(id={posted.id}"):
+            world.send_fulfil(world.prover, posted.id, out)
+        # Its proof with the request's commitment put in its place: the verifier refuses it.
+        public = [int(v) for v in read(out / "public.json")]
+        with pytest.raises(EvmError, match=rf"InvalidProof\(id={posted.id}\)"):
+            world.send_fulfil(world.prover, posted.id, out, signals=[
+                *input_signals(program, DIGITS / "input.json", posted.salts), *public[1:]])
+    assert contract.read_request(world.web3, world.settlement, posted.id).status == "open"
+
+    # The salts a request is made with must name every hashed input, and only those.
+    with pytest.raises(ArgumentError, match="not a hashed input"):
+        onchain.post_request(hashed_build, DIGITS / "input.json", world.url, world.requester, world.settlement,
+                             verifier, PAYMENT, 3600, salts={"input:nope": 1})
+    with pytest.raises(ArgumentError, match="no salt given"):
+        input_signals(program, DIGITS / "input.json")

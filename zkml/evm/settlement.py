@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -193,6 +193,9 @@ class Posted:
     input_commitment: bytes
     tx_hash: str
     gas_used: int
+    # The salts of the model's hashed inputs ("input:NAME" -> salt) that the
+    # request's commitment was made with: the prover needs them (zkml.onchain.post_request).
+    salts: dict[str, int] = field(default_factory=dict)
 
 
 def post_request(w3, settlement: str, verifier: str, input_signals: Sequence[int], payment: int,

@@ -35,7 +35,7 @@ def circuit_info(program: bytes, constants: bytes) -> CircuitInfo:
     constants.bin; docs/program.md) without any input, and count it."""
 
 def evaluate(
-    program: bytes, constants: bytes, inputs: list[list[int]], salts: list[str] = ...
+    program: bytes, constants: bytes, inputs: list[list[int]], salts: list[str] = ..., weights: bytes | None = None
 ) -> tuple[list[list[int]], list[str]]:
     """Witness only: (quantized outputs, public signals) after checking every
     constraint. `salts`: one decimal per hashed input/output, in order."""
@@ -63,7 +63,14 @@ class Prover:
     circuit as `prove` checks it; a key that does not fit the GPU's free memory
     is a DeviceError naming the sizes ("cuda") or a CPU prover saying why ("auto")."""
 
-    def __new__(cls, program: bytes, constants: bytes, pk_path: str | PathLike[str], device: str = "auto") -> Self: ...
+    def __new__(
+        cls,
+        program: bytes,
+        constants: bytes,
+        pk_path: str | PathLike[str],
+        device: str = "auto",
+        weights: bytes | None = None,
+    ) -> Self: ...
     def prove(self, inputs: list[list[int]], seed: int | None = None, salts: list[str] = ...) -> ProveOutput:
         """One proof, as `prove` (module function) makes it; with "auto", a GPU
         failing mid-proof hands that proof to the CPU."""
@@ -101,7 +108,12 @@ def export_r1cs(program: bytes, constants: bytes, path: str | PathLike[str]) -> 
     """The circuit's constraint system as an iden3 .r1cs file (atomically)."""
 
 def export_witness(
-    program: bytes, constants: bytes, inputs: list[list[int]], path: str | PathLike[str], salts: list[str] = ...
+    program: bytes,
+    constants: bytes,
+    inputs: list[list[int]],
+    path: str | PathLike[str],
+    salts: list[str] = ...,
+    weights: bytes | None = None,
 ) -> list[str]:
     """The witness of the quantized inputs, checked, as an iden3 .wtns file;
     returns the public signals (decimal)."""

@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zkml import __version__, _native, artifacts
-from zkml import privacy
+from zkml import __version__, _native, artifacts, privacy
 from zkml import program as prog
 from zkml import sender as _sender
 from zkml.artifacts import Staging, check_hash, read_bytes, read_json, require_dir
@@ -107,6 +106,8 @@ class Build:
     """The bytes of constants.bin."""
     program: prog.Program
     settings: dict
+    weights: privacy.CommittedWeights | None = None
+    """The committed weights (values, salt, commitment) of a build compiled with them."""
 
     @property
     def circuit_hash(self) -> str:
@@ -136,7 +137,13 @@ def load_build(build_dir: str | Path) -> Build:
     from zkml import schemas
 
     schemas.validate(schemas.Settings, settings, str(d / artifacts.SETTINGS))
-    return Build(d, data, constants, program, settings)
+    weights = privacy.read_weights(d, program)
+    if weights is not None:
+        if str(weights.commitment) != settings.get("weights", {}).get("commitment"):
+            raise CircuitMismatchError(f"{d / privacy.WEIGHTS_JSON} and {d / artifacts.SETTINGS} name different "
+                                       "weights commitments: compile the model again")
+        program = prog.from_files(data, constants, weights.blob)
+    return Build(d, data, constants, program, settings, weights)
 
 
 # --- compile -----------------------------------------------------------------------
@@ -151,6 +158,7 @@ def compile(  # shadows the builtin on purpose: the API verb
     example_inputs: Any = None,
     bind_sender: bool = False,
     visibility: dict[str, str] | None = None,
+    weights: str = "constant",
 ) -> CompileResult:
     """Quantize a model and compile it into a circuit in `build_dir`.
 
@@ -177,6 +185,12 @@ def compile(  # shadows the builtin on purpose: the API verb
     ``{NAME: MODE}`` for one of them, MODE being "public" (the values, the
     default), "hashed" (a salted Poseidon commitment) or "private" (nothing);
     see `zkml.privacy`. settings.json lists the public signals each takes.
+    `weights="committed"` makes the linear and affine weights and biases
+    private values bound by one public salted commitment (settings.json's
+    `weights.commitment`; the values and salt go to weights.bin/weights.json,
+    the model owner's): the circuit hash and keys then depend on the
+    architecture and scales only, so a retrained model compiled into the same
+    build keeps its keys.
     """
     from zkml.frontend import load_model
     from zkml.inputs import python_calibration
@@ -191,11 +205,21 @@ def compile(  # shadows the builtin on purpose: the API verb
     started = time.perf_counter()
     graph = load_model(source, input_shapes)
     samples = python_calibration(calibration, graph)
-    program, report = quantize(graph, samples, bits=int(bits))
+    existing = privacy.committed_template(Path(build_dir)) if weights == "committed" else None
+    # Another width is another circuit: nothing to keep.
+    template = existing if existing is not None and existing.weight_bits == bits else None
+    program, report = quantize(graph, samples, bits=int(bits), template=template,
+                               weight_headroom=1 if weights == "committed" else 0)
     report["measured_error_vs_onnxruntime"] = _measured_error_vs_onnxruntime(source, program, samples)
     program = privacy.apply_visibility(program, visibility)
     if bind_sender:
         program = _sender.bind_sender(program)
+    if weights not in ("constant", "committed"):
+        raise ArgumentError(f"weights must be 'constant' or 'committed', got {weights!r}")
+    committed = None
+    if weights == "committed":
+        program = privacy.commit_weights(program, int(bits))
+        committed = privacy.make_weights(program)
     data, constants = program.to_files()
     info = _native.circuit_info(data, constants)
 
@@ -220,7 +244,12 @@ def compile(  # shadows the builtin on purpose: the API verb
     }
     if bind_sender:
         settings["sender"] = {"input": _sender.SENDER_INPUT, "signal": _sender.sender_signal(program)}
+    if committed is not None:
+        settings["weights"] = {"mode": "committed", "commitment": str(committed.commitment),
+                               "signal": info["public_inputs"] - 1, "bits": int(bits),
+                               "values": sum(int(v.size) for _, v, _ in program.committed_constants())}
     build = Path(build_dir)
+    warnings: list[str] = []
     with Staging(build) as stage:
         previous = build / artifacts.SETTINGS
         if previous.exists():
@@ -228,13 +257,30 @@ def compile(  # shadows the builtin on purpose: the API verb
                 stale = json.loads(previous.read_text()).get("circuit_hash") != settings["circuit_hash"]
             except (OSError, ValueError, AttributeError):
                 stale = True
+            if stale and existing is not None and (build / artifacts.PROVING_KEY).exists():
+                raise CircuitMismatchError(
+                    f"{build} holds keys for a circuit with committed weights, and this model compiles to "
+                    f"another circuit ({privacy.first_difference(existing, program)}): its keys, and a verifier "
+                    "deployed from them, cannot serve it. Compile into a new directory, or delete "
+                    f"{build / artifacts.PROVING_KEY} to replace them")
             if stale:  # keys of another circuit must not survive next to this one
+                if (build / artifacts.PROVING_KEY).exists():
+                    warnings.append(f"{build} held keys for another circuit: they were removed (run setup again)")
                 stage.remove_on_commit(artifacts.PROVING_KEY)
                 stage.remove_on_commit(artifacts.VERIFICATION_KEY)
+            elif committed is not None and (build / artifacts.PROVING_KEY).exists():
+                warnings.append(f"the circuit is unchanged: {build}'s keys (and a verifier deployed from them) "
+                                f"serve the new weights, commitment {committed.commitment}")
         stage.write_bytes(artifacts.CIRCUIT, data)
         stage.write_bytes(artifacts.CONSTANTS, constants)
         stage.write_json(artifacts.SETTINGS, settings)
-    return CompileResult(build, settings, compile_warnings(settings))
+        if committed is not None:
+            stage.write_bytes(privacy.WEIGHTS_BIN, committed.blob, private=True)
+            stage.write_json(privacy.WEIGHTS_JSON, privacy.weights_document(committed), private=True)
+        else:
+            stage.remove_on_commit(privacy.WEIGHTS_BIN)
+            stage.remove_on_commit(privacy.WEIGHTS_JSON)
+    return CompileResult(build, settings, compile_warnings(settings) + warnings)
 
 
 def _model_source(model: Any, example_inputs: Any) -> tuple[Path | onnx.ModelProto, str]:
@@ -475,7 +521,12 @@ class Prover:
         pk = self.build.dir / artifacts.PROVING_KEY
         if not pk.exists():
             raise InputFileError(f"no proving key in {self.build.dir}: run `zkml setup {self.build.dir} --dev` first", pk)
-        self._native = _native.Prover(self.build.data, self.build.constants, str(pk), device)
+        if self.build.program.weight_bits is not None and self.build.weights is None:
+            raise InputFileError(f"{self.build.dir}'s weights are committed and {privacy.WEIGHTS_BIN} is not there: "
+                                 "proving needs the model owner's weights.bin and weights.json",
+                                 self.build.dir / privacy.WEIGHTS_BIN)
+        weights = self.build.weights.blob if self.build.weights is not None else None
+        self._native = _native.Prover(self.build.data, self.build.constants, str(pk), device, weights)
         _check_vk_beside_pk(self.build, self._native.vk)
 
     @property
@@ -500,6 +551,8 @@ class Prover:
         floats = _float_inputs(build, inputs, sender)
         quantized = prog.quantize_inputs(build.program, floats)
         salt_values = privacy.salts_for(build.program, salts)
+        if build.weights is not None:
+            salt_values.append(build.weights.salt)
         warnings = calibration_warnings(build, [np.asarray(f, dtype=np.float64) for f in floats])
         timings["quantize_input"] = time.perf_counter() - t + self._load_build
         self._load_build = 0.0
@@ -542,8 +595,9 @@ class Prover:
             stage.write_json(artifacts.PROOF, proof)
             stage.write_json(artifacts.PUBLIC, out["public"])
             stage.write_json(artifacts.OUTPUT, output_doc)
-            if salt_values or len(shown) < len(p.outputs):
-                doc = privacy.private_document(p, build.circuit_hash, salt_values,
+            hashed_salts = salt_values[:len(privacy.hashed_entries(p))]
+            if hashed_salts or len(shown) < len(p.outputs):
+                doc = privacy.private_document(p, build.circuit_hash, hashed_salts,
                                                {k: v.tolist() for k, v in outputs.items()},
                                                {k: v.tolist() for k, v in q_outputs.items()})
                 stage.write_json(artifacts.PRIVATE, doc, private=True)
@@ -611,7 +665,15 @@ def check(build_dir: str | Path, inputs: str | Path | dict | Sequence[np.ndarray
         sender = "0x" + "00" * 20  # no instruction reads it: any address checks the same constraints
     quantized = _quantized_inputs(build, inputs, sender)
     salts = [str(v) for v in privacy.salts_for(build.program, None)]  # any salts check the same constraints
-    outs, _public = _native.evaluate(build.data, build.constants, [q.reshape(-1).tolist() for q in quantized], salts)
+    if build.program.weight_bits is not None and build.weights is None:
+        raise InputFileError(f"{build.dir}'s weights are committed and {privacy.WEIGHTS_BIN} is not there",
+                             build.dir / privacy.WEIGHTS_BIN)
+    weights = None
+    if build.weights is not None:
+        salts.append(str(build.weights.salt))
+        weights = build.weights.blob
+    outs, _public = _native.evaluate(build.data, build.constants, [q.reshape(-1).tolist() for q in quantized], salts,
+                                     weights)
     p = build.program
     outputs = {
         e.name: prog.dequantize(p, e.tensor, np.asarray(o).reshape(p.tensors[e.tensor].shape))
@@ -627,9 +689,25 @@ def verify(build_dir: str | Path, out_dir: str | Path) -> bool:
     """True if OUT/proof.json proves OUT/public.json for this build's key.
 
     A malformed file (a bad point, a public signal >= r, the wrong number of
-    signals) or a proof labelled with another circuit raises instead.
+    signals) or a proof labelled with another circuit raises instead. For a
+    build with committed weights the proof must also be for the weights the
+    build publishes (settings.json's weights commitment).
     """
-    return _verify(build_dir, out_dir)[0]
+    valid, public = _verify(build_dir, out_dir)
+    return valid and not _other_weights(Path(build_dir), public)
+
+
+def _other_weights(build_dir: Path, public: Any) -> str:
+    """Why ``public`` holds another weights commitment than the build
+    publishes ("" when it does not, or the weights are constants)."""
+    settings = read_json(build_dir / artifacts.SETTINGS, "settings")
+    published = settings.get("weights", {}).get("commitment") if isinstance(settings, dict) else None
+    if published is None or not isinstance(public, list) or not public:
+        return ""
+    if str(public[-1]) == published:
+        return ""
+    return (f"the proof is for the weights with commitment {public[-1]}, not for {build_dir}'s weights "
+            f"(commitment {published})")
 
 
 def _verify(build_dir: str | Path, out_dir: str | Path) -> tuple[bool, Any]:
@@ -663,10 +741,14 @@ class VerifyResult:
     visibility: dict[str, str] = field(default_factory=dict)
     """"input:NAME" / "output:NAME" -> public, hashed or private: what the proof shows of each."""
     commitments: dict[str, int] = field(default_factory=dict)
-    """"input:NAME" / "output:NAME" -> the commitment the proof holds for each hashed tensor."""
+    """"input:NAME" / "output:NAME" -> the commitment the proof holds for each hashed tensor
+    ("weights": the weights commitment, for a build with committed weights)."""
+    reason: str = ""
+    """Why a proof whose pairing check passes is still not valid for this build."""
 
     def to_json(self) -> dict[str, Any]:
         return {
+            **({"reason": self.reason} if self.reason else {}),
             "visibility": self.visibility,
             "commitments": {k: str(v) for k, v in self.commitments.items()},
             "valid": self.valid,
@@ -697,10 +779,17 @@ def verify_statement(build_dir: str | Path, out_dir: str | Path) -> VerifyResult
                if e.visibility == "public"}
     named = [(f"input:{e.name}", e, q) for e, q in zip(p.inputs, q_inputs)]
     named += [(f"output:{e.name}", e, q) for e, q in zip(p.outputs, q_outputs)]
+    reason = ""
     visibility = {k: e.visibility for k, e, _ in named}
     commitments = {k: int(q) for k, e, q in named if e.visibility == "hashed"}
+    if p.weight_bits is not None:
+        # The proof holds for the weights whose commitment is its last signal:
+        # valid for this build only if that is the commitment it publishes.
+        commitments["weights"] = int(public[-1])
+        reason = _other_weights(build.dir, public)
+        valid = valid and not reason
     digest = hashlib.sha256(",".join(str(v) for v in public).encode()).hexdigest()
-    return VerifyResult(valid, outputs, inputs, digest, visibility, commitments)
+    return VerifyResult(valid, outputs, inputs, digest, visibility, commitments, reason)
 
 
 # --- Solidity ----------------------------------------------------------------------

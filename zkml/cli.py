@@ -100,6 +100,10 @@ def main() -> None:
       zkml request build input.json --rpc-url URL --settlement ADDR --verifier ADDR --payment WEI
       zkml prove build input.json -o out --sender PROVER_ADDR
       zkml fulfil build out --rpc-url URL --settlement ADDR --request ID
+    Keeping what is yours private (docs/privacy.md):
+      zkml compile model.onnx -o build --visibility input=hashed   (or =private; output=, NAME=)
+      zkml compile model.onnx -o build --weights committed         (a retrain keeps the keys)
+      zkml prove build input.json -o out    (+ out/private.json: salts, never for a verifier)
     Or all of it on the bundled digits model, on-chain check included:
       zkml demo
 
@@ -141,9 +145,13 @@ def ops_cmd(as_json: bool) -> None:
 @click.option("--bits", default=16, show_default=True, type=int, help="Signed bit width of every quantized value.")
 @click.option("--input-shape", "input_shapes", multiple=True, metavar="NAME=D0,D1,...",
               help="Static shape of an input whose dimensions the model leaves open (repeatable).")
+@click.option("--weights", type=click.Choice(["constant", "committed"]), default="constant", show_default=True,
+              help="As for compile: the cost of committed (private) weights.")
+@click.option("--visibility", multiple=True, metavar="KEY=MODE", help="As for compile (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
 @handle_errors
-def estimate_cmd(model: Path, calibration: Path | None, bits: int, input_shapes: tuple, as_json: bool) -> None:
+def estimate_cmd(model: Path, calibration: Path | None, bits: int, input_shapes: tuple, weights: str,
+                 visibility: tuple, as_json: bool) -> None:
     """What proving MODEL.onnx will cost, before any setup, in seconds:
     constraints, variables, public inputs, proving-key size, peak memory and
     proving time on this machine, and the on-chain verification gas. Writes
@@ -152,12 +160,14 @@ def estimate_cmd(model: Path, calibration: Path | None, bits: int, input_shapes:
     \b
     Example:
       zkml estimate circuits/digits_cnn/model.onnx --calibration circuits/digits_cnn/calibration.json
+      zkml estimate model.onnx --weights committed --visibility input=hashed
     """
     import json as _json
 
+    from zkml import privacy
     from zkml.estimate import estimate
 
-    e = estimate(model, calibration, bits, _parse_shapes(input_shapes))
+    e = estimate(model, calibration, bits, _parse_shapes(input_shapes), weights, privacy.parse_cli(visibility))
     if as_json:
         click.echo(_json.dumps(e.to_json(), indent=2))
         return
@@ -202,6 +212,11 @@ def _parse_shapes(input_shapes: tuple) -> dict | None:
 @click.option("--bind-sender", is_flag=True,
               help="Add one public input, the address that submits the proof to a settlement contract "
               "(prove --sender ADDR); a proof then holds for that address alone.")
+@click.option("--weights", "weights", type=click.Choice(["constant", "committed"]), default="constant",
+              show_default=True,
+              help="committed: the linear/affine weights and biases become private values bound by one public "
+              "commitment (BUILD/weights.bin and weights.json are the model owner's), so the keys depend on "
+              "the architecture only and a retrained model compiled into the same BUILD keeps them.")
 @click.option("--visibility", "visibility", multiple=True, metavar="KEY=MODE",
               help="What a verifier sees (repeatable): KEY is input (every input), output (every output) or "
               "an input's or output's name; MODE is public (the values; default), hashed (a salted Poseidon "
@@ -209,7 +224,7 @@ def _parse_shapes(input_shapes: tuple) -> dict | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
 @handle_errors
 def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, input_shapes: tuple,
-                bind_sender: bool, visibility: tuple, as_json: bool) -> None:
+                bind_sender: bool, weights: str, visibility: tuple, as_json: bool) -> None:
     """Quantize MODEL.onnx into an arithmetic circuit.
 
     Writes BUILD/circuit.json (the quantized program; its SHA-256 is the
@@ -223,11 +238,12 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
       zkml compile circuits/digits_mlp/model.onnx -o build \\
           --calibration circuits/digits_mlp/calibration.json
       zkml compile model.onnx -o build --visibility input=hashed --visibility output=public
+      zkml compile retrained.onnx -o build --weights committed   # same keys
     """
     from zkml import api, privacy
 
     result = api.compile(model, build, calibration=calibration, bits=bits, input_shapes=_parse_shapes(input_shapes),
-                         bind_sender=bind_sender, visibility=privacy.parse_cli(visibility))
+                         bind_sender=bind_sender, visibility=privacy.parse_cli(visibility), weights=weights)
     s = result.settings
     _warn(result.warnings)
     if as_json:
@@ -244,6 +260,7 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
             "calibration_assumed": quant["calibration"]["assumed"],
             "ranges_not_certified": [t["name"] for t in quant["tensors"] if not t["range_certified"]],
             "sender": s.get("sender"),
+            "weights": s.get("weights"),
             "warnings": result.warnings,
         })
         return
@@ -253,6 +270,9 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
         click.echo(f"  input  {io['name']} {io['shape']}: {io['bits']}-bit, scale 2^-{io['scale']}, {io['visibility']}")
     for io in s["outputs"]:
         click.echo(f"  output {io['name']} {io['shape']}: {io['bits']}-bit, scale 2^-{io['scale']}, {io['visibility']}")
+    if s.get("weights"):
+        click.echo(f"  weights: committed ({s['weights']['values']:,} values), commitment {s['weights']['commitment']} "
+                   f"in public signal {s['weights']['signal']}; {build}/weights.bin and weights.json are yours alone")
     if s.get("sender"):
         click.echo(f"  sender: public signal {s['sender']['signal']} holds the address that submits the proof "
                    f"(input {s['sender']['input']}; prove with --sender ADDR)")
@@ -624,6 +644,8 @@ def verify_cmd(build: Path, out: Path, as_json: bool, onchain: bool, rpc_url: st
         click.echo(json.dumps(result.to_json()))
     else:
         click.echo("valid" if result.valid else "invalid")
+        if result.reason:
+            click.echo(f"  {result.reason}", err=True)
         _echo_outputs(result.outputs)
         for name, data in result.to_json()["inputs"].items():
             click.echo(f"input {name} {data['shape']}: sha256 {data['sha256']}")

@@ -123,8 +123,13 @@ def peak_memory_bytes(pk_bytes: int, variables: int, domain: int, nonzeros: int)
     return int(_python_baseline() + 1.5 * pk_bytes + 80 * nonzeros + 32 * (variables + 4 * domain))
 
 
-def estimate(model, calibration=None, bits: int = 16, input_shapes=None) -> Estimate:
-    """Predict the cost of proving ``model`` (see the module docstring)."""
+def estimate(model, calibration=None, bits: int = 16, input_shapes=None, weights: str = "constant",
+             visibility: dict[str, str] | None = None) -> Estimate:
+    """Predict the cost of proving ``model`` (see the module docstring), with
+    its weights ``"constant"`` or ``"committed"`` and ``visibility`` as for
+    ``zkml.compile`` (a committed or hashed tensor costs its range checks,
+    one constraint per multiply-accumulate with a committed weight, and the
+    Poseidon hashing)."""
     import time
 
     from zkml.frontend import load_model
@@ -134,7 +139,16 @@ def estimate(model, calibration=None, bits: int = 16, input_shapes=None) -> Esti
     started = time.perf_counter()
     graph = load_model(Path(model), input_shapes)
     samples = load_calibration(calibration, graph) if calibration is not None else None
-    program, _ = quantize(graph, samples, bits=bits)
+    from zkml import privacy
+
+    if weights not in ("constant", "committed"):
+        from zkml.errors import ArgumentError
+
+        raise ArgumentError(f"weights must be 'constant' or 'committed', got {weights!r}")
+    program, _ = quantize(graph, samples, bits=bits, weight_headroom=1 if weights == "committed" else 0)
+    program = privacy.apply_visibility(program, visibility)
+    if weights == "committed":
+        program = privacy.commit_weights(program, bits)
     data, constants = program.to_files()
     info = _native.circuit_info(data, constants)
     variables, public = info["variables"], info["public_inputs"]

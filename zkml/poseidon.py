@@ -66,8 +66,13 @@ def commitment(values, bits: int, salt: int) -> int:
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     if array.min() < lo or array.max() > hi:
         raise ValueError(f"values must lie in [{lo}, {hi}] ({bits} bits)")
-    h = salt
-    elements = _pack(array, bits)
+    return commit_elements(_pack(array, bits), salt)
+
+
+def commit_elements(elements: Sequence[int], salt: int) -> int:
+    """The chain of a commitment over already packed field elements: from
+    ``salt``, ``h = poseidon([h, *next 5 elements])`` until none are left."""
+    h = check_salt(salt)
     for at in range(0, len(elements), CHUNK):
         h = poseidon([h, *elements[at: at + CHUNK]])
     return h

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from zkml import program as prog
-from zkml.errors import ArgumentError, InputFileError, ModelError
+from zkml.errors import ArgumentError, InputFileError, ModelError, ZkmlError
 from zkml.poseidon import check_salt, random_salt
 
 PRIVATE_FILE = "private.json"
@@ -44,12 +44,12 @@ def apply_visibility(program: prog.Program, spec: Mapping[str, str] | None) -> p
     if not isinstance(spec, Mapping):
         raise ArgumentError(f"visibility must be a dict of 'input'/'output'/NAME -> mode, got {type(spec).__name__}")
     names = [e.name for e in program.inputs] + [e.name for e in program.outputs]
-    for key, mode in spec.items():
+    for key, wanted in spec.items():
         if not isinstance(key, str) or (key not in ("input", "output") and key not in names):
             raise ArgumentError(f"visibility: {key!r} is not 'input', 'output' or a model input or output "
                                 f"(the model has {', '.join(repr(n) for n in names)})")
-        if mode not in prog.VISIBILITIES:
-            raise ArgumentError(f"visibility of {key!r}: {mode!r} is not one of {', '.join(prog.VISIBILITIES)}")
+        if wanted not in prog.VISIBILITIES:
+            raise ArgumentError(f"visibility of {key!r}: {wanted!r} is not one of {', '.join(prog.VISIBILITIES)}")
         if key not in ("input", "output") and names.count(key) > 1:
             raise ArgumentError(f"visibility: {key!r} names both an input and an output; use input=/output=")
 
@@ -161,7 +161,120 @@ def private_document(program: prog.Program, circuit_hash: str, salts: list[int],
 def check_commitments(program: prog.Program, quantized_inputs: list, quantized_outputs: list, salts: list[int],
                       public: list[str]) -> None:
     """The commitments in ``public`` are the ones zkml.poseidon computes from
-    the values and salts (an internal consistency check of prove)."""
+    the values and salts (an internal consistency check of prove); with
+    committed weights the last salt is the weights'."""
+    if program.weight_bits is not None:
+        *salts, weight_salt = salts
     expected = prog.pack_public(program, quantized_inputs, quantized_outputs, salts)
+    if program.weight_bits is not None:
+        expected.append(prog.weights_commitment(program, weight_salt))
     if [int(v) for v in public] != expected:
         raise ModelError("internal error: the public signals disagree with the values and salts proved")
+
+
+# --- committed weights ----------------------------------------------------------
+#
+# `zkml compile --weights committed` makes every linear and affine weight and
+# bias a private witness value bound by one public commitment (the circuit's
+# last public signal). circuit.json and constants.bin then hold the weights'
+# shapes and widths only, so the circuit hash, the keys and the deployed
+# verifier depend on the architecture alone: a model retrained with the same
+# architecture and scales compiles into the same build, keeps its keys, and
+# only its published commitment changes. The model owner keeps weights.bin
+# (the values) and weights.json (the salt and the commitment), owner-only.
+
+WEIGHTS_BIN = "weights.bin"
+WEIGHTS_JSON = "weights.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class CommittedWeights:
+    blob: bytes
+    salt: int
+    commitment: int
+
+
+def commit_weights(program: prog.Program, bits: int) -> prog.Program:
+    """``program`` with its linear and affine weights committed at ``bits``
+    (the width the quantizer gave them) and their biases at 64 bits."""
+    committable = [(k, name, getattr(instr, name)) for k, instr in enumerate(program.instructions)
+                   if instr.op in prog.COMMITTABLE for name in prog.COMMITTABLE[instr.op]]
+    if not any(name == "weight" for _, name, _ in committable):
+        raise ModelError("--weights committed: the model has no linear or affine weights to commit")
+    half = 1 << (bits - 1)
+    for k, name, values in committable:
+        if name == "weight" and values.size and (int(values.min()) < -half or int(values.max()) >= half):
+            raise ModelError(f"--weights committed: instruction {k} ({program.instructions[k].op}) has weights "
+                             f"outside {bits} signed bits; compile with more --bits")
+    return dataclasses.replace(program, weight_bits=bits)
+
+
+def make_weights(program: prog.Program) -> CommittedWeights:
+    """The committed weights of a freshly compiled program, under a fresh salt."""
+    salt = random_salt()
+    return CommittedWeights(program.weights_blob(), salt, prog.weights_commitment(program, salt))
+
+
+def weights_document(weights: CommittedWeights) -> dict[str, Any]:
+    import hashlib
+
+    return {
+        "note": "the model owner's secret: with the salt anyone can test guessed weights against the commitment",
+        "salt": str(weights.salt),
+        "commitment": str(weights.commitment),
+        "weights_sha256": hashlib.sha256(weights.blob).hexdigest(),
+    }
+
+
+def read_weights(build_dir: Path, program: prog.Program) -> CommittedWeights | None:
+    """The committed weights in a build compiled with them, checked against
+    each other; None for a build whose weights are constants, or one that
+    holds only what a verifier needs (neither file: the model owner keeps them)."""
+    import hashlib
+
+    from zkml.artifacts import read_bytes, read_json
+
+    if program.weight_bits is None:
+        return None
+    if not (build_dir / WEIGHTS_BIN).exists() and not (build_dir / WEIGHTS_JSON).exists():
+        return None
+    blob = read_bytes(build_dir / WEIGHTS_BIN, "committed weights")
+    doc = read_json(build_dir / WEIGHTS_JSON, "committed weights' salt")
+    if not isinstance(doc, dict) or not all(isinstance(doc.get(k), str) for k in ("salt", "commitment",
+                                                                                  "weights_sha256")):
+        raise InputFileError(f"{build_dir / WEIGHTS_JSON}: expected salt, commitment and weights_sha256 strings",
+                             build_dir / WEIGHTS_JSON)
+    if hashlib.sha256(blob).hexdigest() != doc["weights_sha256"]:
+        raise InputFileError(f"{build_dir / WEIGHTS_BIN} is not the weights {WEIGHTS_JSON} commits to "
+                             "(its SHA-256 differs): compile the model again", build_dir / WEIGHTS_BIN)
+    salt = _salt_value(doc["salt"], f"{build_dir / WEIGHTS_JSON}: salt")
+    commitment = _salt_value(doc["commitment"], f"{build_dir / WEIGHTS_JSON}: commitment")
+    return CommittedWeights(blob, salt, commitment)
+
+
+def committed_template(build_dir: Path) -> prog.Program | None:
+    """The program of an existing build with committed weights (its scales
+    are reused for a retrained model), or None."""
+    from zkml import artifacts
+
+    try:
+        data = (build_dir / artifacts.CIRCUIT).read_bytes()
+        constants = (build_dir / artifacts.CONSTANTS).read_bytes()
+        program = prog.from_files(data, constants)
+    except (OSError, ZkmlError):
+        return None
+    return program if program.weight_bits is not None else None
+
+
+def first_difference(old: prog.Program, new: prog.Program) -> str:
+    """What first tells two programs apart, in words."""
+    if len(old.tensors) != len(new.tensors) or len(old.instructions) != len(new.instructions):
+        return (f"{len(new.tensors)} tensors and {len(new.instructions)} instructions instead of "
+                f"{len(old.tensors)} and {len(old.instructions)}")
+    for a, b in zip(old.tensors, new.tensors):
+        if a != b:
+            return f"tensor '{b.name}': scale 2^-{b.scale}, {b.bits} bits instead of 2^-{a.scale}, {a.bits} bits"
+    for k, (a, b) in enumerate(zip(old.instructions, new.instructions)):
+        if a.op != b.op or getattr(a, "shift", None) != getattr(b, "shift", None):
+            return f"instruction {k} ({b.op}) differs, e.g. its shift, because the new weights need another scale"
+    return "its inputs, outputs, visibility or index tables differ"

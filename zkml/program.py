@@ -38,6 +38,10 @@ MAX_TENSOR_ELEMENTS = 1 << 26
 MAX_TOTAL_ELEMENTS = 1 << 28
 MAX_CONSTANT_ELEMENTS = 1 << 28
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+#: The constants that committed weights make private, by instruction kind.
+COMMITTABLE = {"linear": ("weight", "bias"), "affine": ("weight", "bias")}
+#: Width of a committed bias (the quantizer keeps biases within signed 64 bits).
+BIAS_BITS = 64
 
 
 def _is_int(value) -> bool:
@@ -103,12 +107,30 @@ class Program:
     outputs: tuple[Io, ...]
     instructions: tuple
     meta: object = None
+    weight_bits: int | None = None
+    """Committed weights (docs/privacy.md): the weights of linear and affine
+    instructions are private values of this signed width (their biases of
+    :data:`BIAS_BITS`), bound by a public commitment; None: constants."""
 
     def tensor(self, index: int) -> Tensor:
         return self.tensors[index]
 
+    def committed_constants(self) -> list[tuple[str, np.ndarray, int]]:
+        """(name, values, bits) of each committed constant, in constant order."""
+        if self.weight_bits is None:
+            return []
+        return [(f"{k}.{instr.op}.{name}", getattr(instr, name), self.weight_bits if name == "weight" else BIAS_BITS)
+                for k, instr in enumerate(self.instructions) if instr.op in COMMITTABLE
+                for name in COMMITTABLE[instr.op]]
+
+    def weights_blob(self) -> bytes:
+        """``weights.bin``: the committed constants' values, little-endian i64 back to back."""
+        return b"".join(np.ascontiguousarray(v, dtype="<i8").tobytes() for _, v, _ in self.committed_constants())
+
     def to_files(self) -> tuple[bytes, bytes]:
-        """``(circuit.json bytes, constants.bin bytes)``, canonical."""
+        """``(circuit.json bytes, constants.bin bytes)``, canonical. Committed
+        constants are listed (name, shape, width) but their values are not in
+        either file: see :meth:`weights_blob`."""
         from zkml.ops import KINDS
 
         constants: list[dict] = []
@@ -122,8 +144,12 @@ class Program:
             for name in kind.CONSTANTS:
                 array = np.ascontiguousarray(getattr(instr, name), dtype="<i8")
                 entry[name] = len(constants)
-                constants.append({"name": f"{k}.{instr.op}.{name}", "shape": list(array.shape)})
-                blobs.append(array.tobytes())
+                spec: dict = {"name": f"{k}.{instr.op}.{name}", "shape": list(array.shape)}
+                if self.weight_bits is not None and name in COMMITTABLE.get(instr.op, ()):
+                    spec.update(committed=True, bits=self.weight_bits if name == "weight" else BIAS_BITS)
+                else:
+                    blobs.append(array.tobytes())
+                constants.append(spec)
             instructions.append(entry)
         blob = b"".join(blobs)
         doc = {
@@ -199,7 +225,7 @@ def _check_depth_and_strings(doc) -> None:
                 stack.append((item, depth + 1))
 
 
-def from_files(data: bytes, blob: bytes) -> Program:
+def from_files(data: bytes, blob: bytes, weights: bytes | None = None) -> Program:
     """Parse and validate ``circuit.json`` bytes and ``constants.bin`` bytes.
 
     The JSON is read as strictly as the native reader (serde_json) reads it,
@@ -217,10 +243,13 @@ def from_files(data: bytes, blob: bytes) -> Program:
     except RecursionError:
         raise _invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
     _check_depth_and_strings(doc)
-    return from_document(doc, blob)
+    return from_document(doc, blob, weights)
 
 
-def from_document(doc, blob: bytes) -> Program:
+def from_document(doc, blob: bytes, weights: bytes | None = None) -> Program:
+    """The program of a parsed circuit.json. Committed constants take their
+    values from ``weights`` (weights.bin) when given, else zeros (enough for
+    everything but evaluating the model)."""
     from zkml.ops import KINDS
 
     if not isinstance(doc, dict):
@@ -238,7 +267,7 @@ def from_document(doc, blob: bytes) -> Program:
         raise _invalid(f"missing keys {sorted(missing)}")
     if not isinstance(doc["name"], str):
         raise _invalid("'name' must be a string")
-    constants = _read_constants(doc, blob)
+    constants, weight_bits = _read_constants(doc, blob, weights)
 
     tensors_doc = doc["tensors"]
     if not isinstance(tensors_doc, list) or not tensors_doc:
@@ -286,44 +315,72 @@ def from_document(doc, blob: bytes) -> Program:
             values[name] = constants[c]
         instructions.append(kind.Instruction(**values))
     program = Program(doc["name"], tuple(tensors), tuple(inputs), tuple(outputs),
-                      tuple(instructions), doc.get("meta"))
+                      tuple(instructions), doc.get("meta"), weight_bits)
+    if weight_bits is not None:
+        wanted = [(name, bits) for name, _, bits in program.committed_constants()]
+        committed = [(e["name"], e.get("bits")) for e in doc["constants"] if e.get("committed")]
+        if wanted != committed:
+            raise _invalid("committed constants must be exactly every linear and affine weight and bias, the "
+                           f"weights of one width and the biases {BIAS_BITS}-bit")
     validate(program)
     return program
 
 
-def _read_constants(doc: dict, blob: bytes) -> list[np.ndarray]:
+def _read_constants(doc: dict, blob: bytes, weights: bytes | None) -> tuple[list[np.ndarray], int | None]:
+    """The constants' arrays, and the width of committed weights (None if none are committed)."""
     entries = doc["constants"]
     if not isinstance(entries, list):
         raise _invalid("'constants' must be a list")
-    shapes = []
+    shapes, committed = [], []
     total = 0
     for index, entry in enumerate(entries):
-        if (not isinstance(entry, dict) or set(entry) != {"name", "shape"}
+        keys = set(entry) if isinstance(entry, dict) else set()
+        if (not isinstance(entry, dict) or keys not in ({"name", "shape"}, {"name", "shape", "committed", "bits"})
                 or not isinstance(entry["name"], str) or not isinstance(entry["shape"], list)
                 or not entry["shape"]
-                or not all(_is_int(d) and d > 0 for d in entry["shape"])):
+                or not all(_is_int(d) and d > 0 for d in entry["shape"])
+                or ("committed" in keys and (entry["committed"] is not True or not _is_int(entry["bits"])
+                                             or not 2 <= entry["bits"] <= 64))):
             raise _invalid(f"constant {index} must be {{name: str, shape: non-empty list of "
-                           f"positive ints}}, got {entry!r}"[:300])
+                           f"positive ints[, committed: true, bits: 2..64]}}, got {entry!r}"[:300])
         size = prod(entry["shape"])
         total += size
         if total > MAX_CONSTANT_ELEMENTS:
             raise _invalid(f"the constants hold more than {MAX_CONSTANT_ELEMENTS} elements")
         shapes.append(tuple(entry["shape"]))
+        committed.append(entry.get("bits") if "committed" in keys else None)
     digest = doc["constants_sha256"]
     if not isinstance(digest, str) or hashlib.sha256(blob).hexdigest() != digest:
         raise _invalid("constants.bin does not match the circuit (its SHA-256 differs from "
                        "constants_sha256)")
-    if len(blob) != 8 * total:
-        raise _invalid(f"constants.bin holds {len(blob)} bytes; the constants need {8 * total}")
+    fixed = sum(prod(s) for s, c in zip(shapes, committed) if c is None)
+    if len(blob) != 8 * fixed:
+        raise _invalid(f"constants.bin holds {len(blob)} bytes; the constants need {8 * fixed}")
+    held = total - fixed
+    if weights is not None and len(weights) != 8 * held:
+        raise _invalid(f"weights.bin holds {len(weights)} bytes; the committed constants need {8 * held}")
     flat = np.frombuffer(blob, dtype="<i8").astype(np.int64)
-    result, at = [], 0
-    for shape in shapes:
+    wflat = (np.frombuffer(weights, dtype="<i8").astype(np.int64) if weights is not None
+             else np.zeros(held, dtype=np.int64))
+    result, at, wat = [], 0, 0
+    for shape, bits in zip(shapes, committed):
         size = prod(shape)
-        array = flat[at: at + size].reshape(shape)
+        if bits is None:
+            array = flat[at: at + size].reshape(shape)
+            at += size
+        else:
+            array = wflat[wat: wat + size].reshape(shape)
+            wat += size
+            half = 1 << (bits - 1)
+            if array.size and (int(array.min()) < -half or int(array.max()) >= half):
+                raise _invalid(f"weights.bin: a committed value is outside its {bits}-bit range")
         array.flags.writeable = False
         result.append(array)
-        at += size
-    return result
+    weight_bits = next((b for e, b in zip(entries, committed) if b is not None and e["name"].endswith(".weight")),
+                       None)
+    if weight_bits is None and any(b is not None for b in committed):
+        raise _invalid("committed constants without a committed weight")
+    return result, weight_bits
 
 
 def validate(program: Program) -> None:
@@ -526,8 +583,9 @@ def signal_count(entry: Io, tensor: Tensor) -> int:
 
 
 def public_count(program: Program) -> int:
-    """How many field elements :func:`pack_public` produces."""
-    return sum(signal_count(e, t) for _, e, t in _entries(program))
+    """How many public signals the circuit has: :func:`pack_public`'s, plus
+    the weights commitment (the last) when the weights are committed."""
+    return sum(signal_count(e, t) for _, e, t in _entries(program)) + (program.weight_bits is not None)
 
 
 def hashed(program: Program) -> list[Io]:
@@ -592,6 +650,18 @@ def _field_int(value, index: int) -> int:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     raise ProofFormatError(f"public signal {index} is not a non-negative integer: {value!r}")
+
+
+def weights_commitment(program: Program, salt: int) -> int:
+    """The public commitment to ``program``'s committed constants under
+    ``salt``: each packed at its width, in constant order, the elements
+    chained as :func:`zkml.poseidon.commitment` chains them."""
+    from zkml.poseidon import commit_elements
+
+    elements: list[int] = []
+    for _, values, bits in program.committed_constants():
+        elements.extend(_pack(np.asarray(values, dtype=np.int64).reshape(-1), bits))
+    return commit_elements(elements, salt)
 
 
 def unpack_public(program: Program, public: list) -> tuple[list, list]:

@@ -122,6 +122,16 @@ class PublicSignals(_Strict):
     count: int = Field(description="Public signals it takes: packed values (public), 1 (hashed) or 0 (private).")
 
 
+class WeightsCommitment(_Strict):
+    """Where a build compiled with ``--weights committed`` publishes its weights commitment (zkml.privacy)."""
+
+    mode: Literal["committed"]
+    commitment: str = Field(description="The salted Poseidon commitment to the weights (decimal).")
+    signal: int = Field(description="Index of the public signal that holds it (the last).")
+    bits: int = Field(description="Signed width of each committed weight (biases: 64).")
+    values: int = Field(description="How many weight and bias values are committed.")
+
+
 class SenderBinding(_Strict):
     """Where a build compiled with ``--bind-sender`` keeps the submitting address (zkml.sender)."""
 
@@ -154,6 +164,7 @@ class Settings(_Strict):
     quantization: QuantizationReport
     compile_seconds: float
     sender: SenderBinding | None = Field(None, description="Present when the proof is bound to its sender.")
+    weights: WeightsCommitment | None = Field(None, description="Present when the weights are committed.")
 
 
 class OutputFile(_Strict):

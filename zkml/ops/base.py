@@ -124,6 +124,8 @@ class QuantContext(Protocol):
 
     def observed(self, name: str) -> float: ...
 
+    def weight_frac(self, name: str, natural: int) -> int: ...
+
 
 class BoundContext(Protocol):
     """What :meth:`Kind.errors` may ask (implemented by the bound pass)."""

@@ -101,7 +101,7 @@ class Linear(Kind):
 
     def quantize(self, node, q):
         f_in, bits = q.scale(node.inputs[0]), q.bits
-        f_w = frac_bits(float(np.abs(node.weight).max(initial=0)), bits)
+        f_w = q.weight_frac(node.output, frac_bits(float(np.abs(node.weight).max(initial=0)), bits))
         f_out_wanted = frac_bits(HEADROOM * q.observed(node.output), bits)
         while True:
             f_out = min(f_out_wanted, f_in + f_w)

@@ -74,6 +74,14 @@ class _State:
         self.scales: dict[str, int] = {}
         self.shapes: dict[str, tuple] = dict(graph.tensors)
         self.observed_override: dict[str, float] = {}
+        # A template program's scales (recompiling a retrained model into a
+        # build with committed weights): tensor name -> scale, and a linear
+        # output's name -> its weights' fractional bits.
+        self.pinned_scales: dict[str, int] = {}
+        self.pinned_weight_frac: dict[str, int] = {}
+        # Bits of headroom left above the largest weight (committed weights:
+        # a retrained model's weights may then grow 2^k-fold and keep the scale).
+        self.weight_headroom = 0
         self.tensors: list[Tensor] = []
         self.index: dict[str, int] = {}
         self.nodes: list = []
@@ -91,9 +99,29 @@ class _State:
         return float(np.min(lo)), float(np.max(hi))
 
     def observed(self, name: str) -> float:
+        if name in self.pinned_scales:
+            # The magnitude whose headroomed scale is the pinned one: the
+            # largest f with HEADROOM * m * 2^f below 2^(bits-1) - 1/2.
+            limit = 2.0 ** (self.bits - 1) - 0.5
+            return 0.75 * limit / 2.0 ** self.pinned_scales[name] / HEADROOM
         if name in self.observed_override:
             return self.observed_override[name]
         return self._magnitude(name)
+
+    def weight_frac(self, name: str, natural: int) -> int:
+        """The fractional bits of the weights producing ``name``: the template's
+        where they hold the new weights (not finer than ``natural``), else ``natural``."""
+        pinned = self.pinned_weight_frac.get(name)
+        return pinned if pinned is not None and pinned <= natural else natural - self.weight_headroom
+
+    def pin(self, template: Program) -> None:
+        """Reuse ``template``'s scales wherever the new model allows."""
+        self.pinned_scales = {t.name: t.scale for t in template.tensors}
+        for instr in template.instructions:
+            if instr.op == "linear":
+                f_in = template.tensors[instr.inputs[0]].scale
+                f_out = template.tensors[instr.output].scale
+                self.pinned_weight_frac[template.tensors[instr.output].name] = instr.shift + f_out - f_in
 
     def bits_of(self, name: str) -> int:
         return self.tensors[self.index[name]].bits
@@ -135,12 +163,16 @@ class _State:
         return new
 
 
-def quantize(graph: Graph, calibration: list | None = None, bits: int = 16
-             ) -> tuple[Program, dict]:
+def quantize(graph: Graph, calibration: list | None = None, bits: int = 16,
+             template: Program | None = None, weight_headroom: int = 0) -> tuple[Program, dict]:
     """Quantize ``graph`` to a program of ``bits``-wide tensors.
 
     ``calibration``: one array per model input, ``[samples, *shape]`` (or the
-    input's shape for one sample). Returns ``(program, report)``.
+    input's shape for one sample). ``template``: a program whose scales to
+    keep where the model allows (a retrained model recompiled for the same
+    circuit). ``weight_headroom``: bits left free above the largest dense
+    weight (committed weights leave 1, so a retrained model's weights may
+    double and keep the circuit). Returns ``(program, report)``.
     """
     if isinstance(bits, bool) or not isinstance(bits, int) or not MIN_BITS <= bits <= MAX_BITS:
         raise QuantizationError(f"bits must be an integer in {MIN_BITS}..{MAX_BITS}, got {bits!r}")
@@ -159,8 +191,11 @@ def quantize(graph: Graph, calibration: list | None = None, bits: int = 16
         return max_abs(intervals[name])
 
     state = _State(graph, bits, magnitude, intervals)
+    state.weight_headroom = weight_headroom
+    if template is not None:
+        state.pin(template)
     for name, (lo, hi) in box.items():
-        state.add_tensor(name, frac_bits(max(abs(lo), abs(hi)), bits))
+        state.add_tensor(name, state.pinned_scales.get(name, frac_bits(max(abs(lo), abs(hi)), bits)))
     for node in graph.nodes:
         kind = kind_of(node)
         if getattr(kind, "SAME_SCALE", False):

@@ -18,9 +18,9 @@
 //! tensor (a digit image, a yes/no answer) cannot be found by trying values.
 //! Binding comes from Poseidon's collision resistance and the injective
 //! packing. Cost: the Poseidon table in `poseidon.rs` per call, one call per
-//! 5 elements (322 constraints for a full one: about 64 per packed element,
-//! e.g. 2.1 constraints per 8-bit value), plus one constraint that copies the
-//! result into its public signal.
+//! 5 elements (a 6-input hash, t = 7: 355 constraints, 71 per packed
+//! element, 2.3 per 8-bit value), plus one constraint that copies the result
+//! into its public signal.
 
 use ark_bn254::Fr;
 

@@ -113,6 +113,7 @@ def test_hidden_outputs_stay_out_of_output_json_and_go_to_private_json(tmp_path)
     statement = zkml.api.verify_statement(build, tmp_path / "out")
     assert statement.valid and statement.outputs == {} and statement.inputs == {}
     assert statement.visibility == {"input:input": "private", "output:logits": "hashed"}
+    assert _evm_verdict(_deployed(build), tmp_path / "out")
 
 
 def test_a_public_proof_leaves_no_private_json_behind(digits_build, tmp_path):
@@ -207,6 +208,31 @@ def test_committed_weights_leave_the_circuit_files_and_prove_under_a_public_comm
     assert snarkjs_verify(folder)
 
 
+def _deployed(build: Path):
+    from zkml.evm import InProcessChain, compile_verifier, render_verifier
+
+    chain = InProcessChain()
+    return chain, chain.deploy(compile_verifier(render_verifier(read(build / artifacts.VERIFICATION_KEY))).bytecode)
+
+
+def _evm_verdict(chain_and_address, out: Path) -> bool:
+    from zkml.evm import proof_calldata
+
+    chain, address = chain_and_address
+    proof8, inputs = proof_calldata(read(out / artifacts.PROOF), read(out / artifacts.PUBLIC))
+    return chain.verify(address, proof8, inputs)[0]
+
+
+def test_a_hashed_input_proof_verifies_in_the_evm_and_a_changed_commitment_does_not(hashed_build, tmp_path):
+    out = tmp_path / "out"
+    zkml.prove(hashed_build, INPUT, out)
+    deployed = _deployed(hashed_build)
+    assert _evm_verdict(deployed, out)
+    public = read(out / artifacts.PUBLIC)
+    (out / artifacts.PUBLIC).write_text(json.dumps([str(int(public[0]) + 1), public[1]]))
+    assert not _evm_verdict(deployed, out)
+
+
 def _retrained(seed: int):
     sys.path.insert(0, str(DIGITS))
     try:
@@ -231,6 +257,7 @@ def test_a_retrained_model_proves_under_the_same_keys_and_old_proofs_fail(tmp_pa
     vk = (build / artifacts.VERIFICATION_KEY).read_bytes()
     old_commitment = read(build / artifacts.SETTINGS)["weights"]["commitment"]
     zkml.prove(build, INPUT, tmp_path / "old")
+    deployed = _deployed(build)  # the verifier contract, deployed once
     for seed in (3, 6):  # two retrainings whose weights grew past the first model's largest
         result = zkml.compile(_retrained(seed), build, calibration=CALIBRATION, weights="committed")
         assert any("keys" in w and "serve the new weights" in w for w in result.warnings)
@@ -239,6 +266,10 @@ def test_a_retrained_model_proves_under_the_same_keys_and_old_proofs_fail(tmp_pa
         assert result.settings["weights"]["commitment"] != old_commitment
         zkml.prove(build, INPUT, tmp_path / f"new{seed}")
         assert zkml.verify(build, tmp_path / f"new{seed}")
+        # ... and the contract deployed for the first weights accepts it: the
+        # commitment it proves under is its last public input, for a caller to pin.
+        assert _evm_verdict(deployed, tmp_path / f"new{seed}")
+        assert read(tmp_path / f"new{seed}" / artifacts.PUBLIC)[-1] == result.settings["weights"]["commitment"]
     # The proof under the first weights is a valid Groth16 proof of another statement: refused, with the reason.
     statement = zkml.api.verify_statement(build, tmp_path / "old")
     assert not statement.valid and "not for" in statement.reason

@@ -30,7 +30,21 @@ class ProveOutput(TypedDict):
     device: str
     vk: str
 
-def circuit_info(program: bytes, constants: bytes) -> CircuitInfo:
+@final
+class Progress:
+    """The stages of one native call, readable from another thread while it runs:
+    pass it as `progress=` to `circuit_info`, `setup`, `Prover(...)` or
+    `Prover.prove`. Stages: load_circuit, synthesize (circuit_info); load_circuit,
+    synthesize, generate_keys, write_key (setup); load_circuit, load_key (Prover);
+    synthesize, evaluate, quotient, msm (Prover.prove)."""
+
+    def __new__(cls) -> Self: ...
+    def current(self) -> tuple[str, float] | None:
+        """(name, seconds so far) of the stage running now, or None."""
+    def stages(self) -> list[tuple[str, float, int]]:
+        """(name, seconds, the process's peak RSS in bytes at its end) of each finished stage, in order."""
+
+def circuit_info(program: bytes, constants: bytes, progress: Progress | None = None) -> CircuitInfo:
     """Synthesise the circuit of a quantized program (the bytes of circuit.json and
     constants.bin; docs/program.md) without any input, and count it."""
 
@@ -40,7 +54,13 @@ def evaluate(
     """Witness only: (quantized outputs, public signals) after checking every
     constraint. `salts`: one decimal per hashed input/output, in order."""
 
-def setup(program: bytes, constants: bytes, pk_path: str | PathLike[str], seed: int | None = None) -> str:
+def setup(
+    program: bytes,
+    constants: bytes,
+    pk_path: str | PathLike[str],
+    seed: int | None = None,
+    progress: Progress | None = None,
+) -> str:
     """Local (development) Groth16 setup, without any input: writes the proving key
     atomically, returns the verification key as snarkjs JSON. `seed` is for tests only."""
 
@@ -70,8 +90,15 @@ class Prover:
         pk_path: str | PathLike[str],
         device: str = "auto",
         weights: bytes | None = None,
+        progress: Progress | None = None,
     ) -> Self: ...
-    def prove(self, inputs: list[list[int]], seed: int | None = None, salts: list[str] = ...) -> ProveOutput:
+    def prove(
+        self,
+        inputs: list[list[int]],
+        seed: int | None = None,
+        salts: list[str] = ...,
+        progress: Progress | None = None,
+    ) -> ProveOutput:
         """One proof, as `prove` (module function) makes it; with "auto", a GPU
         failing mid-proof hands that proof to the CPU."""
     @property

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zkml import __version__, _native, artifacts, privacy
+from zkml import __version__, _native, artifacts, privacy, progress
 from zkml import program as prog
 from zkml import sender as _sender
 from zkml.artifacts import Staging, check_hash, read_bytes, read_json, require_dir
@@ -44,6 +44,8 @@ class CompileResult:
     settings: dict
     warnings: list[str] = field(default_factory=list)
     """What the circuit assumes without having been told (see `compile_warnings`)."""
+    stages: list[progress.Stage] = field(default_factory=list)
+    """Each stage's seconds and the peak RSS at its end (`zkml.progress`)."""
 
     @property
     def circuit_hash(self) -> str:
@@ -57,6 +59,8 @@ class SetupResult:
     verification_key: Path
     seconds: float
     note: str = DEV_SETUP_NOTE
+    stages: list[progress.Stage] = field(default_factory=list)
+    """Each stage's seconds and the peak RSS at its end (`zkml.progress`)."""
 
 
 @dataclass
@@ -73,6 +77,9 @@ class ProveResult:
     warnings: list[str] = field(default_factory=list)
     """What the proof does not promise: e.g. an input outside the calibration
     range, for which the certified error bound does not hold."""
+    stages: list[progress.Stage] = field(default_factory=list)
+    """Each stage's seconds and the peak RSS at its end (`zkml.progress`); the
+    first proof of a `Prover` includes the loading stages."""
 
     @property
     def paths(self) -> dict[str, Path]:
@@ -203,14 +210,20 @@ def compile(  # shadows the builtin on purpose: the API verb
         raise ArgumentError(f"input_shapes must be a dict of input name -> shape, got {type(input_shapes).__name__}")
     _path(build_dir, "build_dir")
     started = time.perf_counter()
+    rec = progress.recorder()
+    mark = len(rec.stages)
+    rec.begin("load_model")
     graph = load_model(source, input_shapes)
+    rec.begin("quantize")
     samples = python_calibration(calibration, graph)
     existing = privacy.committed_template(Path(build_dir)) if weights == "committed" else None
     # Another width is another circuit: nothing to keep.
     template = existing if existing is not None and existing.weight_bits == bits else None
     program, report = quantize(graph, samples, bits=int(bits), template=template,
                                weight_headroom=1 if weights == "committed" else 0)
+    rec.begin("measure_error")
     report["measured_error_vs_onnxruntime"] = _measured_error_vs_onnxruntime(source, program, samples)
+    rec.begin("lower")
     program = privacy.apply_visibility(program, visibility)
     if bind_sender:
         program = _sender.bind_sender(program)
@@ -221,7 +234,8 @@ def compile(  # shadows the builtin on purpose: the API verb
         program = privacy.commit_weights(program, int(bits))
         committed = privacy.make_weights(program)
     data, constants = program.to_files()
-    info = _native.circuit_info(data, constants)
+    with rec.native() as handle:
+        info = _native.circuit_info(data, constants, progress=handle)
 
     settings = {
         "zkml_version": __version__,
@@ -250,6 +264,7 @@ def compile(  # shadows the builtin on purpose: the API verb
                                "values": sum(int(v.size) for _, v, _ in program.committed_constants())}
     build = Path(build_dir)
     warnings: list[str] = []
+    rec.begin("write")
     with Staging(build) as stage:
         previous = build / artifacts.SETTINGS
         if previous.exists():
@@ -280,7 +295,8 @@ def compile(  # shadows the builtin on purpose: the API verb
         else:
             stage.remove_on_commit(privacy.WEIGHTS_BIN)
             stage.remove_on_commit(privacy.WEIGHTS_JSON)
-    return CompileResult(build, settings, compile_warnings(settings) + warnings)
+    rec.end()
+    return CompileResult(build, settings, compile_warnings(settings) + warnings, rec.stages[mark:])
 
 
 def _model_source(model: Any, example_inputs: Any) -> tuple[Path | onnx.ModelProto, str]:
@@ -371,11 +387,15 @@ def setup(build_dir: str | Path, dev: bool = False, ptau: str | Path | None = No
         from zkml import ceremony
 
         started = time.perf_counter()
-        ceremony.setup_from_ptau(build_dir, ptau)
+        with progress.recording() as rec:
+            mark = len(rec.stages)
+            ceremony.setup_from_ptau(build_dir, ptau)
+            rec.end()
         build = Path(build_dir)
         return SetupResult(build, build / artifacts.PROVING_KEY, build / artifacts.VERIFICATION_KEY,
                            time.perf_counter() - started,
-                           "phase 2 has no contribution yet: add one with zkml.ceremony.contribute before use")
+                           "phase 2 has no contribution yet: add one with zkml.ceremony.contribute before use",
+                           rec.stages[mark:])
     return _setup(build_dir, dev, None)
 
 
@@ -396,10 +416,16 @@ def _setup(build_dir: str | Path, dev: bool, seed: int | None) -> SetupResult:
             "choose a setup: a ceremony from a powers-of-tau file (`zkml setup BUILD --ptau FILE`), "
             "or the local development setup (`zkml setup BUILD --dev`), which is not for production"
         )
+    rec = progress.recorder()
+    mark = len(rec.stages)
+    rec.begin("load_build")
     build = load_build(build_dir)
     started = time.perf_counter()
     with Staging(build.dir) as stage:
-        vk_text = _native.setup(build.data, build.constants, str(stage.path(artifacts.PROVING_KEY)), seed)
+        with rec.native() as handle:
+            vk_text = _native.setup(build.data, build.constants, str(stage.path(artifacts.PROVING_KEY)), seed,
+                                    progress=handle)
+        rec.begin("write")
         vk = json.loads(vk_text)
         vk["circuit_hash"] = build.circuit_hash
         if seed is None:
@@ -407,11 +433,13 @@ def _setup(build_dir: str | Path, dev: bool, seed: int | None) -> SetupResult:
         else:
             vk["zkml_setup"] = {"kind": "seeded-test-only", "note": SEEDED_SETUP_NOTE}
         stage.write_json(artifacts.VERIFICATION_KEY, vk)
+    rec.end()
     return SetupResult(
         build.dir,
         build.dir / artifacts.PROVING_KEY,
         build.dir / artifacts.VERIFICATION_KEY,
         time.perf_counter() - started,
+        stages=rec.stages[mark:],
     )
 
 
@@ -515,6 +543,9 @@ class Prover:
     def __init__(self, build_dir: str | Path, device: str = "auto"):
         _check_device(device)
         t = time.perf_counter()
+        rec = progress.recorder()
+        mark = len(rec.stages)
+        rec.begin("load_build")
         self.build = load_build(build_dir)
         # Reported in the first proof's quantize_input, as zkml.prove always did.
         self._load_build = time.perf_counter() - t
@@ -526,7 +557,10 @@ class Prover:
                                  "proving needs the model owner's weights.bin and weights.json",
                                  self.build.dir / privacy.WEIGHTS_BIN)
         weights = self.build.weights.blob if self.build.weights is not None else None
-        self._native = _native.Prover(self.build.data, self.build.constants, str(pk), device, weights)
+        with rec.native() as handle:
+            self._native = _native.Prover(self.build.data, self.build.constants, str(pk), device, weights, handle)
+        # Reported with the first proof's stages, as its timings report load_key.
+        self._load_stages = rec.stages[mark:]
         _check_vk_beside_pk(self.build, self._native.vk)
 
     @property
@@ -547,6 +581,9 @@ class Prover:
         build = self.build
         _path(out_dir, "out_dir")
         timings: dict[str, float] = {}
+        rec = progress.recorder()
+        mark = len(rec.stages)
+        rec.begin("quantize_input")
         t = time.perf_counter()
         floats = _float_inputs(build, inputs, sender)
         quantized = prog.quantize_inputs(build.program, floats)
@@ -559,7 +596,10 @@ class Prover:
 
         # The prover's randomness (r, s) always comes from the OS: fixed r, s
         # would let anyone who knows them recover the private parts of the witness.
-        out = self._native.prove([q.reshape(-1).tolist() for q in quantized], None, [str(v) for v in salt_values])
+        with rec.native() as handle:
+            out = self._native.prove([q.reshape(-1).tolist() for q in quantized], None, [str(v) for v in salt_values],
+                                     handle)
+        rec.begin("write")
         timings.update(dict(out["timings"]))
         _check_vk_beside_pk(build, out["vk"])
 
@@ -603,6 +643,8 @@ class Prover:
                 stage.write_json(artifacts.PRIVATE, doc, private=True)
             else:
                 stage.remove_on_commit(artifacts.PRIVATE)  # a previous proof's salts must not pass for this one's
+        rec.end()
+        stages, self._load_stages = self._load_stages + rec.stages[mark:], []
         return ProveResult(
             Path(out_dir),
             outputs,
@@ -612,6 +654,7 @@ class Prover:
             out["backend"],
             out["device"],
             warnings,
+            stages,
         )
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zkml import _native, artifacts
+from zkml import _native, artifacts, progress
 from zkml.artifacts import Staging
 from zkml.errors import ArgumentError, CeremonyError, CircuitMismatchError, InputFileError, ProofFormatError, ZkmlError
 
@@ -203,16 +203,23 @@ def setup_from_ptau(build_dir: str | Path, ptau: str | Path) -> CeremonyResult:
     ``.ptau``, e.g. a ``powersOfTau28_hez_final_NN.ptau``): ``snarkjs zkey
     new`` on the build's ``.r1cs``, then imported. A ptau too small for the
     circuit, not prepared for phase 2, or not a ptau is a one-line error."""
+    rec = progress.recorder()
+    rec.begin("check_ptau")
     build = _build(build_dir)
     ptau_path = _existing(ptau, "powers-of-tau file")
     check_ptau(build.dir, ptau_path)
     with tempfile.TemporaryDirectory(prefix="zkml-ptau-") as tmp:
+        rec.begin("export_r1cs")
         r1cs = export_r1cs(build.dir, Path(tmp) / "circuit.r1cs")
         zkey = Path(tmp) / "initial.zkey"
+        rec.begin("zkey_new")
         done = _snarkjs("zkey", "new", str(r1cs), str(ptau_path), str(zkey))
         if _failed(done, zkey):
             raise CeremonyError(f"{ptau_path}: {_snarkjs_error(done)}")
-        return import_zkey(build.dir, zkey, ptau_sha256=_sha256(ptau_path))
+        rec.begin("import_zkey")
+        result = import_zkey(build.dir, zkey, ptau_sha256=_sha256(ptau_path))
+        rec.end()
+        return result
 
 
 def check_ptau(build_dir: str | Path, ptau: str | Path) -> tuple[int, int]:

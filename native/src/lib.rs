@@ -13,6 +13,7 @@ pub mod ntt;
 pub mod ops;
 pub mod pipeline;
 pub mod program;
+pub mod progress;
 pub mod r1cs;
 /// snarkjs's JSON (keys, proofs, public signals): `formats::snarkjs`.
 pub use formats::snarkjs;

@@ -4,6 +4,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -11,6 +12,7 @@ use pyo3::types::PyDict;
 
 use crate::error::Error;
 use crate::pipeline;
+use crate::progress;
 
 fn error_class(e: &Error) -> &'static str {
     match e {
@@ -90,9 +92,56 @@ fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> crate::error::Result<T> + Se
     }
 }
 
+/// [`run`] with the stages that `f` marks going to `progress`, when given.
+fn run_reporting<T: Send>(
+    py: Python<'_>,
+    progress: Option<&NativeProgress>,
+    f: impl FnOnce() -> crate::error::Result<T> + Send,
+) -> PyResult<T> {
+    match progress {
+        None => run(py, f),
+        Some(p) => {
+            let log = p.log.clone();
+            run(py, move || progress::reporting(log, f))
+        }
+    }
+}
+
+/// The stages of one native call, readable from another thread while the
+/// call runs (see `progress.rs`): pass one as `progress=` to `circuit_info`,
+/// `setup`, `Prover(...)` or `Prover.prove`.
+#[pyclass(frozen, name = "Progress")]
+struct NativeProgress {
+    log: Arc<progress::Log>,
+}
+
+#[pymethods]
+impl NativeProgress {
+    #[new]
+    fn new() -> Self {
+        NativeProgress { log: Arc::new(progress::Log::default()) }
+    }
+
+    /// (name, seconds so far) of the stage running now, or None.
+    fn current(&self) -> Option<(&'static str, f64)> {
+        self.log.current()
+    }
+
+    /// (name, seconds, peak RSS bytes at its end) of each finished stage, in order.
+    fn stages(&self) -> Vec<(&'static str, f64, u64)> {
+        self.log.stages().into_iter().map(|s| (s.name, s.seconds, s.peak_rss_bytes)).collect()
+    }
+}
+
 #[pyfunction]
-fn circuit_info<'py>(py: Python<'py>, program: &[u8], constants: &[u8]) -> PyResult<Bound<'py, PyDict>> {
-    let info = run(py, || pipeline::circuit_info(program, constants))?;
+#[pyo3(signature = (program, constants, progress=None))]
+fn circuit_info<'py>(
+    py: Python<'py>,
+    program: &[u8],
+    constants: &[u8],
+    progress: Option<&NativeProgress>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let info = run_reporting(py, progress, || pipeline::circuit_info(program, constants))?;
     let d = PyDict::new(py);
     d.set_item("circuit_hash", info.circuit_hash)?;
     d.set_item("constraints", info.constraints)?;
@@ -125,9 +174,16 @@ fn evaluate(
 }
 
 #[pyfunction]
-#[pyo3(signature = (program, constants, pk_path, seed=None))]
-fn setup(py: Python<'_>, program: &[u8], constants: &[u8], pk_path: PathBuf, seed: Option<u64>) -> PyResult<String> {
-    run(py, || pipeline::setup(program, constants, &pk_path, seed))
+#[pyo3(signature = (program, constants, pk_path, seed=None, progress=None))]
+fn setup(
+    py: Python<'_>,
+    program: &[u8],
+    constants: &[u8],
+    pk_path: PathBuf,
+    seed: Option<u64>,
+    progress: Option<&NativeProgress>,
+) -> PyResult<String> {
+    run_reporting(py, progress, || pipeline::setup(program, constants, &pk_path, seed))
 }
 
 #[pyfunction]
@@ -170,7 +226,7 @@ struct NativeProver {
 #[pymethods]
 impl NativeProver {
     #[new]
-    #[pyo3(signature = (program, constants, pk_path, device="auto", weights=None))]
+    #[pyo3(signature = (program, constants, pk_path, device="auto", weights=None, progress=None))]
     fn new(
         py: Python<'_>,
         program: &[u8],
@@ -178,9 +234,10 @@ impl NativeProver {
         pk_path: PathBuf,
         device: &str,
         weights: Option<&[u8]>,
+        progress: Option<&NativeProgress>,
     ) -> PyResult<Self> {
         let device = device.to_string();
-        let inner = run(py, || {
+        let inner = run_reporting(py, progress, || {
             let prover = pipeline::Prover::new(program, constants, &pk_path, &device)?;
             match weights {
                 Some(w) => prover.with_weights(w),
@@ -190,15 +247,16 @@ impl NativeProver {
         Ok(NativeProver { inner })
     }
 
-    #[pyo3(signature = (inputs, seed=None, salts=Vec::new()))]
+    #[pyo3(signature = (inputs, seed=None, salts=Vec::new(), progress=None))]
     fn prove<'py>(
         &self,
         py: Python<'py>,
         inputs: Vec<Vec<i64>>,
         seed: Option<u64>,
         salts: Vec<String>,
+        progress: Option<&NativeProgress>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let out = run(py, || self.inner.prove(&inputs, &parse_salts(&salts)?, seed))?;
+        let out = run_reporting(py, progress, || self.inner.prove(&inputs, &parse_salts(&salts)?, seed))?;
         prove_output_dict(py, out)
     }
 
@@ -409,6 +467,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(setup, m)?)?;
     m.add_function(wrap_pyfunction!(prove, m)?)?;
     m.add_class::<NativeProver>()?;
+    m.add_class::<NativeProgress>()?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(poseidon, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;

@@ -255,14 +255,17 @@ impl ResidentMsms<'_> {
         };
         self.gpu.injected_failure()?;
         self.gpu.ntt_verified()?;
+        crate::progress::stage("evaluate");
         let t = Instant::now();
         self.gpu.run(|r| {
             let rows = self.gpu.rows_in_run(r, m, r1cs, z, d, check)?;
             r.device.synchronize()?;
             timings.evaluate = t.elapsed().as_secs_f64();
+            crate::progress::stage("quotient");
             let h = self.gpu.quotient_of_device_rows(r, d, rows)?;
             r.device.synchronize()?;
             timings.quotient = t.elapsed().as_secs_f64() - timings.evaluate;
+            crate::progress::stage("msm");
             r.msm_device_scalars::<G1>(resident, &h)
         })
     }
@@ -286,6 +289,7 @@ impl ResidentMsms<'_> {
             let h = self.gpu.quotient_in_run(r, d, &rows)?;
             r.device.synchronize()?;
             let seconds = t.elapsed().as_secs_f64();
+            crate::progress::stage("msm");
             Ok((r.msm_device_scalars::<G1>(resident, &h)?, seconds))
         })
     }

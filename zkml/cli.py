@@ -34,6 +34,17 @@ def _echo_json(doc) -> None:
     click.echo(json.dumps(doc, indent=2))
 
 
+def _quiet_option(fn):
+    return click.option("-q", "--quiet", is_flag=True,
+                        help="No progress bar. Without it, work that runs over about 2 s shows its stages on "
+                        "stderr when stdout and stderr are a terminal (never with --json).")(fn)
+
+
+def _stages_json(stages: list) -> list:
+    """Each stage's name, seconds and the process's peak RSS (bytes) at its end."""
+    return [s.to_json() for s in stages]
+
+
 def _outputs_json(outputs: dict) -> dict:
     return {name: {"shape": list(np.shape(v)), "values": np.asarray(v).reshape(-1).tolist()}
             for name, v in outputs.items()}
@@ -221,10 +232,13 @@ def _parse_shapes(input_shapes: tuple) -> dict | None:
               help="What a verifier sees (repeatable): KEY is input (every input), output (every output) or "
               "an input's or output's name; MODE is public (the values; default), hashed (a salted Poseidon "
               "commitment; the values stay private) or private (nothing).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as JSON on stdout (warnings still go to stderr), with each stage's "
+              "seconds and peak RSS.")
+@_quiet_option
 @handle_errors
 def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, input_shapes: tuple,
-                bind_sender: bool, weights: str, visibility: tuple, as_json: bool) -> None:
+                bind_sender: bool, weights: str, visibility: tuple, as_json: bool, quiet: bool) -> None:
     """Quantize MODEL.onnx into an arithmetic circuit.
 
     Writes BUILD/circuit.json (the quantized program; its SHA-256 is the
@@ -240,10 +254,12 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
       zkml compile model.onnx -o build --visibility input=hashed --visibility output=public
       zkml compile retrained.onnx -o build --weights committed   # same keys
     """
-    from zkml import api, privacy
+    from zkml import api, privacy, progress
 
-    result = api.compile(model, build, calibration=calibration, bits=bits, input_shapes=_parse_shapes(input_shapes),
-                         bind_sender=bind_sender, visibility=privacy.parse_cli(visibility), weights=weights)
+    with progress.shown("compile", enabled=not (quiet or as_json)):
+        result = api.compile(model, build, calibration=calibration, bits=bits,
+                             input_shapes=_parse_shapes(input_shapes), bind_sender=bind_sender,
+                             visibility=privacy.parse_cli(visibility), weights=weights)
     s = result.settings
     _warn(result.warnings)
     if as_json:
@@ -262,6 +278,7 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
             "sender": s.get("sender"),
             "weights": s.get("weights"),
             "warnings": result.warnings,
+            "stages": _stages_json(result.stages),
         })
         return
     click.echo(f"compiled {model} -> {build}/")
@@ -293,9 +310,12 @@ def compile_cmd(model: Path, build: Path, calibration: Path | None, bits: int, i
 @click.option("--dev", is_flag=True, help="Local development setup: randomness made here and discarded. Not for production.")
 @click.option("--ptau", type=click.Path(path_type=Path),
               help="Start a phase-2 ceremony from this prepared powers-of-tau file (snarkjs .ptau).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as JSON on stdout (warnings still go to stderr), with each stage's "
+              "seconds and peak RSS.")
+@_quiet_option
 @handle_errors
-def setup_cmd(build: Path, dev: bool, ptau: Path | None, as_json: bool) -> None:
+def setup_cmd(build: Path, dev: bool, ptau: Path | None, as_json: bool, quiet: bool) -> None:
     """Make the Groth16 proving and verification keys for BUILD.
 
     Writes BUILD/proving_key.bin and BUILD/verification_key.json (snarkjs
@@ -315,7 +335,7 @@ def setup_cmd(build: Path, dev: bool, ptau: Path | None, as_json: bool) -> None:
       zkml setup build --ptau powersOfTau28_hez_final_16.ptau
       zkml setup build --dev
     """
-    from zkml import api
+    from zkml import api, progress
 
     if dev and ptau is not None:
         raise click.UsageError("choose one of --dev and --ptau")
@@ -323,7 +343,8 @@ def setup_cmd(build: Path, dev: bool, ptau: Path | None, as_json: bool) -> None:
         from zkml import ceremony
 
         started = time.perf_counter()
-        phase2 = ceremony.setup_from_ptau(build, ptau)
+        with progress.shown("setup --ptau", enabled=not (quiet or as_json)) as rec:
+            phase2 = ceremony.setup_from_ptau(build, ptau)
         seconds = time.perf_counter() - started
         note = ("phase 2 has no contribution yet: add at least one with `zkml ceremony contribute` "
                 "before using this key")
@@ -332,17 +353,19 @@ def setup_cmd(build: Path, dev: bool, ptau: Path | None, as_json: bool) -> None:
             _echo_json({"proving_key": str(Path(build) / "proving_key.bin"),
                         "verification_key": str(Path(build) / "verification_key.json"),
                         "seconds": round(seconds, 3), "setup": "ceremony", "zkey_sha256": phase2.zkey_sha256,
-                        "contributions": phase2.contributions, "note": note})
+                        "contributions": phase2.contributions, "note": note, "stages": _stages_json(rec.stages)})
             return
         click.echo(f"phase 2 started from {ptau} in {seconds:.2f} s: wrote {Path(build) / 'proving_key.bin'}, "
                    f"{Path(build) / 'verification_key.json'} and {Path(build) / 'circuit.zkey'}")
         click.echo(f"WARNING: {note}")
         return
-    result = api.setup(build, dev=dev)
+    with progress.shown("setup", enabled=not (quiet or as_json)):
+        result = api.setup(build, dev=dev)
     if as_json:
         click.echo(f"warning: {result.note}", err=True)
         _echo_json({"proving_key": str(result.proving_key), "verification_key": str(result.verification_key),
-                    "seconds": round(result.seconds, 3), "setup": "local-dev", "note": result.note})
+                    "seconds": round(result.seconds, 3), "setup": "local-dev", "note": result.note,
+                    "stages": _stages_json(result.stages)})
         return
     click.echo(f"wrote {result.proving_key} and {result.verification_key} in {result.seconds:.2f} s")
     click.echo(f"WARNING: {result.note}")
@@ -521,10 +544,13 @@ def import_zkey_cmd(build: Path, zkey: Path, as_json: bool) -> None:
 @click.option("--salts", "salts", type=click.Path(path_type=Path), metavar="FILE",
               help="For a build with hashed inputs or outputs: their salts (a private.json, or the file "
               "`zkml request` wrote); without it each salt is drawn fresh.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (warnings still go to stderr).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as JSON on stdout (warnings still go to stderr), with each stage's "
+              "seconds and peak RSS.")
+@_quiet_option
 @handle_errors
 def prove_cmd(build: Path, input_json: Path, out: Path | None, check: bool, device: str, sender: str | None,
-              salts: Path | None, as_json: bool) -> None:
+              salts: Path | None, as_json: bool, quiet: bool) -> None:
     """Prove one inference of BUILD's model on INPUT.json.
 
     INPUT.json is ezkl's shape {"input_data": [[...flattened...]]} or
@@ -541,7 +567,7 @@ def prove_cmd(build: Path, input_json: Path, out: Path | None, check: bool, devi
       zkml prove build circuits/digits_mlp/input.json -o out --device cuda
       zkml prove build circuits/digits_mlp/input.json --check
     """
-    from zkml import api
+    from zkml import api, progress
     from zkml.errors import WitnessError
 
     if check:
@@ -563,13 +589,15 @@ def prove_cmd(build: Path, input_json: Path, out: Path | None, check: bool, devi
         return
     if out is None:
         _fail("missing option -o/--output (the directory for the proof), or use --check")
-    result = api.prove(build, input_json, out, device=device, sender=sender, salts=salts)
+    with progress.shown("prove", enabled=not (quiet or as_json)):
+        result = api.prove(build, input_json, out, device=device, sender=sender, salts=salts)
     _warn(result.warnings)
     if as_json:
         _echo_json({"out_dir": str(out), "files": {k: str(v) for k, v in result.paths.items()},
                     "outputs": _outputs_json(result.outputs), "public_signals": len(result.public),
                     "device": result.device, "backend": result.backend,
-                    "timings": {k: round(v, 6) for k, v in result.timings.items()}, "warnings": result.warnings})
+                    "timings": {k: round(v, 6) for k, v in result.timings.items()}, "warnings": result.warnings,
+                    "stages": _stages_json(result.stages)})
         return
     _echo_outputs(result.outputs)
     click.echo(f"wrote {out}/proof.json and {out}/public.json ({len(result.public)} public signals)")
@@ -625,14 +653,20 @@ def verify_cmd(build: Path, out: Path, as_json: bool, onchain: bool, rpc_url: st
         from zkml import onchain as chain
 
         verdict = chain.verify_onchain(build, out, rpc_url, address)
+        # The contract checks the proof for the weights commitment it is given;
+        # this build publishes one, and a proof under other weights is not its.
+        reason = api._other_weights(build, api.read_json(out / "public.json", "public inputs"))
+        valid = verdict.valid and not reason
         if as_json:
-            click.echo(json.dumps({"valid": verdict.valid, "gas": verdict.gas, "chain_id": verdict.chain_id,
-                                   "address": address}))
+            click.echo(json.dumps({"valid": valid, "gas": verdict.gas, "chain_id": verdict.chain_id,
+                                   "address": address, **({"reason": reason} if reason else {})}))
         else:
-            click.echo("valid" if verdict.valid else "invalid")
+            click.echo("valid" if valid else "invalid")
+            if reason:
+                click.echo(f"  {reason}", err=True)
             click.echo(f"on-chain verifier {address} (chain {verdict.chain_id}): verifyProof gas {verdict.gas:,} "
                        "(eth_estimateGas, whole transaction)")
-        if not verdict.valid:
+        if not valid:
             sys.exit(EXIT_INVALID)
         return
     result = api.verify_statement(build, out)

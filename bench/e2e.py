@@ -9,7 +9,8 @@ prove once, write the files) and a `zkml.Prover` made once and proving
 bench/RESULTS.md; `--json FILE` keeps the raw records.
 
 "MSM+NTT" is the prover's `msm` stage plus its `quotient` stage (seven NTTs
-and the pointwise division by Z); `evaluate` is the sparse A·z, B·z, C·z. The
+and the pointwise division by Z); `evaluate` is the a·b = c check on the row values
+A·z, B·z, C·z that the witness-only synthesis recorded (no matrices). The
 issue-9 target is the share of wall time outside MSM+NTT (≤ 20%) and peak RSS
 ≤ 1.5 × (proving key + witness) bytes; the witness is `variables` × 32 bytes.
 

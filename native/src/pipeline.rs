@@ -14,10 +14,12 @@ use crate::backend;
 use crate::backend::Cpu;
 use crate::error::{Error, Result};
 use crate::formats::proving_key::{check_r1cs_digest, read_proving_key_for, write_proving_key, KeyHeader};
-use crate::groth16::{create_proof, create_proof_with, generate_parameters, r1cs_to_qap::domain_for, verify_proof};
+use crate::groth16::{create_proof_from_rows, generate_parameters, r1cs_to_qap::domain_for, verify_proof, HostMsms};
 use crate::program::Circuit;
+use crate::progress;
+use crate::r1cs::WitnessRows;
 use crate::snarkjs;
-use crate::synth::{synthesize, synthesize_salted, Synthesis};
+use crate::synth::{synthesize, synthesize_witness, WitnessSynthesis};
 
 #[derive(Debug, Clone)]
 pub struct CircuitInfo {
@@ -34,7 +36,9 @@ pub struct CircuitInfo {
 /// `program` and `constants` are the bytes of `circuit.json` and
 /// `constants.bin` everywhere below.
 pub fn circuit_info(program: &[u8], constants: &[u8]) -> Result<CircuitInfo> {
+    progress::stage("load_circuit");
     let circuit = Circuit::from_parts(program, constants)?;
+    progress::stage("synthesize");
     let s = synthesize(&circuit, None)?;
     let r = &s.r1cs;
     Ok(CircuitInfo {
@@ -59,9 +63,9 @@ pub fn evaluate(
     salts: &[Fr],
 ) -> Result<(Vec<Vec<i64>>, Vec<Fr>)> {
     let circuit = circuit_with_weights(program, constants, weights)?;
-    let s = synthesize_salted(&circuit, Some(inputs), salts)?;
-    check_satisfied(&s)?;
-    Ok((s.outputs.clone(), s.public_inputs().to_vec()))
+    let s = synthesize_witness(&circuit, inputs, salts, false, 0)?;
+    check_satisfied(&s.witness)?;
+    Ok((s.outputs, s.witness.public_inputs().to_vec()))
 }
 
 /// The circuit, with the prover's committed weights (`weights.bin`) loaded
@@ -77,9 +81,9 @@ pub fn circuit_with_weights(program: &[u8], constants: &[u8], weights: Option<&[
     Ok(circuit)
 }
 
-fn check_satisfied(s: &Synthesis) -> Result<()> {
-    match s.r1cs.first_unsatisfied(&s.assignment) {
-        Some(row) => Err(Error::Unsatisfied { row, label: s.r1cs.label_of(row).to_string() }),
+fn check_satisfied(w: &WitnessRows) -> Result<()> {
+    match w.first_unsatisfied() {
+        Some(row) => Err(Error::Unsatisfied { row, label: w.label_of(row).to_string() }),
         None => Ok(()),
     }
 }
@@ -96,9 +100,13 @@ fn rng(seed: Option<u64>) -> ChaCha20Rng {
 /// reproducible and is for tests only. It needs no input: the circuit is
 /// synthesised in structure-only mode.
 pub fn setup(program: &[u8], constants: &[u8], pk_path: &Path, seed: Option<u64>) -> Result<String> {
+    progress::stage("load_circuit");
     let circuit = Circuit::from_parts(program, constants)?;
+    progress::stage("synthesize");
     let s = synthesize(&circuit, None)?;
+    progress::stage("generate_keys");
     let pk = generate_parameters(&s.r1cs, &mut rng(seed))?;
+    progress::stage("write_key");
     let header = KeyHeader { circuit_hash: circuit.hash, r1cs_digest: s.r1cs.digest() };
     write_proving_key(pk_path, &header, &pk)?;
     Ok(snarkjs::vk_to_json(&pk.vk).to_string())
@@ -124,11 +132,11 @@ pub fn export_witness(
     path: &Path,
 ) -> Result<Vec<Fr>> {
     let circuit = circuit_with_weights(program, constants, weights)?;
-    let s = synthesize_salted(&circuit, Some(inputs), salts)?;
-    check_satisfied(&s)?;
-    let bytes = crate::formats::wtns::to_bytes(&s.assignment);
+    let w = synthesize_witness(&circuit, inputs, salts, false, 0)?.witness;
+    check_satisfied(&w)?;
+    let bytes = crate::formats::wtns::to_bytes(&w.assignment);
     crate::io::write_atomic(path, |f| std::io::Write::write_all(f, &bytes))?;
-    Ok(s.public_inputs().to_vec())
+    Ok(w.public_inputs().to_vec())
 }
 
 /// Reads and checks a powers-of-tau file for this circuit's QAP domain (see
@@ -221,14 +229,12 @@ pub fn prove(
 #[allow(clippy::large_enum_variant)]
 enum Engine {
     Cpu,
-    /// A GPU with the key's points resident on it, and the constraint
-    /// matrices once the first proof has synthesised them (`None` inside
-    /// when they do not fit beside the key: the rows are then evaluated on
-    /// the CPU).
+    /// A GPU with the key's points resident on it. The row values come from
+    /// the witness-only synthesis on the CPU (no matrices anywhere), and go
+    /// over for the quotient.
     Cuda {
         gpu: crate::cuda::Cuda,
         key: crate::cuda::ResidentKey,
-        matrices: std::sync::OnceLock<Option<crate::cuda::DeviceR1cs>>,
     },
 }
 
@@ -241,7 +247,8 @@ pub struct Prover {
     /// The constraint-system digest the key was made for. The circuit's
     /// structure never depends on the input, so the first proof's synthesis
     /// checks it (no separate structure-only synthesis, which would double a
-    /// single-shot proof's synthesis) and later proofs need not.
+    /// single-shot proof's synthesis; a witness-only one computes the
+    /// digest from a compact record of its rows) and later proofs need not.
     key_digest: [u8; 32],
     digest_checked: std::sync::atomic::AtomicBool,
     engine: Engine,
@@ -260,14 +267,16 @@ impl Prover {
     /// key leaves the prover on the CPU, saying why; with "cuda" it is an
     /// [`Error::Device`] naming the sizes.
     pub fn new(program: &[u8], constants: &[u8], pk_path: &Path, device: &str) -> Result<Self> {
+        progress::stage("load_circuit");
         let (opened, mut description) = backend::open(device)?;
         let t = Instant::now();
         let circuit = Circuit::from_parts(program, constants)?;
+        progress::stage("load_key");
         let (pk, key_digest) = read_proving_key_for(pk_path, &circuit.hash)?;
         let engine = match opened {
             backend::Opened::Cpu => Engine::Cpu,
             backend::Opened::Cuda(gpu) => match gpu.upload_key(&pk) {
-                Ok(key) => Engine::Cuda { gpu, key, matrices: std::sync::OnceLock::new() },
+                Ok(key) => Engine::Cuda { gpu, key },
                 Err(Error::Device(why)) if device == "auto" => {
                     description = backend::cpu_description(&why);
                     Engine::Cpu
@@ -307,15 +316,12 @@ impl Prover {
             + std::mem::size_of_val(pk.l_query.as_slice())
     }
 
-    /// Device bytes of the resident key's points and, after the first
-    /// proof, of the constraint matrices (0 on the CPU); the MSM and NTT
-    /// working buffers a proof allocates are not counted.
+    /// Device bytes of the resident key's points (0 on the CPU); the MSM
+    /// and NTT working buffers a proof allocates are not counted.
     pub fn device_bytes(&self) -> usize {
         match &self.engine {
             Engine::Cpu => 0,
-            Engine::Cuda { key, matrices, .. } => {
-                key.bytes() + matrices.get().and_then(|m| m.as_ref()).map_or(0, |m| m.bytes())
-            }
+            Engine::Cuda { key, .. } => key.bytes(),
         }
     }
 
@@ -329,10 +335,20 @@ impl Prover {
     /// Proves one inference; `salts` as for [`evaluate`]. `seed` fixes the
     /// prover's randomness (tests only).
     pub fn prove(&self, inputs: &[Vec<i64>], salts: &[Fr], seed: Option<u64>) -> Result<ProveOutput> {
+        progress::stage("synthesize");
         let t = Instant::now();
-        let s = synthesize_salted(&self.circuit, Some(inputs), salts)?;
-        if !self.digest_checked.load(std::sync::atomic::Ordering::Relaxed) {
-            check_r1cs_digest(&self.pk_path, &s.r1cs.digest(), &self.key_digest)?;
+        // Witness only: the assignment and each row's values A·z, B·z, C·z,
+        // never the matrices. Until a proof has checked it, the synthesis also
+        // computes the R1CS digest (from a compact record of the rows) for the
+        // key's check; later ones skip even building the rows whose values the
+        // gadgets know.
+        let check_digest = !self.digest_checked.load(std::sync::atomic::Ordering::Relaxed);
+        let rows_hint = self.pk.domain_size as usize;
+        let witness = || synthesize_witness(&self.circuit, inputs, salts, check_digest, rows_hint);
+        let WitnessSynthesis { witness: mut w, outputs } = witness()?;
+        if check_digest {
+            let digest = w.digest.ok_or_else(|| Error::Internal("the synthesis kept no digest".into()))?;
+            check_r1cs_digest(&self.pk_path, &digest, &self.key_digest)?;
             self.digest_checked.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let t_synth = t.elapsed().as_secs_f64();
@@ -340,39 +356,32 @@ impl Prover {
         let mut rng = rng(seed);
         let mut backend_name = self.backend_name();
         let mut description = self.description.clone();
+        let cpu = crate::backend::Cpu;
         let (proof, timings) = match &self.engine {
-            Engine::Cpu => create_proof(&self.pk, &s.r1cs, &s.assignment, &crate::backend::Cpu, &mut rng)?,
-            Engine::Cuda { gpu, key, matrices } => {
-                let proved = (|| {
-                    if matrices.get().is_none() {
-                        // Kept only with room left for a proof's working memory.
-                        let reserve =
-                            crate::cuda::proof_working_bytes(&self.pk) + 3 * 32 * self.pk.domain_size as usize;
-                        let _ = matrices.set(gpu.upload_r1cs(&s.r1cs, reserve)?);
-                    }
-                    let r1cs = matrices.get().and_then(|m| m.as_ref());
-                    let msms = crate::cuda::ResidentMsms { gpu, key, r1cs };
-                    create_proof_with(&self.pk, &s.r1cs, &s.assignment, gpu, &msms, &mut rng)
-                })();
-                match proved {
+            Engine::Cpu => create_proof_from_rows(&self.pk, &mut w, &cpu, &HostMsms(&cpu), &mut rng)?,
+            Engine::Cuda { gpu, key } => {
+                // The recorded rows go to the GPU for the quotient and the H MSM.
+                let msms = crate::cuda::ResidentMsms { gpu, key, r1cs: None };
+                match create_proof_from_rows(&self.pk, &mut w, gpu, &msms, &mut rng) {
                     // With "auto", a GPU that fails mid-proof (out of memory, a
                     // lost context) hands this proof to the CPU, with the host
-                    // copy of the key, and says so; "cuda" reports it.
+                    // copy of the key, and says so; "cuda" reports it. The rows
+                    // went to the GPU: the witness is synthesised again.
                     Err(Error::Device(why)) if self.requested == "auto" => {
                         backend_name = "cpu";
                         description = backend::cpu_description(&format!("the GPU failed during the proof: {why}"));
-                        create_proof(&self.pk, &s.r1cs, &s.assignment, &crate::backend::Cpu, &mut rng)?
+                        let mut w = witness()?.witness;
+                        create_proof_from_rows(&self.pk, &mut w, &cpu, &HostMsms(&cpu), &mut rng)?
                     }
                     other => other?,
                 }
             }
         };
         let t_load = self.load_seconds.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or(0.0);
-        let public = s.public_inputs();
         Ok(ProveOutput {
             proof_json: snarkjs::proof_to_json(&proof).to_string(),
-            public: public.iter().map(snarkjs::dec).collect(),
-            outputs: s.outputs,
+            public: w.public_inputs().iter().map(snarkjs::dec).collect(),
+            outputs,
             timings: vec![
                 ("synthesize", t_synth),
                 ("load_key", t_load),
@@ -417,12 +426,86 @@ pub fn verify(vk_json: &str, proof_json: &str, public_json: &str) -> Result<bool
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::groth16::create_proof;
     use crate::program::tests::{tiny_builder, tiny_program};
 
     fn tmp(name: &str) -> std::path::PathBuf {
         let d = std::env::temp_dir().join(format!("zkml-pipeline-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         d.join("pk.bin")
+    }
+
+    /// The digest a witness-only synthesis computes from its compact record
+    /// of the rows is the one `setup` stored in the key (from the matrices).
+    #[test]
+    fn the_witness_only_digest_is_the_one_in_the_proving_key() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(41);
+        let (prog, consts) = tiny_program();
+        let mut builds = vec![(prog, consts, vec![vec![4, -3, 5]])];
+        for _ in 0..3 {
+            let (builder, input) = crate::synth::tests::random_build(&mut rng);
+            let (prog, consts) = builder.build();
+            builds.push((prog, consts, input));
+        }
+        for (k, (prog, consts, input)) in builds.iter().enumerate() {
+            let pk = tmp(&format!("witness-digest-{k}"));
+            setup(prog, consts, &pk, Some(3)).unwrap();
+            let circuit = Circuit::from_parts(prog, consts).unwrap();
+            let (_, key_digest) = read_proving_key_for(&pk, &circuit.hash).unwrap();
+            let w = synthesize_witness(&circuit, input, &[], true, 0).unwrap().witness;
+            assert_eq!(w.digest, Some(key_digest), "build {k}");
+            std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
+        }
+    }
+
+    /// Proving from the recorded rows gives the proof that proving from the
+    /// matrices gives (same randomness), and a witness that breaks a row is
+    /// refused with the same error (row and region) either way.
+    #[test]
+    fn proofs_from_recorded_rows_are_proofs_from_the_matrices_and_refuse_the_same_rows() {
+        use crate::gadgets::affine::affine_with;
+        use crate::gadgets::range::signed_value;
+        use crate::r1cs::{ConstraintSystem, Lc};
+        use rand::SeedableRng;
+        let mut seeds = rand_chacha::ChaCha20Rng::seed_from_u64(42);
+        for _ in 0..3 {
+            let (circuit, input) = crate::synth::tests::random_program(&mut seeds);
+            let s = synthesize(&circuit, Some(&input)).unwrap();
+            let pk = generate_parameters(&s.r1cs, &mut rng(Some(1))).unwrap();
+            let want = create_proof(&pk, &s.r1cs, &s.assignment, &Cpu, &mut rng(Some(2))).unwrap().0;
+            for digest in [true, false] {
+                let mut w = synthesize_witness(&circuit, &input, &[], digest, 0).unwrap().witness;
+                let got = create_proof_from_rows(&pk, &mut w, &Cpu, &HostMsms(&Cpu), &mut rng(Some(2))).unwrap().0;
+                assert_eq!((got.a, got.b, got.c), (want.a, want.b, want.c));
+            }
+        }
+        // A rescale with a wrong quotient (acc = 3*9 + 7 = 34 = 8*4 + 2, claimed 5), through the gadget code.
+        let build = |mut cs: ConstraintSystem| {
+            cs.region("input");
+            let x = signed_value(&mut cs, 9, 8);
+            let p = cs.alloc_public(Fr::from(9u64));
+            cs.enforce_zero(Lc::var(p) - Lc::var(x.var));
+            cs.region("rescale");
+            affine_with(&mut cs, [(&x, 3, Fr::from(3u64))], 7, 3, 16, Fr::from(5u64), Fr::from(2u64));
+            cs.region("after");
+            signed_value(&mut cs, -3, 8);
+            cs
+        };
+        let (r1cs, z) = build(ConstraintSystem::new()).finish();
+        let pk = generate_parameters(&r1cs, &mut rng(Some(3))).unwrap();
+        let want = create_proof(&pk, &r1cs, &z, &Cpu, &mut rng(Some(4))).err().unwrap();
+        assert!(matches!(&want, Error::Unsatisfied { label, .. } if label == "rescale"), "{want}");
+        for digest in [true, false] {
+            let mut w = build(ConstraintSystem::witness_only(digest, 0)).finish_rows();
+            let got = create_proof_from_rows(&pk, &mut w, &Cpu, &HostMsms(&Cpu), &mut rng(Some(4))).err().unwrap();
+            assert_eq!(got.to_string(), want.to_string());
+        }
+        // A key for another system is a mismatch, not a proof.
+        let mut w = build(ConstraintSystem::witness_only(false, 0)).finish_rows();
+        w.assignment.push(Fr::from(0u64));
+        let err = create_proof_from_rows(&pk, &mut w, &Cpu, &HostMsms(&Cpu), &mut rng(Some(4))).err().unwrap();
+        assert!(matches!(err, Error::Mismatch(_)), "{err}");
     }
 
     #[test]

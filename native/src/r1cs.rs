@@ -127,6 +127,18 @@ pub struct ConstraintSystem {
     /// Structure only (setup): every variable is assigned zero, whatever the
     /// gadget computed, and gadgets skip their honest-path range errors.
     structure_only: bool,
+    /// Witness only (proving): rows are not stored; each row's values
+    /// `<a, z>`, `<b, z>`, `<c, z>` are recorded instead (see
+    /// [`Self::witness_only`]).
+    witness: Option<Box<WitnessMode>>,
+}
+
+/// What a witness-only system keeps instead of its rows.
+struct WitnessMode {
+    /// `<A_i, z>`, `<B_i, z>`, `<C_i, z>` of every row so far, in row order.
+    values: [Vec<Fr>; 3],
+    /// The rows' structure, compactly encoded, when the digest is wanted.
+    digest: Option<DigestStreams>,
 }
 
 impl ConstraintSystem {
@@ -146,6 +158,29 @@ impl ConstraintSystem {
     /// Whether this system records structure only (see [`Self::structure_only`]).
     pub fn is_structure_only(&self) -> bool {
         self.structure_only
+    }
+
+    /// A system that keeps the assignment and, instead of its rows, each
+    /// row's values `<A_i, z>`, `<B_i, z>`, `<C_i, z>` (what the QAP starts
+    /// from), evaluated when the row is enforced: every gadget assigns its
+    /// variables before it uses them. With `digest`, it also keeps the rows'
+    /// structure in a compact encoding from which [`WitnessRows::digest`]
+    /// is exactly [`R1cs::digest`] of the full system, at a few bytes per
+    /// coefficient instead of the rows and matrices. `rows_hint` reserves
+    /// room for that many row values (the QAP domain's size).
+    pub fn witness_only(digest: bool, rows_hint: usize) -> Self {
+        let values = std::array::from_fn(|_| Vec::with_capacity(rows_hint));
+        let digest = digest.then(DigestStreams::default);
+        ConstraintSystem { witness: Some(Box::new(WitnessMode { values, digest })), ..Self::default() }
+    }
+
+    /// Whether gadgets must hand [`Self::enforce`] the rows' exact linear
+    /// combinations. `false` only in a witness-only system that keeps no
+    /// digest: there only a row's value matters, so a gadget that knows it
+    /// (an accumulator's integer value) may pass it as a constant instead
+    /// of a combination of millions of terms.
+    pub fn needs_structure(&self) -> bool {
+        self.witness.as_ref().is_none_or(|w| w.digest.is_some())
     }
 
     pub fn alloc_private(&mut self, value: Fr) -> Var {
@@ -171,7 +206,43 @@ impl ConstraintSystem {
 
     /// Enforce `a * b = c`.
     pub fn enforce(&mut self, a: Lc, b: Lc, c: Lc) {
+        if self.witness.is_some() {
+            return self.record(a, b, c);
+        }
         self.rows.push([a.compact(), b.compact(), c.compact()]);
+    }
+
+    /// Enforce `known + rest = 0` where the gadget knows `known`'s value
+    /// exactly (an accumulator's integer value: `known_value`). The row is
+    /// the one [`Self::enforce_zero`] of the sum makes; a witness-only system
+    /// records its value as `known_value + <rest, z>` without evaluating
+    /// `known`'s terms (a layer's millions of weights). The row values are
+    /// checked against the matrices' products by the synthesis tests.
+    pub fn enforce_zero_known(&mut self, known: Lc, known_value: Fr, rest: Lc) {
+        if self.witness.is_none() {
+            return self.enforce_zero(known + rest);
+        }
+        let value = known_value + self.eval(&rest);
+        self.record_values([value, Fr::one(), Fr::zero()], known + rest, Lc::one(), Lc::zero());
+    }
+
+    /// [`Self::enforce`] in a witness-only system: the row's values, and its
+    /// structure for the digest when kept.
+    fn record(&mut self, a: Lc, b: Lc, c: Lc) {
+        let values = [self.eval(&a), self.eval(&b), self.eval(&c)];
+        self.record_values(values, a, b, c);
+    }
+
+    fn record_values(&mut self, values: [Fr; 3], a: Lc, b: Lc, c: Lc) {
+        let w = self.witness.as_mut().expect("witness-only");
+        for (v, x) in w.values.iter_mut().zip(values) {
+            v.push(x);
+        }
+        if let Some(d) = w.digest.as_mut() {
+            for (m, lc) in [a, b, c].into_iter().enumerate() {
+                d.push_row(m, &lc.compact());
+            }
+        }
     }
 
     /// Enforce `lc = 0` (as `lc * 1 = 0`).
@@ -182,7 +253,7 @@ impl ConstraintSystem {
     /// Name the rows added from now on (until the next call), for diagnostics.
     pub fn region(&mut self, label: impl Into<String>) {
         let label = label.into();
-        let start = self.rows.len();
+        let start = self.num_constraints();
         if let Some(last) = self.regions.last_mut() {
             if last.0 == start {
                 last.1 = label;
@@ -205,10 +276,15 @@ impl ConstraintSystem {
     }
 
     pub fn num_constraints(&self) -> usize {
-        self.rows.len()
+        match &self.witness {
+            Some(w) => w.values[0].len(),
+            None => self.rows.len(),
+        }
     }
 
     /// Test hook: overwrite a variable's value (to build a malicious witness).
+    /// A witness-only system's rows already recorded keep the values they
+    /// were recorded with.
     pub fn set_value(&mut self, v: Var, value: Fr) {
         match v {
             Var::One => panic!("the constant one cannot be reassigned"),
@@ -217,14 +293,37 @@ impl ConstraintSystem {
         }
     }
 
-    /// The first unsatisfied row, if any, evaluated directly on the builder.
+    /// The first unsatisfied row, if any, evaluated directly on the builder
+    /// (on the recorded values in a witness-only system: they are the
+    /// values at the time each row was enforced).
     pub fn first_unsatisfied(&self) -> Option<usize> {
-        self.rows.iter().position(|[a, b, c]| self.eval(a) * self.eval(b) != self.eval(c))
+        match &self.witness {
+            Some(w) => first_unsatisfied_values(&w.values),
+            None => self.rows.iter().position(|[a, b, c]| self.eval(a) * self.eval(b) != self.eval(c)),
+        }
+    }
+
+    /// The assignment (One, public..., private...) and each row's values of
+    /// a witness-only system ([`Self::witness_only`]).
+    ///
+    /// Panics on a system that is not witness-only.
+    pub fn finish_rows(self) -> WitnessRows {
+        let w = *self.witness.expect("finish_rows needs a witness-only system");
+        let num_public = self.public_values.len();
+        let mut assignment = Vec::with_capacity(1 + num_public + self.private_values.len());
+        assignment.push(Fr::one());
+        assignment.extend(self.public_values);
+        assignment.extend(self.private_values);
+        let digest = w.digest.map(|d| d.digest(num_public, assignment.len()));
+        WitnessRows { num_public, assignment, rows: w.values, regions: Regions(self.regions), digest }
     }
 
     /// Lay the variables out as (One, public..., private...) and freeze the
     /// system into sparse matrices plus the full assignment.
+    ///
+    /// Panics on a witness-only system (see [`Self::finish_rows`]).
     pub fn finish(self) -> (R1cs, Vec<Fr>) {
+        assert!(self.witness.is_none(), "a witness-only system has no matrices: use finish_rows");
         let num_public = self.public_values.len();
         let index = |v: Var| -> u32 {
             match v {
@@ -245,8 +344,255 @@ impl ConstraintSystem {
         assignment.push(Fr::one());
         assignment.extend(self.public_values);
         assignment.extend(self.private_values);
-        let r1cs = R1cs { num_public, num_variables: assignment.len(), a, b, c, regions: self.regions };
+        let r1cs = R1cs { num_public, num_variables: assignment.len(), a, b, c, regions: Regions(self.regions) };
         (r1cs, assignment)
+    }
+}
+
+/// The first row `i` with `a_i * b_i != c_i`.
+fn first_unsatisfied_values([a, b, c]: &[Vec<Fr>; 3]) -> Option<usize> {
+    use rayon::prelude::*;
+    (0..a.len()).into_par_iter().find_first(|&i| a[i] * b[i] != c[i])
+}
+
+/// (first row, label) of each gadget region, in row order.
+#[derive(Clone, Debug, Default)]
+struct Regions(Vec<(usize, String)>);
+
+impl Regions {
+    fn label_of(&self, row: usize) -> &str {
+        let i = self.0.partition_point(|(start, _)| *start <= row);
+        if i == 0 {
+            "unlabelled"
+        } else {
+            &self.0[i - 1].1
+        }
+    }
+}
+
+/// A witness-only synthesis ([`ConstraintSystem::witness_only`]): the full
+/// assignment and, for each constraint row i, `<A_i, z>`, `<B_i, z>` and
+/// `<C_i, z>`: the QAP's row evaluations, without the matrices.
+#[derive(Clone, Debug)]
+pub struct WitnessRows {
+    pub num_public: usize,
+    /// (1, public..., private...), as [`ConstraintSystem::finish`] lays it out.
+    pub assignment: Vec<Fr>,
+    /// The values of A·z, B·z, C·z, one per constraint, in row order.
+    pub rows: [Vec<Fr>; 3],
+    regions: Regions,
+    /// [`R1cs::digest`] of the system, when it was asked for.
+    pub digest: Option<[u8; 32]>,
+}
+
+impl WitnessRows {
+    pub fn num_constraints(&self) -> usize {
+        self.rows[0].len()
+    }
+
+    pub fn num_variables(&self) -> usize {
+        self.assignment.len()
+    }
+
+    /// The label of the gadget region that emitted `row`.
+    pub fn label_of(&self, row: usize) -> &str {
+        self.regions.label_of(row)
+    }
+
+    /// The first row whose values break `a * b = c`, if any.
+    pub fn first_unsatisfied(&self) -> Option<usize> {
+        first_unsatisfied_values(&self.rows)
+    }
+
+    pub fn public_inputs(&self) -> &[Fr] {
+        &self.assignment[1..=self.num_public]
+    }
+}
+
+/// The structure of A, B and C in the order [`R1cs::digest`] hashes it,
+/// kept compactly while the rows stream by: per matrix, each row's length,
+/// each column as the varint gap from the previous one in its row (a row's
+/// columns ascend: [`Lc::compact`] sorts by [`Var`], which orders as the
+/// final layout does), each coefficient as a varint of its zigzagged value
+/// when it is a small integer (nearly all: weights, powers of two, ±1), or
+/// an escape to a full element kept aside.
+#[derive(Default)]
+struct DigestStreams {
+    lens: [Vec<u8>; 3],
+    cols: [Vec<u8>; 3],
+    vals: [Vec<u8>; 3],
+    big: [Vec<Fr>; 3],
+    rows: usize,
+    /// Recent coefficients and their codes, direct-mapped: a layer's
+    /// millions of weights take a few hundred distinct values, and a hit
+    /// spares a Montgomery reduction.
+    codes: Vec<(Fr, Option<u64>)>,
+}
+
+const CODE_CACHE: usize = 1 << 12;
+
+/// A variable as a number that orders as its column will: One, then the
+/// public ones, then the private ones (whose columns are only known once the
+/// number of public variables is).
+fn var_key(v: Var) -> u64 {
+    match v {
+        Var::One => 0,
+        Var::Public(i) => 1 + i as u64,
+        Var::Private(i) => (1 << 32) + i as u64,
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut x: u64) {
+    while x >= 0x80 {
+        out.push(x as u8 | 0x80);
+        x >>= 7;
+    }
+    out.push(x as u8);
+}
+
+fn get_varint(data: &[u8], at: &mut usize) -> u64 {
+    let mut x = 0u64;
+    let mut shift = 0;
+    loop {
+        let b = data[*at];
+        *at += 1;
+        x |= ((b & 0x7f) as u64) << shift;
+        if b < 0x80 {
+            return x;
+        }
+        shift += 7;
+    }
+}
+
+/// The coefficient's code: zigzag(v) * 2 for a small integer v (|v| < 2^61),
+/// else 1 (the element is kept aside).
+fn coefficient_code(c: &Fr) -> Option<u64> {
+    const LIMIT: u64 = 1 << 61;
+    let small = |x: &<Fr as PrimeField>::BigInt| (x.0[1..].iter().all(|l| *l == 0) && x.0[0] < LIMIT).then(|| x.0[0]);
+    let repr = c.into_bigint();
+    if let Some(v) = small(&repr) {
+        return Some(v << 2); // zigzag(v) = 2v, doubled
+    }
+    let mut neg = Fr::MODULUS;
+    neg.sub_with_borrow(&repr);
+    small(&neg).map(|v| ((v << 1) - 1) << 1) // zigzag(-v) = 2v - 1, doubled
+}
+
+impl DigestStreams {
+    fn push_row(&mut self, m: usize, lc: &Lc) {
+        put_varint(&mut self.lens[m], lc.0.len() as u64);
+        self.rows += (m == 0) as usize;
+        let mut prev = 0u64;
+        for (v, c) in &lc.0 {
+            let key = var_key(*v);
+            put_varint(&mut self.cols[m], key - prev);
+            prev = key;
+            if self.codes.is_empty() {
+                self.codes = vec![(Fr::zero(), Some(0)); CODE_CACHE];
+            }
+            let limbs = &c.0 .0;
+            let slot = ((limbs[0] ^ limbs[1].rotate_left(17) ^ limbs[3]) as usize) & (CODE_CACHE - 1);
+            let code = match self.codes[slot] {
+                (k, code) if k == *c => code,
+                _ => {
+                    let code = coefficient_code(c);
+                    self.codes[slot] = (*c, code);
+                    code
+                }
+            };
+            match code {
+                Some(code) => put_varint(&mut self.vals[m], code),
+                None => {
+                    put_varint(&mut self.vals[m], 1);
+                    self.big[m].push(*c);
+                }
+            }
+        }
+    }
+
+    /// [`R1cs::digest`] of the rows pushed, laid out with `num_public`
+    /// public variables among `num_variables`.
+    fn digest(&self, num_public: usize, num_variables: usize) -> [u8; 32] {
+        let rows = self.rows;
+        let mut h = BufferedHasher::new();
+        h.update(b"zkml-r1cs-v1");
+        for n in [num_public, num_variables, rows] {
+            h.update(&(n as u64).to_le_bytes());
+        }
+        let column = |key: u64| -> u32 {
+            if key < 1 << 32 {
+                key as u32
+            } else {
+                (1 + num_public as u64 + key - (1 << 32)) as u32
+            }
+        };
+        for m in 0..3 {
+            let (mut at, mut start) = (0, 0u64);
+            if rows > 0 {
+                h.update(&0u64.to_le_bytes());
+            }
+            while at < self.lens[m].len() {
+                start += get_varint(&self.lens[m], &mut at);
+                h.update(&start.to_le_bytes());
+            }
+            // Gaps restart at each row; the row lengths say where.
+            let (mut at, mut len_at, mut left, mut key) = (0, 0, 0u64, 0u64);
+            while at < self.cols[m].len() {
+                while left == 0 {
+                    left = get_varint(&self.lens[m], &mut len_at);
+                    key = 0;
+                }
+                key += get_varint(&self.cols[m], &mut at);
+                h.update(&column(key).to_le_bytes());
+                left -= 1;
+            }
+            let (mut at, mut big) = (0, self.big[m].iter());
+            while at < self.vals[m].len() {
+                let code = get_varint(&self.vals[m], &mut at);
+                let repr = if code == 1 {
+                    big.next().expect("escaped coefficient").into_bigint()
+                } else {
+                    let z = code >> 1;
+                    let v = z >> 1;
+                    if z & 1 == 0 {
+                        <Fr as PrimeField>::BigInt::from(v)
+                    } else {
+                        let mut neg = Fr::MODULUS;
+                        neg.sub_with_borrow(&<Fr as PrimeField>::BigInt::from(v + 1));
+                        neg
+                    }
+                };
+                for limb in repr.0 {
+                    h.update(&limb.to_le_bytes());
+                }
+            }
+        }
+        h.finalize()
+    }
+}
+
+/// SHA-256 fed in 64 KiB blocks (the digest hashes millions of few-byte
+/// pieces).
+struct BufferedHasher {
+    h: Sha256,
+    buf: Vec<u8>,
+}
+
+impl BufferedHasher {
+    fn new() -> Self {
+        BufferedHasher { h: Sha256::new(), buf: Vec::with_capacity(1 << 16) }
+    }
+    #[inline]
+    fn update(&mut self, bytes: &[u8]) {
+        if self.buf.len() + bytes.len() > self.buf.capacity() {
+            self.h.update(&self.buf);
+            self.buf.clear();
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+    fn finalize(mut self) -> [u8; 32] {
+        self.h.update(&self.buf);
+        self.h.finalize().into()
     }
 }
 
@@ -298,7 +644,7 @@ pub struct R1cs {
     pub a: Matrix,
     pub b: Matrix,
     pub c: Matrix,
-    regions: Vec<(usize, String)>,
+    regions: Regions,
 }
 
 impl R1cs {
@@ -308,19 +654,15 @@ impl R1cs {
 
     /// The label of the gadget region that emitted `row`.
     pub fn label_of(&self, row: usize) -> &str {
-        let i = self.regions.partition_point(|(start, _)| *start <= row);
-        if i == 0 {
-            "unlabelled"
-        } else {
-            &self.regions[i - 1].1
-        }
+        self.regions.label_of(row)
     }
 
     /// Constraint count per region label, in order of first appearance.
     pub fn constraints_by_label(&self) -> Vec<(String, usize)> {
         let mut out: Vec<(String, usize)> = Vec::new();
-        for (k, (start, label)) in self.regions.iter().enumerate() {
-            let end = self.regions.get(k + 1).map_or(self.num_constraints(), |r| r.0);
+        let regions = &self.regions.0;
+        for (k, (start, label)) in regions.iter().enumerate() {
+            let end = regions.get(k + 1).map_or(self.num_constraints(), |r| r.0);
             match out.iter_mut().find(|(l, _)| l == label) {
                 Some((_, n)) => *n += end - start,
                 None => out.push((label.clone(), end - start)),
@@ -383,5 +725,99 @@ mod tests {
         bad[1] = Fr::from(13u64);
         assert_eq!(r1cs.first_unsatisfied(&bad), Some(0));
         assert_eq!(r1cs.label_of(0), "mul");
+    }
+
+    /// The same random rows (public and private variables allocated in
+    /// between, repeated variables, empty combinations, coefficients small,
+    /// negative, near 2^61 and random) enforced on a full and a witness-only
+    /// system: the recorded values are the matrices' products, and the
+    /// compact digest is `R1cs::digest`.
+    #[test]
+    fn witness_only_records_the_row_products_and_the_same_digest() {
+        use ark_ff::UniformRand;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        for case in 0..30 {
+            let mut full = ConstraintSystem::new();
+            let mut wit = ConstraintSystem::witness_only(true, 0);
+            let rows = if case == 0 { 0 } else { rng.gen_range(1..40) };
+            let (mut public, mut private) = (0u32, 0u32);
+            for row in 0..rows {
+                for _ in 0..rng.gen_range(0..3) {
+                    let value = Fr::rand(&mut rng);
+                    if rng.gen_bool(0.3) {
+                        full.alloc_public(value);
+                        wit.alloc_public(value);
+                        public += 1;
+                    } else {
+                        full.alloc_private(value);
+                        wit.alloc_private(value);
+                        private += 1;
+                    }
+                }
+                if row % 7 == 0 {
+                    full.region(format!("r{row}"));
+                    wit.region(format!("r{row}"));
+                }
+                let mut lc = || {
+                    let mut lc = Lc::zero();
+                    for _ in 0..rng.gen_range(0..6) {
+                        let v = match rng.gen_range(0..3) {
+                            0 => Var::One,
+                            1 if public > 0 => Var::Public(rng.gen_range(0..public)),
+                            _ if private > 0 => Var::Private(rng.gen_range(0..private)),
+                            _ => Var::One,
+                        };
+                        let c = match rng.gen_range(0..5) {
+                            0 => Fr::from(rng.gen_range(-300i64..300)),
+                            1 => -Fr::from((1u64 << 61) - rng.gen_range(0..3u64)),
+                            2 => Fr::from((1u64 << 61) - rng.gen_range(0..3u64)),
+                            3 => Fr::from(rng.gen::<u64>()),
+                            _ => Fr::rand(&mut rng),
+                        };
+                        lc = lc + Lc::term(v, c);
+                    }
+                    lc
+                };
+                let (a, b, c) = (lc(), lc(), lc());
+                full.enforce(a.clone(), b.clone(), c.clone());
+                wit.enforce(a, b, c);
+            }
+            assert_eq!(wit.num_constraints(), full.num_constraints());
+            let (r1cs, z) = full.finish();
+            let w = wit.finish_rows();
+            assert_eq!(w.assignment, z);
+            assert_eq!(w.num_public, r1cs.num_public);
+            assert_eq!(w.digest, Some(r1cs.digest()), "case {case}");
+            for (m, mat) in [&r1cs.a, &r1cs.b, &r1cs.c].into_iter().enumerate() {
+                let products: Vec<Fr> = (0..r1cs.num_constraints()).map(|i| mat.row_dot(i, &z)).collect();
+                assert_eq!(w.rows[m], products, "case {case}, matrix {m}");
+            }
+            for row in 0..rows {
+                assert_eq!(w.label_of(row), r1cs.label_of(row));
+            }
+            assert_eq!(w.first_unsatisfied(), r1cs.first_unsatisfied(&z));
+        }
+    }
+
+    #[test]
+    fn a_witness_only_system_without_digest_keeps_none_and_reports_its_first_bad_row() {
+        let mut cs = ConstraintSystem::witness_only(false, 8);
+        assert!(!cs.needs_structure());
+        assert!(ConstraintSystem::witness_only(true, 0).needs_structure());
+        assert!(ConstraintSystem::new().needs_structure() && ConstraintSystem::structure_only().needs_structure());
+        let a = cs.alloc_private(Fr::from(3u64));
+        let b = cs.alloc_private(Fr::from(4u64));
+        cs.region("good");
+        cs.enforce(a.into(), b.into(), Lc::constant(Fr::from(12u64)));
+        cs.region("bad");
+        cs.enforce(a.into(), a.into(), Lc::constant(Fr::from(10u64)));
+        assert_eq!(cs.first_unsatisfied(), Some(1));
+        let w = cs.finish_rows();
+        assert_eq!((w.digest, w.first_unsatisfied(), w.label_of(1)), (None, Some(1), "bad"));
+        assert_eq!(
+            w.rows,
+            [vec![Fr::from(3u64); 2], vec![Fr::from(4u64), Fr::from(3u64)], vec![Fr::from(12u64), Fr::from(10u64)]]
+        );
     }
 }

@@ -8,7 +8,7 @@ use crate::gadgets::commit::{commit_elements, commit_public};
 use crate::gadgets::{pack::pack_public, pack::packed_lcs, range::signed_value, Value};
 use crate::ops::Operands;
 use crate::program::{Circuit, Visibility};
-use crate::r1cs::{ConstraintSystem, Lc, R1cs};
+use crate::r1cs::{ConstraintSystem, Lc, R1cs, WitnessRows};
 
 pub struct Synthesis {
     pub r1cs: R1cs,
@@ -74,26 +74,74 @@ pub fn synthesize(circuit: &Circuit, inputs: Option<&[Vec<i64>]>) -> Result<Synt
 /// one salt per hashed tensor, inputs then outputs in program order (none
 /// are read in structure-only mode).
 pub fn synthesize_salted(circuit: &Circuit, inputs: Option<&[Vec<i64>]>, salts: &[Fr]) -> Result<Synthesis> {
-    let p = &circuit.program;
-    let mut cs = match inputs {
+    let cs = match inputs {
         Some(inputs) => {
-            check_inputs(circuit, inputs)?;
-            if circuit.has_committed() && !circuit.weights_loaded {
-                return Err(Error::InputShape(
-                    "this circuit's weights are committed: proving needs them (weights.bin)".to_string(),
-                ));
-            }
-            if salts.len() != circuit.salt_count() {
-                return Err(Error::InputShape(format!(
-                    "this circuit commits to {} hashed input(s)/output(s) and needs one salt for each, got {}",
-                    circuit.salt_count(),
-                    salts.len()
-                )));
-            }
+            check_witness_inputs(circuit, inputs, salts)?;
             ConstraintSystem::new()
         }
         None => ConstraintSystem::structure_only(),
     };
+    let (cs, outputs) = build(circuit, inputs, salts, cs)?;
+    let (r1cs, assignment) = cs.finish();
+    Ok(Synthesis { r1cs, assignment, outputs })
+}
+
+/// A witness-only synthesis ([`synthesize_witness`]): the assignment and
+/// the row values A·z, B·z, C·z, no matrices.
+pub struct WitnessSynthesis {
+    pub witness: WitnessRows,
+    /// The model outputs as quantized integers, one flat vector per output.
+    pub outputs: Vec<Vec<i64>>,
+}
+
+/// [`synthesize_salted`] for proving, without the matrices: the gadgets
+/// run as for a full synthesis, and each constraint row leaves only its
+/// values `<A_i, z>`, `<B_i, z>`, `<C_i, z>` (see
+/// [`ConstraintSystem::witness_only`]). With `digest`, the result also
+/// carries [`R1cs::digest`] of the system, computed from a compact record of
+/// the rows (the proving key's check); without it, gadgets may skip building
+/// rows whose values they know (a layer's weighted sums). `rows_hint`
+/// reserves room for the QAP domain's rows.
+pub fn synthesize_witness(
+    circuit: &Circuit,
+    inputs: &[Vec<i64>],
+    salts: &[Fr],
+    digest: bool,
+    rows_hint: usize,
+) -> Result<WitnessSynthesis> {
+    check_witness_inputs(circuit, inputs, salts)?;
+    let (cs, outputs) = build(circuit, Some(inputs), salts, ConstraintSystem::witness_only(digest, rows_hint))?;
+    Ok(WitnessSynthesis { witness: cs.finish_rows(), outputs })
+}
+
+/// The checks before a synthesis with values: the inputs, the committed
+/// weights loaded, one salt per hashed tensor.
+fn check_witness_inputs(circuit: &Circuit, inputs: &[Vec<i64>], salts: &[Fr]) -> Result<()> {
+    check_inputs(circuit, inputs)?;
+    if circuit.has_committed() && !circuit.weights_loaded {
+        return Err(Error::InputShape(
+            "this circuit's weights are committed: proving needs them (weights.bin)".to_string(),
+        ));
+    }
+    if salts.len() != circuit.salt_count() {
+        return Err(Error::InputShape(format!(
+            "this circuit commits to {} hashed input(s)/output(s) and needs one salt for each, got {}",
+            circuit.salt_count(),
+            salts.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Runs every gadget of `circuit` on `cs` (of any mode); returns it with
+/// the model outputs.
+fn build(
+    circuit: &Circuit,
+    inputs: Option<&[Vec<i64>]>,
+    salts: &[Fr],
+    mut cs: ConstraintSystem,
+) -> Result<(ConstraintSystem, Vec<Vec<i64>>)> {
+    let p = &circuit.program;
     let mut tensors: Vec<Option<Vec<Value>>> = vec![None; p.tensors.len()];
 
     for (k, io) in p.inputs.iter().enumerate() {
@@ -178,12 +226,11 @@ pub fn synthesize_salted(circuit: &Circuit, inputs: Option<&[Vec<i64>]>, salts: 
         .iter()
         .map(|io| tensors[io.tensor].as_ref().expect("validated").iter().map(|v| v.val as i64).collect())
         .collect();
-    let (r1cs, assignment) = cs.finish();
-    Ok(Synthesis { r1cs, assignment, outputs })
+    Ok((cs, outputs))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::program::builder::ProgramBuilder;
     use crate::program::tests::tiny_program;
@@ -432,6 +479,12 @@ mod tests {
     ///   #7 argmax [g, r] -> am [o5], rows with -1 entries;
     /// outputs mx, g and am. Returns it with a random in-range input.
     pub(crate) fn random_program(rng: &mut impl Rng) -> (Circuit, Vec<Vec<i64>>) {
+        let (b, input) = random_build(rng);
+        (b.circuit().unwrap(), input)
+    }
+
+    /// [`random_program`]'s builder (for its `circuit.json` and `constants.bin`).
+    pub(crate) fn random_build(rng: &mut impl Rng) -> (ProgramBuilder, Vec<Vec<i64>>) {
         let mut b = ProgramBuilder::new("random");
         let (k, n, m) = (rng.gen_range(1..5usize), rng.gen_range(1..4usize), rng.gen_range(1..4usize));
         let bits = rng.gen_range(4..11u32);
@@ -522,9 +575,8 @@ mod tests {
         b.output("mx", mx);
         b.output("g", g);
         b.output("am", am);
-        let circuit = b.circuit().unwrap();
-        let input = random_input(&circuit, rng);
-        (circuit, input)
+        let input = random_input(&b.circuit().unwrap(), rng);
+        (b, input)
     }
 
     /// A random in-range input for every model input of `circuit`.
@@ -555,6 +607,58 @@ mod tests {
                 let other = random_input(&circuit, &mut rng);
                 assert_eq!(structure, synthesize(&circuit, Some(&other)).unwrap().r1cs.digest());
             }
+        }
+    }
+
+    /// A witness-only synthesis of `circuit` (with and without its digest)
+    /// against the full one: the same assignment, outputs and labels, row
+    /// values that are the matrices' products, and the full system's digest.
+    fn assert_witness_only_matches(circuit: &Circuit, input: &[Vec<i64>], salts: &[Fr]) {
+        let s = synthesize_salted(circuit, Some(input), salts).unwrap();
+        let r = &s.r1cs;
+        let products: [Vec<Fr>; 3] =
+            [&r.a, &r.b, &r.c].map(|m| (0..r.num_constraints()).map(|i| m.row_dot(i, &s.assignment)).collect());
+        for digest in [true, false] {
+            let w = synthesize_witness(circuit, input, salts, digest, 0).unwrap();
+            assert_eq!(w.outputs, s.outputs);
+            let w = w.witness;
+            assert_eq!(w.assignment, s.assignment);
+            assert_eq!(w.num_public, r.num_public);
+            assert_eq!(w.rows, products, "digest kept: {digest}");
+            assert_eq!(w.digest, digest.then(|| r.digest()));
+            assert_eq!(w.first_unsatisfied(), None);
+            assert!((0..r.num_constraints()).all(|i| w.label_of(i) == r.label_of(i)));
+        }
+    }
+
+    #[test]
+    fn witness_only_synthesis_records_the_matrix_row_products_and_digest() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(31);
+        for _ in 0..30 {
+            let (circuit, input) = random_program(&mut rng);
+            assert_witness_only_matches(&circuit, &input, &[]);
+        }
+        // Hashed and private inputs and outputs (Poseidon commitments).
+        let input = [vec![4, -3, 5]];
+        for (i, o, salts) in [
+            ("hashed", "public", vec![Fr::from(987654321u64)]),
+            ("private", "hashed", vec![Fr::from(5u64)]),
+            ("hashed", "hashed", vec![Fr::from(11u64), Fr::from(12u64)]),
+            ("private", "public", vec![]),
+        ] {
+            assert_witness_only_matches(&tiny_with(i, o), &input, &salts);
+        }
+        // Committed weights (their range checks, products and commitment).
+        let (b, _) = committed_linear(&[1, -2, 3, -4, 5, -6], &[2, -2], 8);
+        assert_witness_only_matches(&load(&b), &input, &[Fr::from(4242u64)]);
+        // The errors before any row: the same as a full synthesis's.
+        for (inputs, salts) in
+            [(vec![vec![1, 2]], vec![]), (vec![vec![1, 2, 128]], vec![]), (input.to_vec(), vec![Fr::from(1u64)])]
+        {
+            let full = synthesize_salted(&tiny(), Some(&inputs), &salts).err().unwrap().to_string();
+            let wit = synthesize_witness(&tiny(), &inputs, &salts, true, 0).err().unwrap().to_string();
+            assert_eq!(full, wit);
         }
     }
 

@@ -22,34 +22,79 @@ use crate::r1cs::{ConstraintSystem, Lc, Var};
 /// element (converted once per instruction by the caller).
 pub type Term<'a> = (&'a Value, i64, Fr);
 
-/// Constant weights as field elements: converted once when there are at most
+/// Constant weights as field elements. Weights within a span of fewer than
+/// min(2^16, their count) values (quantized weights of a large layer nearly
+/// always are) come from a table of that span, converted once; others are
+/// converted once when there are at most
 /// 2^22 of them (128 MiB), else at each use, so a huge weight constant never
 /// needs four times its size again.
 pub struct FieldWeights<'a> {
     w: &'a [i64],
-    fr: Option<Vec<Fr>>,
+    fr: Converted,
+}
+
+enum Converted {
+    /// Fr of `min + i` at i.
+    Table {
+        min: i64,
+        fr: Vec<Fr>,
+    },
+    All(Vec<Fr>),
+    None,
 }
 
 impl<'a> FieldWeights<'a> {
     pub fn new(w: &'a [i64]) -> Self {
-        let fr = (w.len() <= 1 << 22).then(|| w.iter().map(|v| Fr::from(*v)).collect());
+        let (min, max) = w.iter().fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+        let fr = if w.is_empty() {
+            Converted::None
+        } else if (max as i128 - min as i128) < (1 << 16).min(w.len() as i128) {
+            Converted::Table { min, fr: (min..=max).map(Fr::from).collect() }
+        } else if w.len() <= 1 << 22 {
+            Converted::All(w.iter().map(|v| Fr::from(*v)).collect())
+        } else {
+            Converted::None
+        };
         FieldWeights { w, fr }
     }
 
     /// (weight, weight as a field element) at position `i`.
     pub fn get(&self, i: usize) -> (i64, Fr) {
         let w = self.w[i];
-        (w, self.fr.as_ref().map_or_else(|| Fr::from(w), |f| f[i]))
+        let f = match &self.fr {
+            Converted::Table { min, fr } => fr[(w - min) as usize],
+            Converted::All(fr) => fr[i],
+            Converted::None => Fr::from(w),
+        };
+        (w, f)
     }
 }
 
 /// Enforce `acc = 2^shift * q + rem` with the given witness values for q and rem.
 /// Returns q and its sign bit (1 iff q >= 0).
 pub fn rescale(cs: &mut ConstraintSystem, acc: Lc, q_val: Fr, rem_val: Fr, shift: u32, bits: u32) -> (Var, Lc) {
+    rescale_known(cs, acc, None, q_val, rem_val, shift, bits)
+}
+
+/// [`rescale`] with the accumulator's value when the gadget knows it (see
+/// [`ConstraintSystem::enforce_zero_known`]): the same row.
+fn rescale_known(
+    cs: &mut ConstraintSystem,
+    acc: Lc,
+    acc_value: Option<Fr>,
+    q_val: Fr,
+    rem_val: Fr,
+    shift: u32,
+    bits: u32,
+) -> (Var, Lc) {
     let q = cs.alloc_private(q_val);
     let q_bits = range_check_signed(cs, q, bits);
     let rem_bits = alloc_bits(cs, rem_val, shift);
-    cs.enforce_zero(acc - Lc::term(q, pow2(shift)) - recompose(&rem_bits));
+    let rest = -Lc::term(q, pow2(shift)) - recompose(&rem_bits);
+    match acc_value {
+        Some(v) => cs.enforce_zero_known(acc, v, rest),
+        None => cs.enforce_zero(acc + rest),
+    }
     (q, Lc::var(*q_bits.last().expect("bits >= 2")))
 }
 
@@ -120,7 +165,10 @@ pub fn floor_value(
         }
         (q, rem)
     };
-    let (var, sign) = rescale(cs, acc, Fr::from(q), Fr::from(rem), shift, out.bits);
+    // The accumulator's value is acc_val (each gadget computes it from the
+    // values its combination's variables hold).
+    let known = (!cs.is_structure_only()).then(|| Fr::from(acc_val));
+    let (var, sign) = rescale_known(cs, acc, known, Fr::from(q), Fr::from(rem), shift, out.bits);
     Ok(Value { var, val: q, sign })
 }
 
@@ -160,7 +208,16 @@ pub fn affine<'a>(
     out: &TensorSpec,
     context: &str,
 ) -> Result<Value> {
-    let (acc, acc_val) = accumulate(terms, bias);
+    let (acc, acc_val) = if cs.needs_structure() {
+        accumulate(terms, bias)
+    } else {
+        // Witness only: the rescale row needs the accumulator's value, not
+        // its terms (each x's variable holds x.val, the invariant of
+        // `Value`), so a layer's millions of weight coefficients become one
+        // integer dot product.
+        let acc_val = terms.into_iter().fold(bias as i128, |s, (x, w, _)| s + w as i128 * x.val);
+        (Lc::constant(Fr::from(acc_val)), acc_val)
+    };
     floor_value(cs, acc, acc_val, shift, out, context)
 }
 

@@ -8,6 +8,7 @@ use super::Value;
 use crate::error::Result;
 use crate::program::TensorSpec;
 use crate::r1cs::ConstraintSystem;
+use ark_bn254::Fr;
 
 /// y[r, n] = floor((sum_k weight[n, k] * x[r, k] + bias[n]) / 2^shift) for
 /// every row r of `x` (rows of `k` values). `weight` is row-major [N, K]
@@ -24,13 +25,16 @@ pub fn linear(
     context: &str,
 ) -> Result<Vec<Value>> {
     assert!(k > 0 && weight.len() == k * bias.len() && x.len().is_multiple_of(k), "validated: weight is [N, K]");
-    let w = FieldWeights::new(weight);
+    // Field weights only where the rows' structure is kept (a witness-only
+    // system takes the integer dot product, see `affine`).
+    let w = cs.needs_structure().then(|| FieldWeights::new(weight));
     let mut y = Vec::with_capacity(x.len() / k * bias.len());
     for row in x.chunks(k) {
         for (n, b) in bias.iter().enumerate() {
             let terms = row.iter().enumerate().map(|(j, x)| {
-                let (w, wf) = w.get(n * k + j);
-                (x, w, wf)
+                let i = n * k + j;
+                let wf = w.as_ref().map_or_else(Fr::default, |w| w.get(i).1);
+                (x, weight[i], wf)
             });
             y.push(affine(cs, terms, *b, shift, out, context)?);
         }

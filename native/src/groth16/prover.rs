@@ -11,15 +11,15 @@ use std::time::Instant;
 
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::CurveGroup;
-use ark_ff::UniformRand;
+use ark_ff::{UniformRand, Zero};
 use rand::{CryptoRng, RngCore};
 
 use super::keys::{Proof, ProvingKey};
-use super::r1cs_to_qap::{domain_for, evaluate_rows};
+use super::r1cs_to_qap::{domain_for, domain_for_rows, evaluate_rows};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::ntt::Domain;
-use crate::r1cs::R1cs;
+use crate::r1cs::{R1cs, WitnessRows};
 
 /// Seconds spent in each prover phase.
 #[derive(Clone, Debug, Default)]
@@ -95,6 +95,7 @@ pub trait KeyMsms: Sync {
         let t = Instant::now();
         let h = backend.quotient(domain, rows)?;
         let seconds = t.elapsed().as_secs_f64();
+        crate::progress::stage("msm");
         Ok((self.msm_g1(Query::H, h_bases, &h)?, seconds))
     }
 }
@@ -113,9 +114,11 @@ pub fn quotient_msm_of_cpu_rows<M: KeyMsms + ?Sized>(
     h_bases: &[G1Affine],
     timings: &mut ProverTimings,
 ) -> Result<G1Projective> {
+    crate::progress::stage("evaluate");
     let t = Instant::now();
     let rows = evaluate_rows(r1cs, z, domain, check)?;
     timings.evaluate = t.elapsed().as_secs_f64();
+    crate::progress::stage("quotient");
     let (sum, seconds) = msms.quotient_msm(backend, domain, rows, h_bases)?;
     timings.quotient = seconds;
     Ok(sum)
@@ -193,6 +196,73 @@ fn prove_inner<R: RngCore + CryptoRng>(
 
     let t = Instant::now();
     let h_msm = msms.witness_quotient_msm(backend, r1cs, z, &domain, check, &pk.h_query, &mut timings)?;
+    crate::progress::stage("msm");
+    let proof = proof_around_h(pk, z, num_instance, h_msm, msms, rng)?;
+    timings.msm = t.elapsed().as_secs_f64() - timings.evaluate - timings.quotient;
+    timings.qap = timings.evaluate + timings.quotient;
+    Ok((proof, timings))
+}
+
+/// Prove that the assignment of `w` satisfies the constraint system whose
+/// row values it recorded (a witness-only synthesis,
+/// [`crate::synth::synthesize_witness`]), with the NTTs on `backend` and the
+/// MSMs on `msms`. Refuses (naming the constraint and its region, as
+/// [`create_proof`] does) when a recorded row breaks `a * b = c`. The QAP
+/// starts from the recorded rows: no matrix is needed, and `w.rows` is
+/// taken (left empty).
+///
+/// The rows must be those of the system the key was made for; the caller
+/// checks that with the digest ([`crate::r1cs::WitnessRows::digest`]).
+pub fn create_proof_from_rows<R: RngCore + CryptoRng>(
+    pk: &ProvingKey,
+    w: &mut WitnessRows,
+    backend: &dyn Backend,
+    msms: &dyn KeyMsms,
+    rng: &mut R,
+) -> Result<(Proof, ProverTimings)> {
+    let num_instance = w.num_public + 1;
+    if pk.a_query.len() != w.assignment.len() || pk.vk.gamma_abc_g1.len() != num_instance {
+        return Err(Error::Mismatch("the proving key does not fit this constraint system".into()));
+    }
+    let domain = domain_for_rows(w.num_constraints() + num_instance)?;
+    if domain.size as u64 != pk.domain_size || pk.h_query.len() != domain.size {
+        return Err(Error::Mismatch("the proving key was made for another QAP domain".into()));
+    }
+    let mut timings = ProverTimings::default();
+
+    crate::progress::stage("evaluate");
+    let t = Instant::now();
+    if let Some(row) = w.first_unsatisfied() {
+        return Err(Error::Unsatisfied { row, label: w.label_of(row).to_string() });
+    }
+    // The QAP's rows: the constraints, then the instance rows (A = z_j,
+    // B = C = 0), then zeros, as `evaluate_rows` lays them out.
+    let z = &w.assignment;
+    let [mut a, mut b, mut c] = std::mem::take(&mut w.rows);
+    a.extend_from_slice(&z[..num_instance]);
+    for v in [&mut a, &mut b, &mut c] {
+        v.resize(domain.size, Fr::zero());
+    }
+    timings.evaluate = t.elapsed().as_secs_f64();
+    crate::progress::stage("quotient");
+    let (h_msm, seconds) = msms.quotient_msm(backend, &domain, [a, b, c], &pk.h_query)?;
+    timings.quotient = seconds;
+    let proof = proof_around_h(pk, z, num_instance, h_msm, msms, rng)?;
+    timings.msm = t.elapsed().as_secs_f64() - timings.evaluate - timings.quotient;
+    timings.qap = timings.evaluate + timings.quotient;
+    Ok((proof, timings))
+}
+
+/// The proof around the H MSM's sum: fresh r and s, the MSMs over z and
+/// its private part, and the three elements.
+fn proof_around_h<R: RngCore + CryptoRng>(
+    pk: &ProvingKey,
+    z: &[Fr],
+    num_instance: usize,
+    h_msm: G1Projective,
+    msms: &dyn KeyMsms,
+    rng: &mut R,
+) -> Result<Proof> {
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
     let private = &z[num_instance..];
@@ -204,12 +274,10 @@ fn prove_inner<R: RngCore + CryptoRng>(
     let b_g2 = b_g2_msm + pk.vk.beta_g2 + delta_g2 * s;
     let b_g1 = b_g1_msm + pk.beta_g1 + delta_g1 * s;
     let c = msms.msm_g1(Query::L, &pk.l_query, private)? + h_msm + a * s + b_g1 * r - delta_g1 * (r * s);
-    timings.msm = t.elapsed().as_secs_f64() - timings.evaluate - timings.quotient;
-    timings.qap = timings.evaluate + timings.quotient;
 
     let [a, c] = {
         let v = G1Projective::normalize_batch(&[a, c]);
         [v[0], v[1]]
     };
-    Ok((Proof { a, b: b_g2.into_affine(), c }, timings))
+    Ok(Proof { a, b: b_g2.into_affine(), c })
 }

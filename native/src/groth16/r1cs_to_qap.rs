@@ -18,7 +18,11 @@ use crate::r1cs::R1cs;
 /// snarkjs sizes it), its coset the odd powers of a primitive 2n-th root
 /// ([`Domain::with_odd_coset`]), where the quotient is evaluated.
 pub fn domain_for(r1cs: &R1cs) -> Result<Domain<Fr>> {
-    let rows = r1cs.num_constraints() + r1cs.num_public + 1;
+    domain_for_rows(r1cs.num_constraints() + r1cs.num_public + 1)
+}
+
+/// [`domain_for`] a system of `rows` QAP rows (constraints + instance variables).
+pub fn domain_for_rows(rows: usize) -> Result<Domain<Fr>> {
     Domain::new(rows)
         .and_then(Domain::with_odd_coset)
         .ok_or_else(|| Error::Program(format!("{rows} QAP rows exceed BN254's largest Groth16 domain (2^27)")))

@@ -138,6 +138,12 @@ def _bound_build(build_dir: str | Path):
     if not binds_sender(build.program):
         raise EvmError(f"{build.dir} does not bind the prover's address: the settlement contract needs a build "
                        "compiled with `zkml compile --bind-sender`")
+    if build.program.weight_bits is not None:
+        # A request pins the verifier (the architecture) and the input, not the
+        # weights commitment (the last signal): a prover could fulfil it with any weights.
+        raise EvmError(f"{build.dir} has committed weights, and ZkmlSettlement does not pin a weights "
+                       "commitment: a prover could fulfil a request with weights of its choosing. Settle a build "
+                       "whose weights are constants (the verifier then fixes them)")
     return build
 
 

@@ -301,7 +301,7 @@ def test_after_the_deadline_no_fulfilment_and_only_the_requester_reclaims(world,
     assert world.send_fulfil(world.prover, early, proofs["honest"]).payment == PAYMENT
 
 
-def test_unknown_requests_and_bad_requests_are_refused(world, build, digits_build):
+def test_unknown_requests_and_bad_requests_are_refused(world, build, digits_build, tmp_path):
     with pytest.raises(EvmError, match=r"UnknownRequest\(id=999\)"):
         contract.reclaim(signing_web3(world.url, world.requester), world.settlement, 999)
     nobody = Account.create().address
@@ -309,6 +309,11 @@ def test_unknown_requests_and_bad_requests_are_refused(world, build, digits_buil
         world.post(verifier=nobody)
     with pytest.raises(EvmError, match="--bind-sender"):
         world.post(build=digits_build)
+    committed = tmp_path / "committed"
+    zkml.compile(DIGITS / "model.onnx", committed, calibration=DIGITS / "calibration.json", bind_sender=True,
+                 weights="committed")
+    with pytest.raises(EvmError, match="does not pin a weights commitment"):
+        world.post(build=committed)
     r = _cli(world.requester.key.hex(), "request", build, DIGITS / "input.json", "--rpc-url", world.url,
              "--settlement", world.verifier, "--verifier", world.verifier, "--payment", 1)
     assert_one_line_error(r, "not zkml's settlement contract")

@@ -318,3 +318,9 @@ def test_estimate_counts_what_privacy_costs():
     assert committed.constraints - plain.constraints > macs + 17 * macs
     with pytest.raises(ArgumentError):
         estimate(DIGITS / "model.onnx", CALIBRATION, weights="secret")
+
+
+def test_a_witness_of_a_committed_weights_build_ends_with_its_commitment(committed_build, tmp_path):
+    public = zkml.ceremony.export_witness(committed_build, INPUT, tmp_path / "w.wtns")
+    assert public[-1] == read(committed_build / artifacts.SETTINGS)["weights"]["commitment"]
+    assert (tmp_path / "w.wtns").stat().st_size > 0

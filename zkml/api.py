@@ -522,6 +522,26 @@ def _check_vk_beside_pk(build: Build, vk_in_pk: str) -> None:
             )
 
 
+def _owner_weights(build: Build) -> privacy.CommittedWeights | None:
+    """The committed weights a witness needs (None: the weights are constants);
+    an InputFileError for a build that holds only what a verifier needs."""
+    if build.program.weight_bits is not None and build.weights is None:
+        raise InputFileError(f"{build.dir}'s weights are committed and {privacy.WEIGHTS_BIN} is not there: "
+                             "proving needs the model owner's weights.bin and weights.json",
+                             build.dir / privacy.WEIGHTS_BIN)
+    return build.weights
+
+
+def _witness_salts(build: Build, salts: Any) -> list[int]:
+    """The salts of a witness, in the order the circuit takes them: one per
+    hashed tensor (from `salts` or fresh, `privacy.salts_for`), then the weights'."""
+    values = privacy.salts_for(build.program, salts)
+    owned = _owner_weights(build)
+    if owned is not None:
+        values.append(owned.salt)
+    return values
+
+
 class Prover:
     """A build and its proving key loaded once, for many proofs.
 
@@ -552,11 +572,8 @@ class Prover:
         pk = self.build.dir / artifacts.PROVING_KEY
         if not pk.exists():
             raise InputFileError(f"no proving key in {self.build.dir}: run `zkml setup {self.build.dir} --dev` first", pk)
-        if self.build.program.weight_bits is not None and self.build.weights is None:
-            raise InputFileError(f"{self.build.dir}'s weights are committed and {privacy.WEIGHTS_BIN} is not there: "
-                                 "proving needs the model owner's weights.bin and weights.json",
-                                 self.build.dir / privacy.WEIGHTS_BIN)
-        weights = self.build.weights.blob if self.build.weights is not None else None
+        owned = _owner_weights(self.build)
+        weights = owned.blob if owned is not None else None
         with rec.native() as handle:
             self._native = _native.Prover(self.build.data, self.build.constants, str(pk), device, weights, handle)
         # Reported with the first proof's stages, as its timings report load_key.
@@ -587,9 +604,7 @@ class Prover:
         t = time.perf_counter()
         floats = _float_inputs(build, inputs, sender)
         quantized = prog.quantize_inputs(build.program, floats)
-        salt_values = privacy.salts_for(build.program, salts)
-        if build.weights is not None:
-            salt_values.append(build.weights.salt)
+        salt_values = _witness_salts(build, salts)
         warnings = calibration_warnings(build, [np.asarray(f, dtype=np.float64) for f in floats])
         timings["quantize_input"] = time.perf_counter() - t + self._load_build
         self._load_build = 0.0
@@ -707,14 +722,9 @@ def check(build_dir: str | Path, inputs: str | Path | dict | Sequence[np.ndarray
     if sender is None and _sender.binds_sender(build.program):
         sender = "0x" + "00" * 20  # no instruction reads it: any address checks the same constraints
     quantized = _quantized_inputs(build, inputs, sender)
-    salts = [str(v) for v in privacy.salts_for(build.program, None)]  # any salts check the same constraints
-    if build.program.weight_bits is not None and build.weights is None:
-        raise InputFileError(f"{build.dir}'s weights are committed and {privacy.WEIGHTS_BIN} is not there",
-                             build.dir / privacy.WEIGHTS_BIN)
-    weights = None
-    if build.weights is not None:
-        salts.append(str(build.weights.salt))
-        weights = build.weights.blob
+    salts = [str(v) for v in _witness_salts(build, None)]  # any salts check the same constraints
+    owned = _owner_weights(build)
+    weights = owned.blob if owned is not None else None
     outs, _public = _native.evaluate(build.data, build.constants, [q.reshape(-1).tolist() for q in quantized], salts,
                                      weights)
     p = build.program

@@ -140,17 +140,18 @@ def export_witness(build_dir: str | Path, inputs: Any, path: str | Path, sender:
     ``zkml.prove``: a dict or a private.json path), so that whoever proves
     from the witness can open its commitments."""
     from zkml import privacy
-    from zkml.api import _quantized_inputs
+    from zkml.api import _owner_weights, _quantized_inputs, _witness_salts
 
     build = _build(build_dir)
     if privacy.hashed_entries(build.program) and salts is None:
         raise ArgumentError("this build has hashed inputs or outputs: give their salts (--salts FILE, e.g. a "
                             "private.json; salts= in Python) so the witness's commitments can be opened")
     quantized = _quantized_inputs(build, inputs, sender)
-    salt_values = [str(v) for v in privacy.salts_for(build.program, salts)]
+    salt_values = [str(v) for v in _witness_salts(build, salts)]
+    owned = _owner_weights(build)
     out = Path(path)
     return list(_native.export_witness(build.data, build.constants, [q.reshape(-1).tolist() for q in quantized],
-                                       str(out), salt_values))
+                                       str(out), salt_values, owned.blob if owned is not None else None))
 
 
 def export_zkey(build_dir: str | Path, path: str | Path) -> Path:

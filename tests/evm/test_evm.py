@@ -507,6 +507,31 @@ def test_a_verifier_with_the_most_public_inputs_render_allows_deploys_under_eip_
     assert not ok
 
 
+@pytest.mark.parametrize("extra", [0, 1], ids=["unrolled", "looped"])
+def test_the_unrolled_and_the_looped_input_steps_both_verify_at_the_boundary(chain, instance, extra):
+    """Up to UNROLL_MAX public inputs the IC steps are written out one by one,
+    beyond it they run in a loop: at the boundary and one past it the real
+    proof (extra inputs zero) verifies, and a changed input, first or last, fails."""
+    from zkml.evm.verifier import UNROLL_MAX
+
+    vk = dict(instance["vk"])
+    n = UNROLL_MAX + extra
+    pad = n - vk["nPublic"]
+    vk["IC"] = vk["IC"] + [["1", "2", "1"]] * pad
+    vk["nPublic"] = n
+    source = render_verifier(vk)
+    assert ("for { let at :=" in source) == bool(extra)
+    assert source.count("staticcall(gas(), 0x07") == (1 if extra else n)
+    address = chain.deploy(compile_verifier(source).bytecode)
+    proof8, inputs = proof_calldata(instance["proof"], instance["public"])
+    full = list(inputs) + [0] * pad
+    assert chain.verify(address, proof8, full)[0]
+    for at in (0, n - 1):
+        changed = list(full)
+        changed[at] = (changed[at] + 1) % R
+        assert not chain.verify(address, proof8, changed)[0]
+
+
 def test_a_verifier_over_the_eip_170_limit_is_refused_when_rendered(instance):
     vk = dict(instance["vk"])
     vk["IC"] = vk["IC"] + [["1", "2", "1"]] * (MAX_PUBLIC_INPUTS + 1 - vk["nPublic"])

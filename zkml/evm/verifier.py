@@ -127,6 +127,22 @@ def vk_data(key: VerifyingKey) -> bytes:
             + b"".join(_g1(p) for p in key.ic[1:]) + gap + _g1(key.ic[0]))
 
 
+# Up to this many public inputs the verifier's IC steps are unrolled (each
+# about 50 bytes of code, 60 gas less than a loop iteration); beyond it, a loop
+# keeps the code within EIP-170 up to MAX_PUBLIC_INPUTS.
+UNROLL_MAX = 64
+
+
+def _ic_steps(n: int) -> dict[str, list[dict[str, str]]]:
+    """The template's unrolled vk_x steps, input N down to input 1 (see its comment)."""
+    steps = []
+    for i in range(n, 0, -1):
+        point = _IC_AT + 64 * (i - 1)  # P(i), where IC[i] is
+        steps.append({"INPUT": str(i), "AT": hex(_INPUTS_AT + 32 * (i - 1)), "POINT": hex(point),
+                      "NEXT": hex(point + 64)})
+    return {"STEP": steps, "LOOP": []}
+
+
 def render_verifier(vk: dict, contract_name: str = CONTRACT_NAME) -> str:
     """Solidity source of ``contract <contract_name>`` (``Groth16Verifier`` by
     default) with ``vk`` embedded as constants.
@@ -157,9 +173,9 @@ def render_verifier(vk: dict, contract_name: str = CONTRACT_NAME) -> str:
     values["VK_DATA"] = vk_data(key).hex()
     n = key.n_public
     values["CALLDATA_SIZE"] = str(4 + 32 * (8 + n))
-    values["LAST_INPUT"] = hex(_INPUTS_AT + 32 * (n - 1))
-    values["FIRST_NEXT"] = hex(_IC_AT + 64 * n)
-    source = _expand_template(template, values, {})
+    values["UNROLL_MAX"] = str(UNROLL_MAX)
+    loop = {"LAST_INPUT": hex(_INPUTS_AT + 32 * (n - 1)), "FIRST_NEXT": hex(_IC_AT + 64 * n)}
+    source = _expand_template(template, values, _ic_steps(n) if n <= UNROLL_MAX else {"STEP": [], "LOOP": [loop]})
     comment = setup_comment(vk)
     if comment:
         first, _, rest = source.partition("\n")

@@ -261,6 +261,29 @@ def test_a_flipped_byte_of_constants_bin_is_refused_naming_the_file(digits_build
         _native.evaluate(*_files(build), [[0] * 64])
 
 
+def test_a_loaded_build_holds_its_constants_once(digits_build):
+    build = zkml.api.load_build(digits_build)
+    whole = np.frombuffer(build.constants, dtype=np.uint8)
+    arrays = [v for i in build.program.instructions for v in vars(i).values() if isinstance(v, np.ndarray)]
+    # Every constant array is a read-only view of constants.bin's bytes: no second copy.
+    assert arrays and all(np.shares_memory(a, whole) and not a.flags.writeable for a in arrays)
+    assert build.constants == (digits_build / artifacts.CONSTANTS).read_bytes()
+
+
+def test_loading_a_build_hashes_its_constants_once(digits_build, monkeypatch):
+    real = hashlib.sha256
+    sizes: list[int] = []
+
+    def counting(data=b"", *args, **kwargs):
+        sizes.append(len(data))
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "sha256", counting)
+    zkml.api.load_build(digits_build)
+    size = (digits_build / artifacts.CONSTANTS).stat().st_size
+    assert sizes.count(size) == 1
+
+
 def test_a_missing_constants_bin_is_refused_naming_the_file(digits_build, tmp_path):
     build = tmp_path / "build"
     shutil.copytree(digits_build, build)
@@ -310,3 +333,33 @@ def test_the_circuit_hash_covers_the_constants(digits_build, tmp_path):
     with pytest.raises(CircuitMismatchError, match="proving key"):
         zkml.prove(build, DIGITS / "input.json", tmp_path / "out", device="cpu")
     assert not (tmp_path / "out").exists()
+
+
+def _json_document(rng, depth=0):
+    pick = rng.integers(10)
+    if depth > 3 or pick < 3:
+        return [1, -7, 2**70, 1.5, -0.0, 1e300, float("nan"), float("-inf"), "é\"\\\n", "", True, False, None][
+            int(rng.integers(13))]
+    if pick < 6:
+        return [_json_document(rng, depth + 1) for _ in range(int(rng.integers(5)))]
+    if pick < 7:
+        return tuple(_json_document(rng, depth + 1) for _ in range(int(rng.integers(3))))
+    return {f"k{i}é"[: int(rng.integers(1, 4))] + str(i): _json_document(rng, depth + 1) for i in range(int(rng.integers(4)))}
+
+
+def test_artifacts_are_written_exactly_as_json_dumps_indent_2_writes_them():
+    rng = np.random.default_rng(3)
+    documents = [_json_document(rng) for _ in range(3000)]
+    documents += [{"y": np.arange(12.0).reshape(3, 4).tolist()}, {1: [2]}, {"a": [np.int64(3)]}, [[]], {"": {}}]
+    for doc in documents:
+        try:
+            expected: object = json.dumps(doc, indent=2)
+        except TypeError as e:
+            expected = e.args
+        try:
+            got: object = artifacts.json_text(doc)
+        except TypeError as e:
+            got = e.args
+        assert got == expected, doc
+        if isinstance(got, str):
+            assert artifacts.dumps_json(doc) == (got + "\n").encode()

@@ -321,6 +321,54 @@ def test_estimate_counts_what_privacy_costs():
 
 
 def test_a_witness_of_a_committed_weights_build_ends_with_its_commitment(committed_build, tmp_path):
-    public = zkml.ceremony.export_witness(committed_build, INPUT, tmp_path / "w.wtns")
+    from zkml import ceremony  # imported on use: not an attribute of zkml before
+
+    public = ceremony.export_witness(committed_build, INPUT, tmp_path / "w.wtns")
     assert public[-1] == read(committed_build / artifacts.SETTINGS)["weights"]["commitment"]
     assert (tmp_path / "w.wtns").stat().st_size > 0
+
+
+def test_a_committed_build_is_parsed_once_with_its_weights(committed_build, monkeypatch):
+    calls = []
+    real = prog.from_document
+    monkeypatch.setattr(prog, "from_document", lambda *args: calls.append(args) or real(*args))
+    build = zkml.api.load_build(committed_build)
+    assert len(calls) == 1 and calls[0][2] == build.weights.blob
+    weights = [v for _, v, _ in build.program.committed_constants()]
+    assert np.frombuffer(build.weights.blob, dtype="<i8").tolist() == [x for v in weights for x in v.reshape(-1).tolist()]
+
+
+def test_a_weights_bin_of_the_wrong_size_is_refused_naming_it(committed_build, tmp_path):
+    import hashlib
+
+    build = tmp_path / "b"
+    shutil.copytree(committed_build, build)
+    blob = (build / privacy.WEIGHTS_BIN).read_bytes()[:-8]
+    (build / privacy.WEIGHTS_BIN).write_bytes(blob)
+    doc = read(build / privacy.WEIGHTS_JSON)
+    doc["weights_sha256"] = hashlib.sha256(blob).hexdigest()  # consistent with weights.json, short for the circuit
+    (build / privacy.WEIGHTS_JSON).write_text(json.dumps(doc))
+    with pytest.raises(InputFileError, match="weights.bin holds") as info:
+        zkml.api.load_build(build)
+    assert info.value.details["path"] == str(build / privacy.WEIGHTS_BIN)
+
+
+def test_a_committed_proof_takes_the_recorded_weights_commitment(committed_build, tmp_path, monkeypatch):
+    # Recomputing Poseidon over every weight on each proof costs O(weights) (a
+    # minute for tens of millions); the commitment weights.json records, checked
+    # against settings.json on loading, is what the proof's last signal must be.
+    def recompute(*args):
+        raise AssertionError("the weights commitment was recomputed")
+
+    monkeypatch.setattr(prog, "weights_commitment", recompute)
+    result = zkml.prove(committed_build, INPUT, tmp_path / "out")
+    assert result.public[-1] == read(committed_build / artifacts.SETTINGS)["weights"]["commitment"]
+    # A recorded commitment that the proof does not carry is refused.
+    monkeypatch.undo()
+    prover = zkml.Prover(committed_build)
+    assert prover.build.weights is not None
+    prover.build.weights = privacy.CommittedWeights(prover.build.weights.blob, prover.build.weights.salt,
+                                                    prover.build.weights.commitment + 1)
+    with pytest.raises(ModelError, match="disagree"):
+        prover.prove(INPUT, tmp_path / "other")
+    assert not (tmp_path / "other").exists()

@@ -549,3 +549,68 @@ def test_the_native_validator_rejects_the_same_programs(case):
     (data, blob), _ = _invalid_files(case)
     with pytest.raises(ModelError):
         _native.circuit_info(data, blob)
+
+
+# --- reading big programs: no copies, no whole-weight temporaries -----------------
+
+
+def test_constants_are_read_only_views_of_the_constants_bytes_not_copies():
+    data, blob = files(all_ops_program())
+    parsed = P.from_files(data, blob)
+    whole = np.frombuffer(blob, dtype=np.uint8)
+    arrays = [getattr(i, name) for i in parsed.instructions for name in ("index", "weight", "row", "bias")
+              if hasattr(i, name)]
+    assert arrays and all(np.shares_memory(a, whole) and not a.flags.writeable for a in arrays)
+
+
+def test_constants_from_a_bytearray_are_not_changed_by_changing_it():
+    data, blob = files(tiny_program())
+    mutable = bytearray(blob)
+    parsed = P.from_files(data, mutable)
+    before = [np.array(i.weight) for i in parsed.instructions if hasattr(i, "weight")]
+    mutable[:] = bytes(len(mutable))
+    assert [i.weight.tolist() for i in parsed.instructions if hasattr(i, "weight")] == [b.tolist() for b in before]
+
+
+def _bound_by_python_ints(weight, bias, bits_in) -> int:
+    bits = np.broadcast_to(np.asarray(bits_in), weight.shape)
+    return max((sum(abs(int(w)) << (int(b) - 1) for w, b in zip(row, brow)) + abs(int(c))
+                for row, brow, c in zip(weight.tolist(), bits.tolist(), bias.tolist())), default=0)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_accumulator_bound_is_exact(seed):
+    rng = np.random.default_rng(seed)
+    n, k = (int(v) for v in rng.integers(1, 12, 2))
+    width = int(rng.choice([2, 8, 16, 40, 63, 64]))
+    weight = rng.integers(-(2 ** (width - 1)), 2 ** (width - 1) - 1, (n, k), dtype=np.int64, endpoint=True)
+    bias = rng.integers(-(2**62), 2**62, n, dtype=np.int64) if seed % 3 == 0 else rng.integers(-9, 9, n)
+    bits_in = int(rng.integers(2, 64)) if seed % 2 else rng.integers(2, 64 if seed % 4 else 12, k)
+    assert P.accumulator_bound(weight, bias, bits_in) == _bound_by_python_ints(weight, bias, bits_in)
+
+
+def test_accumulator_bound_of_a_wide_layer_makes_no_copy_of_its_weight():
+    import tracemalloc
+
+    weight = np.random.default_rng(0).integers(-128, 128, (2048, 4096), dtype=np.int64)  # 64 MiB
+    bias = np.arange(-1024, 1024, dtype=np.int64)
+    expected = int((np.abs(weight).sum(axis=1) * 128 + np.abs(bias)).max())
+    tracemalloc.start()
+    try:
+        assert P.accumulator_bound(weight, bias, 8) == expected
+        per_column = P.accumulator_bound(weight, bias, np.full(4096, 8))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert per_column == expected
+    assert peak < 24 << 20, f"{peak >> 20} MiB of temporaries for a 64 MiB weight"
+
+
+def test_packing_in_blocks_is_packing_at_once(monkeypatch):
+    rng = np.random.default_rng(5)
+    for bits in (3, 8, 64):
+        q = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1) - 1, 7 * (252 // bits) + 3, dtype=np.int64, endpoint=True)
+        whole = P._pack(q, bits)
+        monkeypatch.setattr(P, "_PACK_BLOCK", 2)
+        assert P._pack(q, bits) == whole and len(whole) == 8
+        monkeypatch.undo()

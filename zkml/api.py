@@ -122,14 +122,26 @@ class Build:
 
 
 def load_build(build_dir: str | Path) -> Build:
+    """Read and check a build: circuit.json, constants.bin (read once, hashed
+    once against the circuit's constants_sha256; the program's constant arrays
+    are read-only views of `Build.constants`, not copies), settings.json, and
+    the committed weights of a build compiled with them."""
     d = require_dir(_path(build_dir, "build_dir"), "build directory", "run `zkml compile MODEL.onnx -o BUILD` first")
     data = read_bytes(d / artifacts.CIRCUIT, "circuit")
     constants = read_bytes(d / artifacts.CONSTANTS, "circuit constants")
     settings = read_json(d / artifacts.SETTINGS, "settings")
     try:
-        program = prog.from_files(data, constants)
+        doc = prog.parse_document(data)
     except ZkmlError as e:
-        culprit = artifacts.CONSTANTS if "constants.bin" in str(e) else artifacts.CIRCUIT
+        raise InputFileError(f"{d / artifacts.CIRCUIT}: {e}", d / artifacts.CIRCUIT) from None
+    # The committed weights are read first, so that the program is parsed,
+    # hashed and validated once, with them.
+    weights = privacy.read_weights(d, prog.commits_weights(doc))
+    try:
+        program = prog.from_document(doc, constants, weights.blob if weights is not None else None)
+    except ZkmlError as e:
+        culprit = next((name for name in (artifacts.CONSTANTS, privacy.WEIGHTS_BIN) if name in str(e)),
+                       artifacts.CIRCUIT)
         raise InputFileError(f"{d / culprit}: {e}", d / culprit) from None
     actual = prog.circuit_hash(data)
     if not isinstance(settings, dict) or settings.get("circuit_hash") != actual:
@@ -144,12 +156,9 @@ def load_build(build_dir: str | Path) -> Build:
     from zkml import schemas
 
     schemas.validate(schemas.Settings, settings, str(d / artifacts.SETTINGS))
-    weights = privacy.read_weights(d, program)
-    if weights is not None:
-        if str(weights.commitment) != settings.get("weights", {}).get("commitment"):
-            raise CircuitMismatchError(f"{d / privacy.WEIGHTS_JSON} and {d / artifacts.SETTINGS} name different "
-                                       "weights commitments: compile the model again")
-        program = prog.from_files(data, constants, weights.blob)
+    if weights is not None and str(weights.commitment) != settings.get("weights", {}).get("commitment"):
+        raise CircuitMismatchError(f"{d / privacy.WEIGHTS_JSON} and {d / artifacts.SETTINGS} name different "
+                                   "weights commitments: compile the model again")
     return Build(d, data, constants, program, settings, weights)
 
 
@@ -624,11 +633,12 @@ class Prover:
         p = build.program
         all_outputs = [np.asarray(o, dtype=np.int64).reshape(p.tensors[e.tensor].shape)
                        for e, o in zip(p.outputs, out["outputs"])]
-        for e, q, native_out in zip(p.outputs, prog.unpack_outputs(p, out["public"]), all_outputs):
-            if e.visibility == "public" and q.reshape(-1).tolist() != native_out.reshape(-1).tolist():
+        decoded = prog.unpack_outputs(p, out["public"])
+        for e, q, native_out in zip(p.outputs, decoded, all_outputs):
+            if e.visibility == "public" and not np.array_equal(q.reshape(-1), native_out.reshape(-1)):
                 raise ZkmlError("internal error: public signals disagree with the witness outputs")
         if salt_values:
-            privacy.check_commitments(p, quantized, all_outputs, salt_values, out["public"])
+            privacy.check_commitments(p, quantized, all_outputs, salt_values, out["public"], build.weights)
         outputs = {e.name: prog.dequantize(p, e.tensor, q) for e, q in zip(p.outputs, all_outputs)}
         q_outputs = {e.name: q for e, q in zip(p.outputs, all_outputs)}
         shown = [e.name for e in p.outputs if e.visibility == "public"]
@@ -641,8 +651,7 @@ class Prover:
             "outputs": {k: outputs[k].tolist() for k in shown},
             "quantized": {k: q_outputs[k].tolist() for k in shown},
         }
-        commitments = {e.name: str(v) for e, v in zip(p.outputs, prog.unpack_outputs(p, out["public"]))
-                       if e.visibility == "hashed"}
+        commitments = {e.name: str(v) for e, v in zip(p.outputs, decoded) if e.visibility == "hashed"}
         if commitments:
             output_doc["commitments"] = commitments
         schemas.validate(schemas.OutputFile, output_doc, artifacts.OUTPUT)  # what docs/schemas promises

@@ -32,7 +32,57 @@ PRIVATE = "private.json"  # the salts and hidden outputs of a proof: the prover'
 
 
 def dumps_json(obj: Any) -> bytes:
-    return (json.dumps(obj, indent=2) + "\n").encode()
+    return (json_text(obj) + "\n").encode()
+
+
+def json_text(obj: Any) -> str:
+    """``json.dumps(obj, indent=2)``, character for character, but fast on big
+    arrays: json's indenting encoder is pure Python (about a microsecond a
+    number), so each list of plain numbers and strings goes through its C
+    encoder with the indentation as the separator (a 1000 × 1000 output is
+    written in a fraction of the time). Anything else is left to json.dumps."""
+    parts: list[str] = []
+    try:
+        _indented(obj, 0, parts)
+    except (_Unusual, RecursionError):
+        return json.dumps(obj, indent=2)
+    return "".join(parts)
+
+
+class _Unusual(Exception):
+    """A value json_text leaves to json.dumps (another type, a key that is not a string)."""
+
+
+_PLAIN = {str, int, float, bool, type(None)}
+
+
+def _indented(obj: Any, level: int, parts: list[str]) -> None:
+    kind = type(obj)
+    if kind in _PLAIN:
+        parts.append(json.dumps(obj))
+        return
+    if kind not in (list, tuple, dict):
+        raise _Unusual
+    if not obj:
+        parts.append("{}" if kind is dict else "[]")
+        return
+    inner = "\n" + "  " * (level + 1)
+    close = "\n" + "  " * level + ("}" if kind is dict else "]")
+    if kind is dict:
+        parts.append("{")
+        for i, (key, value) in enumerate(obj.items()):
+            if type(key) is not str:
+                raise _Unusual
+            parts.append(("," if i else "") + inner + json.dumps(key) + ": ")
+            _indented(value, level + 1, parts)
+    elif set(map(type, obj)) <= _PLAIN:
+        parts.append("[" + inner + json.dumps(obj, separators=("," + inner, ": "))[1:-1])
+    else:
+        parts.append("[")
+        for i, value in enumerate(obj):
+            parts.append(("," if i else "") + inner)
+            _indented(value, level + 1, parts)
+    parts.append(close)
 
 
 class Staging:

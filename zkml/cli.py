@@ -29,9 +29,9 @@ def _fail(message: str) -> NoReturn:
 
 
 def _echo_json(doc) -> None:
-    import json
+    from zkml.artifacts import json_text
 
-    click.echo(json.dumps(doc, indent=2))
+    click.echo(json_text(doc))  # json.dumps(doc, indent=2), fast on big outputs
 
 
 def _quiet_option(fn):

@@ -159,15 +159,22 @@ def private_document(program: prog.Program, circuit_hash: str, salts: list[int],
 
 
 def check_commitments(program: prog.Program, quantized_inputs: list, quantized_outputs: list, salts: list[int],
-                      public: list[str]) -> None:
+                      public: list[str], weights: CommittedWeights | None = None) -> None:
     """The commitments in ``public`` are the ones zkml.poseidon computes from
     the values and salts (an internal consistency check of prove); with
-    committed weights the last salt is the weights'."""
+    committed weights the last salt is the weights'. ``weights``: the build's
+    committed weights, whose recorded commitment (made by
+    :func:`make_weights` from these values and salt, and checked against
+    settings.json when the build was loaded) stands for recomputing it, which
+    costs Poseidon over every weight on each proof."""
     if program.weight_bits is not None:
         *salts, weight_salt = salts
     expected = prog.pack_public(program, quantized_inputs, quantized_outputs, salts)
     if program.weight_bits is not None:
-        expected.append(prog.weights_commitment(program, weight_salt))
+        if weights is not None and weights.salt == weight_salt:
+            expected.append(weights.commitment)
+        else:
+            expected.append(prog.weights_commitment(program, weight_salt))
     if [int(v) for v in public] != expected:
         raise ModelError("internal error: the public signals disagree with the values and salts proved")
 
@@ -226,15 +233,16 @@ def weights_document(weights: CommittedWeights) -> dict[str, Any]:
     }
 
 
-def read_weights(build_dir: Path, program: prog.Program) -> CommittedWeights | None:
+def read_weights(build_dir: Path, committed: prog.Program | bool) -> CommittedWeights | None:
     """The committed weights in a build compiled with them, checked against
     each other; None for a build whose weights are constants, or one that
-    holds only what a verifier needs (neither file: the model owner keeps them)."""
+    holds only what a verifier needs (neither file: the model owner keeps them).
+    `committed`: the build's program, or whether its circuit commits weights."""
     import hashlib
 
     from zkml.artifacts import read_bytes, read_json
 
-    if program.weight_bits is None:
+    if not (committed.weight_bits is not None if isinstance(committed, prog.Program) else committed):
         return None
     if not (build_dir / WEIGHTS_BIN).exists() and not (build_dir / WEIGHTS_JSON).exists():
         return None

@@ -226,7 +226,13 @@ def _check_depth_and_strings(doc) -> None:
 
 
 def from_files(data: bytes, blob: bytes, weights: bytes | None = None) -> Program:
-    """Parse and validate ``circuit.json`` bytes and ``constants.bin`` bytes.
+    """Parse and validate ``circuit.json`` bytes and ``constants.bin`` bytes
+    (see :func:`parse_document` and :func:`from_document`)."""
+    return from_document(parse_document(data), blob, weights)
+
+
+def parse_document(data: bytes | str):
+    """The parsed JSON of ``circuit.json`` bytes, not yet checked as a program.
 
     The JSON is read as strictly as the native reader (serde_json) reads it,
     so that both accept the same files: UTF-8 without a byte-order mark, no
@@ -243,7 +249,14 @@ def from_files(data: bytes, blob: bytes, weights: bytes | None = None) -> Progra
     except RecursionError:
         raise _invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
     _check_depth_and_strings(doc)
-    return from_document(doc, blob, weights)
+    return doc
+
+
+def commits_weights(doc) -> bool:
+    """Whether a parsed circuit.json lists committed constants (its weights
+    then come from weights.bin); False for anything that is not a program."""
+    entries = doc.get("constants") if isinstance(doc, dict) else None
+    return isinstance(entries, list) and any(isinstance(e, dict) and e.get("committed") is True for e in entries)
 
 
 def from_document(doc, blob: bytes, weights: bytes | None = None) -> Program:
@@ -359,8 +372,11 @@ def _read_constants(doc: dict, blob: bytes, weights: bytes | None) -> tuple[list
     held = total - fixed
     if weights is not None and len(weights) != 8 * held:
         raise _invalid(f"weights.bin holds {len(weights)} bytes; the committed constants need {8 * held}")
-    flat = np.frombuffer(blob, dtype="<i8").astype(np.int64)
-    wflat = (np.frombuffer(weights, dtype="<i8").astype(np.int64) if weights is not None
+    # Views of the files' bytes, not copies (astype copies only on a big-endian
+    # machine): a loaded build holds its constants once. The arrays are
+    # read-only, and the bytes immutable (a caller's bytearray is copied once).
+    flat = np.frombuffer(_immutable(blob), dtype="<i8").astype(np.int64, copy=False)
+    wflat = (np.frombuffer(_immutable(weights), dtype="<i8").astype(np.int64, copy=False) if weights is not None
              else np.zeros(held, dtype=np.int64))
     result, at, wat = [], 0, 0
     for shape, bits in zip(shapes, committed):
@@ -381,6 +397,10 @@ def _read_constants(doc: dict, blob: bytes, weights: bytes | None) -> tuple[list
     if weight_bits is None and any(b is not None for b in committed):
         raise _invalid("committed constants without a committed weight")
     return result, weight_bits
+
+
+def _immutable(data) -> bytes:
+    return data if isinstance(data, bytes) else bytes(data)
 
 
 def validate(program: Program) -> None:
@@ -471,10 +491,18 @@ def _check_io(program: dict, key: str, n_tensors: int) -> list[Io]:
 
 def accumulator_bound(weight: np.ndarray, bias: np.ndarray, bits_in) -> int:
     """``max_n sum_k |w[n,k]| * 2^(bits_in-1) + |b[n]|``, exact as a Python int.
-    ``bits_in`` is an int, or an array of the input bits per column of ``weight``."""
+    ``bits_in`` is an int, or an array of the input bits per column of ``weight``.
+
+    Integer weights whose sums fit in int64 (every quantized program's) are
+    summed in blocks of rows: time and memory O(block), not copies of the
+    whole weight (a 4096 × 4096 layer is validated in milliseconds)."""
     weight = np.asarray(weight)
     bias = np.asarray(bias)
-    half = np.ldexp(1.0, np.asarray(bits_in) - 1)
+    bits = np.asarray(bits_in)
+    fast = _exact_int64_bound(weight, bias, bits)
+    if fast is not None:
+        return fast
+    half = np.ldexp(1.0, bits - 1)
     estimate = float((np.abs(weight.astype(np.float64)) * half).sum(axis=1).max(initial=0)
                      + np.abs(bias.astype(np.float64)).max(initial=0))
     if estimate < 2.0**60 and np.max(bits_in) <= 60:  # int64 cannot overflow: exact
@@ -485,6 +513,39 @@ def accumulator_bound(weight: np.ndarray, bias: np.ndarray, bits_in) -> int:
         np.broadcast_to(np.asarray(bits_in), weight.shape))
     rows = (np.abs(weight.astype(object)) * halves).sum(axis=1) + np.abs(bias.astype(object))
     return int(max(rows, default=0))
+
+
+_BOUND_BLOCK = 1 << 20  # elements of `weight` summed at a time
+
+
+def _exact_int64_bound(weight: np.ndarray, bias: np.ndarray, bits: np.ndarray) -> int | None:
+    """:func:`accumulator_bound` of a 2-D integer weight, a 1-D integer bias
+    and integer bits (one, or one per column) when every partial sum provably
+    fits in int64; None otherwise (the general path decides)."""
+    if (weight.ndim != 2 or bias.ndim != 1 or weight.dtype.kind not in "iu" or bias.dtype.kind not in "iu"
+            or bits.dtype.kind not in "iu" or bits.ndim > 1 or bits.shape not in ((), (weight.shape[1],))):
+        return None
+    n, k = weight.shape
+    if weight.size == 0 or bias.shape != (n,):
+        return None
+    lowest, highest = int(bits.min()), int(bits.max())
+    if lowest < 1 or highest > 62:
+        return None
+    w_max = max(-int(weight.min()), int(weight.max()))
+    b_max = max(-int(bias.min()), int(bias.max()))
+    if w_max * k * (1 << (highest - 1)) + b_max >= 2**62:
+        return None
+    uniform = bits.ndim == 0 or lowest == highest
+    halves = None if uniform else np.left_shift(np.int64(1), bits.astype(np.int64) - 1)
+    rows = np.empty(n, dtype=np.int64)
+    step = max(1, _BOUND_BLOCK // max(k, 1))
+    for r in range(0, n, step):
+        block = np.abs(weight[r: r + step].astype(np.int64, copy=False))
+        rows[r: r + step] = block.sum(axis=1) if halves is None else block @ halves
+    if uniform:
+        rows <<= lowest - 1
+    rows += np.abs(bias.astype(np.int64, copy=False))
+    return int(rows.max(initial=0))
 
 
 # --- bytes -------------------------------------------------------------------
@@ -631,9 +692,23 @@ def pack_public(program: Program, inputs_int: list, outputs_int: list,
     return packed
 
 
+_PACK_BLOCK = 1 << 12  # field elements packed at a time: memory O(block × 252 × 8 bytes), not O(values × bits × 8)
+
+
 def _pack(q: np.ndarray, bits: int) -> list[int]:
     k = PACK_BITS // bits
+    q = q.reshape(-1)
     n_elements = ceil(q.size / k)
+    if n_elements <= _PACK_BLOCK:
+        return _pack_block(q, bits, k, n_elements)
+    packed: list[int] = []
+    for first in range(0, n_elements, _PACK_BLOCK):
+        count = min(_PACK_BLOCK, n_elements - first)
+        packed.extend(_pack_block(q[first * k: (first + count) * k], bits, k, count))
+    return packed
+
+
+def _pack_block(q: np.ndarray, bits: int, k: int, n_elements: int) -> list[int]:
     offset = np.uint64(1 << (bits - 1))
     u = np.zeros(n_elements * k, dtype=np.uint64)
     u[: q.size] = q.astype(np.uint64) + offset  # wraps exactly to q + 2^(b-1) in [0, 2^b)

@@ -31,7 +31,6 @@ the loader before any lowering runs.
 from __future__ import annotations
 
 import numpy as np
-import onnx
 
 from zkml.ops import (  # noqa: F401
     activation,
@@ -61,6 +60,8 @@ def kind_of(node):
 
 def op_version(op_type: str, opset: int, domain: str = "") -> int | None:
     """The ``since_version`` of ``op_type`` in effect at ``opset``, or None."""
+    import onnx  # here, not at import: loading a build needs no ONNX
+
     try:
         return onnx.defs.get_schema(op_type, opset, domain).since_version
     except Exception:  # onnx raises SchemaError; no such op at this opset

@@ -18,8 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import onnx
-from onnx.reference import ReferenceEvaluator
 
 from zkml.errors import ModelError
 from zkml.ops.base import Kind, NodeBase, concat_flat, input_offsets, kind, lowering, take
@@ -143,6 +141,9 @@ def _movement(ctx, node, attrs):
             ctx.fail(node, f"padding with the constant {pad_value} is not supported (only 0)")
         if value is not None:
             feeds[value] = np.zeros((), dtype=np.int64)
+    import onnx  # here, not at import: loading a build needs no ONNX
+    from onnx.reference import ReferenceEvaluator
+
     try:
         model_node = onnx.helper.make_node(node.op_type, list(node.input), list(node.output),
                                            domain=node.domain)
@@ -193,18 +194,14 @@ def _dropout(ctx, node, attrs):
     ctx.alias(node.output[0], node.input[0])
 
 
-_FLOATS = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
-           onnx.TensorProto.BFLOAT16}
-
-
-_INTEGERS = {onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.INT16,
-             onnx.TensorProto.INT8}
-
-
 @lowering("Cast", 6, 28, kinds=(), cost="0 (float→float is removed)")
 def _cast(ctx, node, attrs):
+    import onnx  # here, not at import: loading a build needs no ONNX
+
+    floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16}
+    integers = {onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.INT16, onnx.TensorProto.INT8}
     to = int(attrs.get("to", 0))
-    if to not in _FLOATS and not (to in _INTEGERS and ctx.is_integer(node.input[0])):
+    if to not in floats and not (to in integers and ctx.is_integer(node.input[0])):
         ctx.fail(node, f"a cast of an activation to {onnx.TensorProto.DataType.Name(to)} is not "
                        "supported (only float→float, a no-op in fixed point, and integer "
                        "labels from an ArgMax)")

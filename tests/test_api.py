@@ -363,3 +363,40 @@ def test_artifacts_are_written_exactly_as_json_dumps_indent_2_writes_them():
         assert got == expected, doc
         if isinstance(got, str):
             assert artifacts.dumps_json(doc) == (got + "\n").encode()
+
+
+def test_a_prover_keeps_no_copy_of_the_constants(digits_build, tmp_path, monkeypatch):
+    # The native prover decodes, hashes and checks constants.bin itself: the
+    # Python side reads the program's layout only (nothing hashed twice) and
+    # lets go of the bytes once the native prover holds its copy.
+    real = hashlib.sha256
+    size = (digits_build / artifacts.CONSTANTS).stat().st_size
+    hashed: list[int] = []
+    monkeypatch.setattr(hashlib, "sha256", lambda data=b"", *a, **k: hashed.append(len(data)) or real(data, *a, **k))
+    prover = zkml.Prover(digits_build, device="cpu")
+    assert size not in hashed
+    assert prover._build.constants == b""
+    assert all(not np.any(v) for i in prover._build.program.instructions for v in vars(i).values()
+               if isinstance(v, np.ndarray))
+    monkeypatch.undo()
+    result = prover.prove(DIGITS / "input.json", tmp_path / "out")
+    assert zkml.verify(digits_build, tmp_path / "out")
+    # `build` is the build as load_build reads it, constants included.
+    full = prover.build
+    assert full.constants == (digits_build / artifacts.CONSTANTS).read_bytes()
+    quantized = prog.quantize_inputs(full.program, load_inputs(DIGITS / "input.json", full.program))
+    expected = reference.evaluate(full.program, quantized)
+    assert [q.tolist() for q in expected] == [q.tolist() for q in result.quantized_outputs.values()]
+    assert result.public == json.loads((tmp_path / "out" / artifacts.PUBLIC).read_text())
+
+
+def test_a_prover_of_a_build_compiled_again_refuses_to_show_another_build(digits_build, tmp_path):
+    build = tmp_path / "build"
+    shutil.copytree(digits_build, build)
+    prover = zkml.Prover(build, device="cpu")
+    settings = read(build / artifacts.SETTINGS)
+    settings["circuit_hash"] = _rewrite_constants(build, lambda values: values.__setitem__(0, values[0] + 1))
+    (build / artifacts.SETTINGS).write_text(json.dumps(settings))
+    assert zkml.api.load_build(build).circuit_hash != prover._build.circuit_hash
+    with pytest.raises(CircuitMismatchError, match="another circuit"):
+        _ = prover.build

@@ -365,10 +365,15 @@ def test_a_committed_proof_takes_the_recorded_weights_commitment(committed_build
     assert result.public[-1] == read(committed_build / artifacts.SETTINGS)["weights"]["commitment"]
     # A recorded commitment that the proof does not carry is refused.
     monkeypatch.undo()
-    prover = zkml.Prover(committed_build)
-    assert prover.build.weights is not None
-    prover.build.weights = privacy.CommittedWeights(prover.build.weights.blob, prover.build.weights.salt,
-                                                    prover.build.weights.commitment + 1)
+    build = tmp_path / "b"
+    shutil.copytree(committed_build, build)
+    for name, at in ((privacy.WEIGHTS_JSON, ()), (artifacts.SETTINGS, ("weights",))):
+        doc = read(build / name)
+        place = doc
+        for key in at:
+            place = place[key]
+        place["commitment"] = str(int(place["commitment"]) + 1)
+        (build / name).write_text(json.dumps(doc))
     with pytest.raises(ModelError, match="disagree"):
-        prover.prove(INPUT, tmp_path / "other")
+        zkml.prove(build, INPUT, tmp_path / "other")
     assert not (tmp_path / "other").exists()

@@ -614,3 +614,27 @@ def test_packing_in_blocks_is_packing_at_once(monkeypatch):
         monkeypatch.setattr(P, "_PACK_BLOCK", 2)
         assert P._pack(q, bits) == whole and len(whole) == 8
         monkeypatch.undo()
+
+
+def test_a_layout_is_the_program_without_its_constant_values():
+    data, blob = files(all_ops_program())
+    full = P.from_files(data, blob)
+    doc = json.loads(data)
+    doc["constants_sha256"] = "00" * 32  # not checked: the native side hashes the bytes it is given
+    layout = P.from_document(doc, bytes(len(blob)), with_values=False)
+    assert (layout.tensors, layout.inputs, layout.outputs) == (full.tensors, full.inputs, full.outputs)
+    for a, b in zip(layout.instructions, full.instructions):
+        for name, value in vars(b).items():
+            if isinstance(value, np.ndarray):
+                zeros = getattr(a, name)
+                assert zeros.shape == value.shape and not zeros.any() and not zeros.flags.writeable
+                assert zeros.strides == (0,) * zeros.ndim  # no memory per element
+            else:
+                assert getattr(a, name) == value
+    # The files' lengths and every structural rule still hold.
+    with pytest.raises(ModelError, match="constants.bin holds"):
+        P.from_document(doc, blob[:-8], with_values=False)
+    broken = json.loads(data)
+    broken["instructions"][0]["output"] = 99
+    with pytest.raises(ModelError):
+        P.from_document(broken, blob, with_values=False)

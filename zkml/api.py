@@ -12,6 +12,7 @@ Every failure is a :class:`zkml.ZkmlError`; no command leaves a partial file.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,7 +28,16 @@ from zkml import __version__, _native, artifacts, privacy, progress
 from zkml import program as prog
 from zkml import sender as _sender
 from zkml.artifacts import Staging, check_hash, read_bytes, read_json, require_dir
-from zkml.errors import ArgumentError, CircuitMismatchError, DeviceError, InputFileError, ZkmlError
+from zkml.errors import (
+    ArgumentError,
+    CircuitMismatchError,
+    DeviceError,
+    InputFileError,
+    InputShapeError,
+    ModelError,
+    QuantizationError,
+    ZkmlError,
+)
 
 if TYPE_CHECKING:
     import onnx
@@ -126,6 +136,14 @@ def load_build(build_dir: str | Path) -> Build:
     once against the circuit's constants_sha256; the program's constant arrays
     are read-only views of `Build.constants`, not copies), settings.json, and
     the committed weights of a build compiled with them."""
+    return _load_build(build_dir, values=True)
+
+
+def _load_build(build_dir: str | Path, values: bool) -> Build:
+    """`load_build`; with `values=False` the program is its layout only
+    (`prog.from_document`): for a caller that hands `data` and `constants`
+    to the native side, which hashes and checks them itself, and wraps its
+    refusals with `_native_file_error`."""
     d = require_dir(_path(build_dir, "build_dir"), "build directory", "run `zkml compile MODEL.onnx -o BUILD` first")
     data = read_bytes(d / artifacts.CIRCUIT, "circuit")
     constants = read_bytes(d / artifacts.CONSTANTS, "circuit constants")
@@ -138,7 +156,7 @@ def load_build(build_dir: str | Path) -> Build:
     # hashed and validated once, with them.
     weights = privacy.read_weights(d, prog.commits_weights(doc))
     try:
-        program = prog.from_document(doc, constants, weights.blob if weights is not None else None)
+        program = prog.from_document(doc, constants, weights.blob if weights is not None else None, values)
     except ZkmlError as e:
         culprit = next((name for name in (artifacts.CONSTANTS, privacy.WEIGHTS_BIN) if name in str(e)),
                        artifacts.CIRCUIT)
@@ -531,6 +549,15 @@ def _check_vk_beside_pk(build: Build, vk_in_pk: str) -> None:
             )
 
 
+def _native_file_error(build_dir: Path, error: ZkmlError) -> ZkmlError:
+    """A native refusal of constants.bin or weights.bin as load_build words it
+    (an InputFileError naming the file); any other error as it is."""
+    culprit = next((name for name in (artifacts.CONSTANTS, privacy.WEIGHTS_BIN) if name in str(error)), None)
+    if culprit is None:
+        return error
+    return InputFileError(f"{build_dir / culprit}: {error}", build_dir / culprit)
+
+
 def _owner_weights(build: Build) -> privacy.CommittedWeights | None:
     """The committed weights a witness needs (None: the weights are constants);
     an InputFileError for a build that holds only what a verifier needs."""
@@ -575,19 +602,41 @@ class Prover:
         rec = progress.recorder()
         mark = len(rec.stages)
         rec.begin("load_build")
-        self.build = load_build(build_dir)
+        # The program's layout only: proving needs no constant values in
+        # Python, and the native prover hashes and checks constants.bin (and
+        # weights.bin) as it decodes its own copy; hashing and validating them
+        # here as well would do it twice.
+        build = _load_build(build_dir, values=False)
         # Reported in the first proof's quantize_input, as zkml.prove always did.
         self._load_build = time.perf_counter() - t
-        pk = self.build.dir / artifacts.PROVING_KEY
+        pk = build.dir / artifacts.PROVING_KEY
         if not pk.exists():
-            raise InputFileError(f"no proving key in {self.build.dir}: run `zkml setup {self.build.dir} --dev` first", pk)
-        owned = _owner_weights(self.build)
+            raise InputFileError(f"no proving key in {build.dir}: run `zkml setup {build.dir} --dev` first", pk)
+        owned = _owner_weights(build)
         weights = owned.blob if owned is not None else None
-        with rec.native() as handle:
-            self._native = _native.Prover(self.build.data, self.build.constants, str(pk), device, weights, handle)
+        try:
+            with rec.native() as handle:
+                self._native = _native.Prover(build.data, build.constants, str(pk), device, weights, handle)
+        except (ModelError, QuantizationError, InputShapeError) as e:
+            raise _native_file_error(build.dir, e) from None
         # Reported with the first proof's stages, as its timings report load_key.
         self._load_stages = rec.stages[mark:]
-        _check_vk_beside_pk(self.build, self._native.vk)
+        _check_vk_beside_pk(build, self._native.vk)
+        # The native prover holds the constants now: this process keeps no copy.
+        self._build = dataclasses.replace(build, constants=b"")
+        self._loaded: Build | None = None
+
+    @property
+    def build(self) -> Build:
+        """The build proved, as `load_build` reads it (constants included): read
+        again on first use, as the prover keeps only the program's layout."""
+        if self._loaded is None:
+            loaded = load_build(self._build.dir)
+            if loaded.circuit_hash != self._build.circuit_hash:
+                raise CircuitMismatchError(f"{loaded.dir} holds another circuit than this Prover proves "
+                                           "(compiled again since): make a new Prover")
+            self._loaded = loaded
+        return self._loaded
 
     @property
     def device(self) -> str:
@@ -604,7 +653,7 @@ class Prover:
     def prove(self, inputs: str | Path | dict | np.ndarray | Sequence[np.ndarray], out_dir: str | Path,
               sender: str | None = None, salts: dict[str, int] | str | Path | None = None) -> ProveResult:
         """Prove one inference; see `zkml.prove`. Nothing is written on failure."""
-        build = self.build
+        build = self._build
         _path(out_dir, "out_dir")
         timings: dict[str, float] = {}
         rec = progress.recorder()

@@ -259,10 +259,17 @@ def commits_weights(doc) -> bool:
     return isinstance(entries, list) and any(isinstance(e, dict) and e.get("committed") is True for e in entries)
 
 
-def from_document(doc, blob: bytes, weights: bytes | None = None) -> Program:
+def from_document(doc, blob: bytes, weights: bytes | None = None, with_values: bool = True) -> Program:
     """The program of a parsed circuit.json. Committed constants take their
     values from ``weights`` (weights.bin) when given, else zeros (enough for
-    everything but evaluating the model)."""
+    everything but evaluating the model).
+
+    ``with_values=False`` reads the program's layout only, for a caller that hands
+    the files to the native side, which checks them itself (their SHA-256
+    against constants_sha256, the values' bounds): every structural check
+    and the files' lengths are checked here, but the bytes are neither hashed
+    nor read, and every constant is a read-only array of zeros of its shape
+    that takes no memory. Such a program is not for evaluating."""
     from zkml.ops import KINDS
 
     if not isinstance(doc, dict):
@@ -280,7 +287,7 @@ def from_document(doc, blob: bytes, weights: bytes | None = None) -> Program:
         raise _invalid(f"missing keys {sorted(missing)}")
     if not isinstance(doc["name"], str):
         raise _invalid("'name' must be a string")
-    constants, weight_bits = _read_constants(doc, blob, weights)
+    constants, weight_bits = _read_constants(doc, blob, weights, with_values)
 
     tensors_doc = doc["tensors"]
     if not isinstance(tensors_doc, list) or not tensors_doc:
@@ -339,7 +346,8 @@ def from_document(doc, blob: bytes, weights: bytes | None = None) -> Program:
     return program
 
 
-def _read_constants(doc: dict, blob: bytes, weights: bytes | None) -> tuple[list[np.ndarray], int | None]:
+def _read_constants(doc: dict, blob: bytes, weights: bytes | None,
+                    values: bool = True) -> tuple[list[np.ndarray], int | None]:
     """The constants' arrays, and the width of committed weights (None if none are committed)."""
     entries = doc["constants"]
     if not isinstance(entries, list):
@@ -363,7 +371,7 @@ def _read_constants(doc: dict, blob: bytes, weights: bytes | None) -> tuple[list
         shapes.append(tuple(entry["shape"]))
         committed.append(entry.get("bits") if "committed" in keys else None)
     digest = doc["constants_sha256"]
-    if not isinstance(digest, str) or hashlib.sha256(blob).hexdigest() != digest:
+    if not isinstance(digest, str) or (values and hashlib.sha256(blob).hexdigest() != digest):
         raise _invalid("constants.bin does not match the circuit (its SHA-256 differs from "
                        "constants_sha256)")
     fixed = sum(prod(s) for s, c in zip(shapes, committed) if c is None)
@@ -372,6 +380,13 @@ def _read_constants(doc: dict, blob: bytes, weights: bytes | None) -> tuple[list
     held = total - fixed
     if weights is not None and len(weights) != 8 * held:
         raise _invalid(f"weights.bin holds {len(weights)} bytes; the committed constants need {8 * held}")
+    weight_bits = next((b for e, b in zip(entries, committed) if b is not None and e["name"].endswith(".weight")),
+                       None)
+    if weight_bits is None and any(b is not None for b in committed):
+        raise _invalid("committed constants without a committed weight")
+    if not values:
+        zero = np.zeros((), dtype=np.int64)
+        return [np.broadcast_to(zero, shape) for shape in shapes], weight_bits
     # Views of the files' bytes, not copies (astype copies only on a big-endian
     # machine): a loaded build holds its constants once. The arrays are
     # read-only, and the bytes immutable (a caller's bytearray is copied once).
@@ -392,10 +407,6 @@ def _read_constants(doc: dict, blob: bytes, weights: bytes | None) -> tuple[list
                 raise _invalid(f"weights.bin: a committed value is outside its {bits}-bit range")
         array.flags.writeable = False
         result.append(array)
-    weight_bits = next((b for e, b in zip(entries, committed) if b is not None and e["name"].endswith(".weight")),
-                       None)
-    if weight_bits is None and any(b is not None for b in committed):
-        raise _invalid("committed constants without a committed weight")
     return result, weight_bits
 
 
@@ -535,6 +546,8 @@ def _exact_int64_bound(weight: np.ndarray, bias: np.ndarray, bits: np.ndarray) -
     b_max = max(-int(bias.min()), int(bias.max()))
     if w_max * k * (1 << (highest - 1)) + b_max >= 2**62:
         return None
+    if w_max == 0:  # e.g. a program's layout (from_document(with_values=False))
+        return b_max
     uniform = bits.ndim == 0 or lowest == highest
     halves = None if uniform else np.left_shift(np.int64(1), bits.astype(np.int64) - 1)
     rows = np.empty(n, dtype=np.int64)

@@ -638,3 +638,27 @@ def test_a_layout_is_the_program_without_its_constant_values():
     broken["instructions"][0]["output"] = 99
     with pytest.raises(ModelError):
         P.from_document(broken, blob, with_values=False)
+
+
+@pytest.mark.parametrize("block", [1, 3, 1 << 20])
+def test_the_affine_bound_is_exact_in_blocks_of_outputs(block, monkeypatch):
+    from types import SimpleNamespace
+
+    from zkml.ops import affine
+
+    monkeypatch.setattr(affine, "_BOUND_BLOCK", block)
+    rng = np.random.default_rng(block)
+    for trial in range(300):
+        tensors = [SimpleNamespace(shape=(int(rng.integers(1, 6)),), bits=int(rng.integers(2, 64 if trial % 3 else 12)))
+                   for _ in range(int(rng.integers(1, 4)))]
+        offsets = np.cumsum([0] + [t.shape[0] for t in tensors])
+        o, t, r = int(rng.integers(0, 9)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
+        width = int(rng.choice([3, 8, 30, 62]))
+        instr = SimpleNamespace(inputs=tuple(range(len(tensors))), index=rng.integers(-1, offsets[-1], (o, t)),
+                                weight=rng.integers(-(2**width), 2**width, (r, t)) * (trial % 7 != 0),
+                                row=rng.integers(0, r, o), bias=rng.integers(-(2 ** int(rng.integers(1, 62))), 2**40, o))
+        owner = [k for k, tensor in enumerate(tensors) for _ in range(tensor.shape[0])]  # the input of each element
+        expected = max((abs(int(instr.bias[k])) + sum(abs(int(instr.weight[instr.row[k], j])) << (tensors[owner[i]].bits - 1)
+                                                      for j, i in enumerate(instr.index[k].tolist()) if i >= 0)
+                        for k in range(o)), default=0)
+        assert affine.affine_bound(instr, SimpleNamespace(tensors=tensors)) == expected

@@ -224,28 +224,39 @@ class Affine(Kind):
         return y.reshape(lead + program.tensors[instr.output].shape)
 
 
+_BOUND_BLOCK = 1 << 20  # index entries bounded at a time
+
+
 def affine_bound(instr, program) -> int:
-    """``max_o Σ_t |weight[row[o],t]|·2^(b(t)-1) + |bias[o]|`` (docs/program.md)."""
+    """``max_o Σ_t |weight[row[o],t]|·2^(b(t)-1) + |bias[o]|`` (docs/program.md),
+    exact, over blocks of outputs: memory O(block), not O(outputs × taps)
+    (a convolution's outputs × taps can be far more than its weights)."""
     tensors = program.tensors
     offsets = input_offsets([tensors[i].shape for i in instr.inputs])
-    src = source_of(np.asarray(instr.index), offsets)
+    index, weight, row, bias = (np.asarray(a) for a in (instr.index, instr.weight, instr.row, instr.bias))
+    if not weight.any():  # e.g. a program's layout, whose constants are zeros: the bias alone
+        return max(abs(int(bias.min())), abs(int(bias.max()))) if bias.size else 0
     bits = np.asarray([tensors[i].bits for i in instr.inputs] + [1], dtype=np.int64)
+    step = max(1, _BOUND_BLOCK // max(index.shape[1], 1))
+    return max((_block_bound(index[o: o + step], weight, row[o: o + step], bias[o: o + step], offsets, bits)
+                for o in range(0, index.shape[0], step)), default=0)
+
+
+def _block_bound(index, weight, row, bias, offsets, bits) -> int:
+    src = source_of(index, offsets)
     half_log = np.where(src >= 0, bits[src] - 1, -1)
-    w_full = np.abs(np.asarray(instr.weight)[np.asarray(instr.row)]).astype(np.float64)
+    w_full = np.abs(weight[row]).astype(np.float64)
     terms = np.where(half_log >= 0, w_full * np.ldexp(1.0, np.maximum(half_log, 0)), 0.0)
-    estimate = float((terms.sum(axis=1) + np.abs(np.asarray(instr.bias, np.float64))).max(initial=0))
+    estimate = float((terms.sum(axis=1) + np.abs(bias.astype(np.float64))).max(initial=0))
     if estimate < 2.0**60:
-        exact = np.where(half_log >= 0,
-                         np.abs(np.asarray(instr.weight)[np.asarray(instr.row)])
-                         << np.maximum(half_log, 0), 0)
-        return int((exact.sum(axis=1) + np.abs(np.asarray(instr.bias))).max(initial=0))
+        exact = np.where(half_log >= 0, np.abs(weight[row]) << np.maximum(half_log, 0), 0)
+        return int((exact.sum(axis=1) + np.abs(bias)).max(initial=0))
     best = 0
-    w = np.asarray(instr.weight)
     for o in range(src.shape[0]):
-        total = abs(int(instr.bias[o]))
+        total = abs(int(bias[o]))
         for t in range(src.shape[1]):
             if src[o, t] >= 0:
-                total += abs(int(w[instr.row[o], t])) << int(half_log[o, t])
+                total += abs(int(weight[row[o], t])) << int(half_log[o, t])
         best = max(best, total)
     return best
 

@@ -591,6 +591,12 @@ class Prover:
     and a CPU prover saying why with "auto". `prove` returns what `zkml.prove`
     returns and writes the same files.
 
+    The constants (constants.bin, and weights.bin of committed weights) are
+    held once, by the native prover, which checks them against the circuit
+    as `load_build` does (a tampered file is an InputFileError naming it);
+    the Python side keeps the program's layout. `build` is the build as
+    `load_build` reads it, read again on first use.
+
     `device`: the device as proofs report it. `key_bytes`: host bytes of the
     proving key held (its points as stored in memory, plus its fixed part).
     `device_bytes`: bytes of the key's points resident on the GPU (0 on the

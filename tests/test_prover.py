@@ -88,6 +88,17 @@ def test_the_key_is_read_once_and_a_new_prover_on_a_corrupted_key_fails(own_buil
         zkml.Prover(own_build, device="cpu")
 
 
+def test_a_key_of_an_older_format_asks_for_setup_again_and_nothing_is_written(own_build, tmp_path):
+    pk = own_build / "proving_key.bin"
+    data = bytearray(pk.read_bytes())
+    assert data[:8] == b"ZKMLPK\x00\x03"
+    data[7] = 2
+    pk.write_bytes(bytes(data))
+    with pytest.raises(zkml.ProofFormatError, match=r"older zkml \(key format 2\); run setup again"):
+        zkml.prove(own_build, DIGITS / "input.json", tmp_path / "out", device="cpu")
+    assert not (tmp_path / "out").exists()
+
+
 def test_key_bytes_counts_the_key_held_in_memory(digits_build):
     prover = zkml.Prover(digits_build, device="cpu")
     # The points as held in memory (affine points of 72 and 136 bytes, a

@@ -13,7 +13,7 @@ use crate::backend;
 #[cfg(test)]
 use crate::backend::Cpu;
 use crate::error::{Error, Result};
-use crate::formats::proving_key::{check_r1cs_digest, read_proving_key_for, write_proving_key, KeyHeader};
+use crate::formats::proving_key::{read_proving_key_for, write_proving_key, KeyHeader};
 use crate::groth16::{create_proof_from_rows, generate_parameters, r1cs_to_qap::domain_for, verify_proof, HostMsms};
 use crate::program::Circuit;
 use crate::progress;
@@ -63,7 +63,7 @@ pub fn evaluate(
     salts: &[Fr],
 ) -> Result<(Vec<Vec<i64>>, Vec<Fr>)> {
     let circuit = circuit_with_weights(program, constants, weights)?;
-    let s = synthesize_witness(&circuit, inputs, salts, false, 0)?;
+    let s = synthesize_witness(&circuit, inputs, salts, 0)?;
     check_satisfied(&s.witness)?;
     Ok((s.outputs, s.witness.public_inputs().to_vec()))
 }
@@ -132,7 +132,7 @@ pub fn export_witness(
     path: &Path,
 ) -> Result<Vec<Fr>> {
     let circuit = circuit_with_weights(program, constants, weights)?;
-    let w = synthesize_witness(&circuit, inputs, salts, false, 0)?.witness;
+    let w = synthesize_witness(&circuit, inputs, salts, 0)?.witness;
     check_satisfied(&w)?;
     let bytes = crate::formats::wtns::to_bytes(&w.assignment);
     crate::io::write_atomic(path, |f| std::io::Write::write_all(f, &bytes))?;
@@ -244,13 +244,6 @@ pub struct Prover {
     circuit: Circuit,
     pk: crate::groth16::ProvingKey,
     pk_path: std::path::PathBuf,
-    /// The constraint-system digest the key was made for. The circuit's
-    /// structure never depends on the input, so the first proof's synthesis
-    /// checks it (no separate structure-only synthesis, which would double a
-    /// single-shot proof's synthesis; a witness-only one computes the
-    /// digest from a compact record of its rows) and later proofs need not.
-    key_digest: [u8; 32],
-    digest_checked: std::sync::atomic::AtomicBool,
     engine: Engine,
     /// What was asked for: "auto" lets a GPU failing mid-proof hand that
     /// proof to the CPU.
@@ -262,17 +255,18 @@ pub struct Prover {
 
 impl Prover {
     /// Parses the circuit, reads the proving key (checked against the
-    /// circuit's hash here, and against the R1CS digest by the first proof,
-    /// before it proves anything) and, on a GPU, uploads its points. With "auto", a GPU that cannot hold the
-    /// key leaves the prover on the CPU, saying why; with "cuda" it is an
-    /// [`Error::Device`] naming the sizes.
+    /// circuit's hash; that it was made for this constraint system, each
+    /// proof checks by verifying itself) and, on a GPU, uploads its points.
+    /// With "auto", a GPU that cannot hold the key leaves the prover on the
+    /// CPU, saying why; with "cuda" it is an [`Error::Device`] naming the
+    /// sizes.
     pub fn new(program: &[u8], constants: &[u8], pk_path: &Path, device: &str) -> Result<Self> {
         progress::stage("load_circuit");
         let (opened, mut description) = backend::open(device)?;
         let t = Instant::now();
         let circuit = Circuit::from_parts(program, constants)?;
         progress::stage("load_key");
-        let (pk, key_digest) = read_proving_key_for(pk_path, &circuit.hash)?;
+        let pk = read_proving_key_for(pk_path, &circuit.hash)?;
         let engine = match opened {
             backend::Opened::Cpu => Engine::Cpu,
             backend::Opened::Cuda(gpu) => match gpu.upload_key(&pk) {
@@ -288,8 +282,6 @@ impl Prover {
             circuit,
             pk,
             pk_path: pk_path.to_path_buf(),
-            key_digest,
-            digest_checked: std::sync::atomic::AtomicBool::new(false),
             engine,
             requested: device.to_string(),
             description,
@@ -338,19 +330,11 @@ impl Prover {
         progress::stage("synthesize");
         let t = Instant::now();
         // Witness only: the assignment and each row's values A·z, B·z, C·z,
-        // never the matrices. Until a proof has checked it, the synthesis also
-        // computes the R1CS digest (from a compact record of the rows) for the
-        // key's check; later ones skip even building the rows whose values the
-        // gadgets know.
-        let check_digest = !self.digest_checked.load(std::sync::atomic::Ordering::Relaxed);
+        // never the matrices (gadgets skip even building the rows whose
+        // values they know).
         let rows_hint = self.pk.domain_size as usize;
-        let witness = || synthesize_witness(&self.circuit, inputs, salts, check_digest, rows_hint);
+        let witness = || synthesize_witness(&self.circuit, inputs, salts, rows_hint);
         let WitnessSynthesis { witness: mut w, outputs } = witness()?;
-        if check_digest {
-            let digest = w.digest.ok_or_else(|| Error::Internal("the synthesis kept no digest".into()))?;
-            check_r1cs_digest(&self.pk_path, &digest, &self.key_digest)?;
-            self.digest_checked.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
         let t_synth = t.elapsed().as_secs_f64();
 
         let mut rng = rng(seed);
@@ -377,6 +361,7 @@ impl Prover {
                 }
             }
         };
+        self.check_proof(&proof, w.public_inputs())?;
         let t_load = self.load_seconds.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or(0.0);
         Ok(ProveOutput {
             proof_json: snarkjs::proof_to_json(&proof).to_string(),
@@ -393,6 +378,24 @@ impl Prover {
             device: description,
             vk_json: self.vk_json(),
         })
+    }
+
+    /// The key is bound to the circuit by the circuit hash (checked when it
+    /// was read), not to the constraint system the circuit synthesises to: a
+    /// key made by another zkml version's synthesis of the same program (or
+    /// corrupted with its checksum recomputed) proves, but its proofs do
+    /// not verify. So every proof is verified with the key's own verifying
+    /// key (a few milliseconds) before it is returned; a failure is an
+    /// [`Error::Mismatch`], never a proof.
+    fn check_proof(&self, proof: &crate::groth16::Proof, public: &[Fr]) -> Result<()> {
+        if verify_proof(&self.pk.vk, proof, public)? {
+            return Ok(());
+        }
+        Err(Error::Mismatch(format!(
+            "the proof does not verify with the verifying key inside proving key {}: the key was made for a \
+             different constraint system (another zkml version?) or is corrupt; run setup again",
+            self.pk_path.display()
+        )))
     }
 
     /// Load the committed weights (`weights.bin`) for the proofs to come.
@@ -435,10 +438,10 @@ mod tests {
         d.join("pk.bin")
     }
 
-    /// The digest a witness-only synthesis computes from its compact record
-    /// of the rows is the one `setup` stored in the key (from the matrices).
+    /// `setup` records the digest of the system's matrices in the key
+    /// (`export_zkey` checks it), and the key's proofs verify.
     #[test]
-    fn the_witness_only_digest_is_the_one_in_the_proving_key() {
+    fn setup_records_the_r1cs_digest_and_its_proofs_verify() {
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(41);
         let (prog, consts) = tiny_program();
@@ -450,11 +453,13 @@ mod tests {
         }
         for (k, (prog, consts, input)) in builds.iter().enumerate() {
             let pk = tmp(&format!("witness-digest-{k}"));
-            setup(prog, consts, &pk, Some(3)).unwrap();
+            let vk = setup(prog, consts, &pk, Some(3)).unwrap();
             let circuit = Circuit::from_parts(prog, consts).unwrap();
-            let (_, key_digest) = read_proving_key_for(&pk, &circuit.hash).unwrap();
-            let w = synthesize_witness(&circuit, input, &[], true, 0).unwrap().witness;
-            assert_eq!(w.digest, Some(key_digest), "build {k}");
+            let r1cs_digest = synthesize(&circuit, None).unwrap().r1cs.digest();
+            let header = KeyHeader { circuit_hash: circuit.hash, r1cs_digest };
+            assert!(crate::formats::proving_key::read_proving_key(&pk, &header).is_ok(), "build {k}");
+            let out = prove(prog, consts, &pk, input, &[], Some(4), "cpu").unwrap();
+            assert!(verify(&vk, &out.proof_json, &serde_json::to_string(&out.public).unwrap()).unwrap());
             std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
         }
     }
@@ -474,11 +479,9 @@ mod tests {
             let s = synthesize(&circuit, Some(&input)).unwrap();
             let pk = generate_parameters(&s.r1cs, &mut rng(Some(1))).unwrap();
             let want = create_proof(&pk, &s.r1cs, &s.assignment, &Cpu, &mut rng(Some(2))).unwrap().0;
-            for digest in [true, false] {
-                let mut w = synthesize_witness(&circuit, &input, &[], digest, 0).unwrap().witness;
-                let got = create_proof_from_rows(&pk, &mut w, &Cpu, &HostMsms(&Cpu), &mut rng(Some(2))).unwrap().0;
-                assert_eq!((got.a, got.b, got.c), (want.a, want.b, want.c));
-            }
+            let mut w = synthesize_witness(&circuit, &input, &[], 0).unwrap().witness;
+            let got = create_proof_from_rows(&pk, &mut w, &Cpu, &HostMsms(&Cpu), &mut rng(Some(2))).unwrap().0;
+            assert_eq!((got.a, got.b, got.c), (want.a, want.b, want.c));
         }
         // A rescale with a wrong quotient (acc = 3*9 + 7 = 34 = 8*4 + 2, claimed 5), through the gadget code.
         let build = |mut cs: ConstraintSystem| {
@@ -496,32 +499,56 @@ mod tests {
         let pk = generate_parameters(&r1cs, &mut rng(Some(3))).unwrap();
         let want = create_proof(&pk, &r1cs, &z, &Cpu, &mut rng(Some(4))).err().unwrap();
         assert!(matches!(&want, Error::Unsatisfied { label, .. } if label == "rescale"), "{want}");
-        for digest in [true, false] {
-            let mut w = build(ConstraintSystem::witness_only(digest, 0)).finish_rows();
-            let got = create_proof_from_rows(&pk, &mut w, &Cpu, &HostMsms(&Cpu), &mut rng(Some(4))).err().unwrap();
-            assert_eq!(got.to_string(), want.to_string());
-        }
+        let mut w = build(ConstraintSystem::witness_only(0)).finish_rows();
+        let got = create_proof_from_rows(&pk, &mut w, &Cpu, &HostMsms(&Cpu), &mut rng(Some(4))).err().unwrap();
+        assert_eq!(got.to_string(), want.to_string());
         // A key for another system is a mismatch, not a proof.
-        let mut w = build(ConstraintSystem::witness_only(false, 0)).finish_rows();
+        let mut w = build(ConstraintSystem::witness_only(0)).finish_rows();
         w.assignment.push(Fr::from(0u64));
         let err = create_proof_from_rows(&pk, &mut w, &Cpu, &HostMsms(&Cpu), &mut rng(Some(4))).err().unwrap();
         assert!(matches!(err, Error::Mismatch(_)), "{err}");
     }
 
+    /// A key with this circuit's hash but made for another constraint system
+    /// of the same shape (as another zkml version's synthesis of the same
+    /// program would make): the key of a circuit with another bias, its
+    /// header claiming this circuit. It reads, and it proves, but no proof
+    /// comes out: each one fails the prover's own verification.
     #[test]
     fn a_key_made_for_another_constraint_system_is_refused_by_every_proof() {
         let (prog, consts) = tiny_program();
+        let mut other = tiny_builder();
+        other.set_constant(1, &[2], &[3, -2]);
+        let (other, other_consts) = other.build();
+        let structure = |p: &[u8], c: &[u8]| synthesize(&Circuit::from_parts(p, c).unwrap(), None).unwrap().r1cs;
+        let (mine, theirs) = (structure(&prog, &consts), structure(&other, &other_consts));
+        assert_ne!(mine.digest(), theirs.digest());
+        assert_eq!((mine.num_constraints(), mine.num_variables), (theirs.num_constraints(), theirs.num_variables));
         let pk = tmp("other-digest");
-        setup(&prog, &consts, &pk, Some(4)).unwrap();
+        setup(&other, &other_consts, &pk, Some(4)).unwrap();
         let mut bytes = std::fs::read(&pk).unwrap();
-        bytes[40] ^= 1; // the header's R1CS digest (not covered by the body checksum)
+        let circuit = Circuit::from_parts(&prog, &consts).unwrap();
+        bytes[8..40].copy_from_slice(&circuit.hash); // the header's circuit hash (not covered by the checksum)
         std::fs::write(&pk, &bytes).unwrap();
         let prover = Prover::new(&prog, &consts, &pk, "cpu").unwrap();
-        for _ in 0..2 {
-            let err = prover.prove(&[vec![4, -3, 5]], &[], Some(1)).err().expect("refused");
+        for seed in 0..2 {
+            let err = prover.prove(&[vec![4, -3, 5]], &[], Some(seed)).err().expect("refused");
             assert!(matches!(&err, Error::Mismatch(m) if m.contains("different constraint system")), "{err}");
+            assert!(err.to_string().contains("run setup again"), "{err}");
         }
-        std::fs::remove_file(&pk).ok();
+        let err = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], &[], None, "cpu").err().expect("refused");
+        assert!(matches!(&err, Error::Mismatch(m) if m.contains("different constraint system")), "{err}");
+        // The R1CS digest in the header no longer takes part in proving: a
+        // key whose digest is damaged (the header is not checksummed) still
+        // proves, and its proofs verify; exporting it as a .zkey refuses it.
+        setup(&prog, &consts, &pk, Some(4)).unwrap();
+        let mut bytes = std::fs::read(&pk).unwrap();
+        bytes[40] ^= 1;
+        std::fs::write(&pk, &bytes).unwrap();
+        assert!(prove(&prog, &consts, &pk, &[vec![4, -3, 5]], &[], Some(1), "cpu").is_ok());
+        let err = export_zkey(&prog, &consts, &pk, &pk.with_extension("zkey"), None).err().unwrap();
+        assert!(matches!(&err, Error::Mismatch(m) if m.contains("different constraint system")), "{err}");
+        std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
     }
 
     #[test]
@@ -555,7 +582,7 @@ mod tests {
 
     #[test]
     fn a_proving_key_with_a_forged_point_count_is_an_error_not_an_abort() {
-        use sha2::{Digest, Sha256};
+        use crate::formats::proving_key::body_checksum;
         let (prog, consts) = tiny_program();
         let pk = tmp("hostile-count");
         setup(&prog, &consts, &pk, Some(5)).unwrap();
@@ -567,7 +594,7 @@ mod tests {
         for (at, count) in [(a_query_at, 1u64 << 36), (ic_at, u64::MAX), (a_query_at, 3)] {
             let mut forged = data.clone();
             forged[at..at + 8].copy_from_slice(&count.to_le_bytes());
-            let checksum: [u8; 32] = Sha256::digest(&forged[104..]).into();
+            let checksum = body_checksum(&forged[104..]);
             forged[72..104].copy_from_slice(&checksum);
             std::fs::write(&pk, &forged).unwrap();
             let err = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], &[], Some(2), "cpu").err().unwrap();
@@ -575,7 +602,7 @@ mod tests {
             assert!(err.to_string().contains("not a valid zkml proving key"), "{err}");
         }
         data.push(0);
-        let checksum: [u8; 32] = Sha256::digest(&data[104..]).into();
+        let checksum = body_checksum(&data[104..]);
         data[72..104].copy_from_slice(&checksum);
         std::fs::write(&pk, &data).unwrap();
         let err = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], &[], Some(2), "cpu").err().unwrap();

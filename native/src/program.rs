@@ -144,8 +144,7 @@ impl Circuit {
         let program: Program =
             serde_json::from_slice(json).map_err(|e| bad(format!("cannot parse program JSON: {e}")))?;
         check_header(&program)?;
-        let constants = decode_constants(&program, constants)?;
-        validate(&program, &constants)?;
+        let constants = decode_constants(&program, constants, |c| validate(&program, c))?;
         let hash = Sha256::digest(json).into();
         Ok(Circuit { program, constants, hash, weights_loaded: false })
     }
@@ -232,8 +231,14 @@ fn check_header(p: &Program) -> Result<()> {
 }
 
 /// Check the constants' shapes, then the blob's length and SHA-256 against
-/// the document, and decode it.
-fn decode_constants(p: &Program, blob: &[u8]) -> Result<Vec<Constant>> {
+/// the document, and decode it. The blob (a wide model's is hundreds of MB)
+/// is hashed on one core while it is decoded and `then` checks the decoded
+/// constants on another; a wrong hash is reported first.
+fn decode_constants(
+    p: &Program,
+    blob: &[u8],
+    then: impl FnOnce(&[Constant]) -> Result<()> + Send,
+) -> Result<Vec<Constant>> {
     let mut total = 0usize;
     let mut sizes = Vec::with_capacity(p.constants.len());
     for (i, c) in p.constants.iter().enumerate() {
@@ -276,7 +281,32 @@ fn decode_constants(p: &Program, blob: &[u8]) -> Result<Vec<Constant>> {
             8 * total
         )));
     }
-    let digest = hex(&Sha256::digest(blob));
+    let decode = || {
+        let mut at = 0;
+        let constants: Vec<Constant> = p
+            .constants
+            .iter()
+            .zip(sizes)
+            .map(|(c, n)| {
+                let data = match c.bits {
+                    Some(bits) if c.committed => vec![-1i64 << (bits - 1); n],
+                    _ => {
+                        at += 8 * n;
+                        words(&blob[at - 8 * n..at])
+                    }
+                };
+                Constant {
+                    name: c.name.clone(),
+                    shape: c.shape.clone(),
+                    data,
+                    committed: c.bits.filter(|_| c.committed),
+                }
+            })
+            .collect();
+        let checked = then(&constants);
+        (constants, checked)
+    };
+    let (digest, (constants, checked)) = rayon::join(|| hex(&Sha256::digest(blob)), decode);
     if p.constants_sha256 != digest {
         return Err(bad(format!(
             "constants.bin has SHA-256 {digest}, but the program records constants_sha256 '{}' \
@@ -284,18 +314,15 @@ fn decode_constants(p: &Program, blob: &[u8]) -> Result<Vec<Constant>> {
             p.constants_sha256
         )));
     }
-    let mut words = blob.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes")));
-    Ok(p.constants
-        .iter()
-        .zip(sizes)
-        .map(|(c, n)| {
-            let data = match c.bits {
-                Some(bits) if c.committed => vec![-1i64 << (bits - 1); n],
-                _ => words.by_ref().take(n).collect(),
-            };
-            Constant { name: c.name.clone(), shape: c.shape.clone(), data, committed: c.bits.filter(|_| c.committed) }
-        })
-        .collect())
+    checked?;
+    Ok(constants)
+}
+
+/// Little-endian i64 words.
+fn words(bytes: &[u8]) -> Vec<i64> {
+    let mut out = Vec::with_capacity(bytes.len() / 8);
+    out.extend(bytes.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes"))));
+    out
 }
 
 /// Validate the document against its decoded constants: tensors, inputs and

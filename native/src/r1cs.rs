@@ -137,8 +137,6 @@ pub struct ConstraintSystem {
 struct WitnessMode {
     /// `<A_i, z>`, `<B_i, z>`, `<C_i, z>` of every row so far, in row order.
     values: [Vec<Fr>; 3],
-    /// The rows' structure, compactly encoded, when the digest is wanted.
-    digest: Option<DigestStreams>,
 }
 
 impl ConstraintSystem {
@@ -163,24 +161,20 @@ impl ConstraintSystem {
     /// A system that keeps the assignment and, instead of its rows, each
     /// row's values `<A_i, z>`, `<B_i, z>`, `<C_i, z>` (what the QAP starts
     /// from), evaluated when the row is enforced: every gadget assigns its
-    /// variables before it uses them. With `digest`, it also keeps the rows'
-    /// structure in a compact encoding from which [`WitnessRows::digest`]
-    /// is exactly [`R1cs::digest`] of the full system, at a few bytes per
-    /// coefficient instead of the rows and matrices. `rows_hint` reserves
-    /// room for that many row values (the QAP domain's size).
-    pub fn witness_only(digest: bool, rows_hint: usize) -> Self {
+    /// variables before it uses them. `rows_hint` reserves room for that
+    /// many row values (the QAP domain's size).
+    pub fn witness_only(rows_hint: usize) -> Self {
         let values = std::array::from_fn(|_| Vec::with_capacity(rows_hint));
-        let digest = digest.then(DigestStreams::default);
-        ConstraintSystem { witness: Some(Box::new(WitnessMode { values, digest })), ..Self::default() }
+        ConstraintSystem { witness: Some(Box::new(WitnessMode { values })), ..Self::default() }
     }
 
     /// Whether gadgets must hand [`Self::enforce`] the rows' exact linear
-    /// combinations. `false` only in a witness-only system that keeps no
-    /// digest: there only a row's value matters, so a gadget that knows it
-    /// (an accumulator's integer value) may pass it as a constant instead
-    /// of a combination of millions of terms.
+    /// combinations. `false` in a witness-only system: there only a row's
+    /// value matters, so a gadget that knows it (an accumulator's integer
+    /// value) may pass it as a constant instead of a combination of
+    /// millions of terms.
     pub fn needs_structure(&self) -> bool {
-        self.witness.as_ref().is_none_or(|w| w.digest.is_some())
+        self.witness.is_none()
     }
 
     pub fn alloc_private(&mut self, value: Fr) -> Var {
@@ -223,25 +217,19 @@ impl ConstraintSystem {
             return self.enforce_zero(known + rest);
         }
         let value = known_value + self.eval(&rest);
-        self.record_values([value, Fr::one(), Fr::zero()], known + rest, Lc::one(), Lc::zero());
+        self.record_values([value, Fr::one(), Fr::zero()]);
     }
 
-    /// [`Self::enforce`] in a witness-only system: the row's values, and its
-    /// structure for the digest when kept.
+    /// [`Self::enforce`] in a witness-only system: the row's values.
     fn record(&mut self, a: Lc, b: Lc, c: Lc) {
         let values = [self.eval(&a), self.eval(&b), self.eval(&c)];
-        self.record_values(values, a, b, c);
+        self.record_values(values);
     }
 
-    fn record_values(&mut self, values: [Fr; 3], a: Lc, b: Lc, c: Lc) {
+    fn record_values(&mut self, values: [Fr; 3]) {
         let w = self.witness.as_mut().expect("witness-only");
         for (v, x) in w.values.iter_mut().zip(values) {
             v.push(x);
-        }
-        if let Some(d) = w.digest.as_mut() {
-            for (m, lc) in [a, b, c].into_iter().enumerate() {
-                d.push_row(m, &lc.compact());
-            }
         }
     }
 
@@ -314,8 +302,7 @@ impl ConstraintSystem {
         assignment.push(Fr::one());
         assignment.extend(self.public_values);
         assignment.extend(self.private_values);
-        let digest = w.digest.map(|d| d.digest(num_public, assignment.len()));
-        WitnessRows { num_public, assignment, rows: w.values, regions: Regions(self.regions), digest }
+        WitnessRows { num_public, assignment, rows: w.values, regions: Regions(self.regions) }
     }
 
     /// Lay the variables out as (One, public..., private...) and freeze the
@@ -381,8 +368,6 @@ pub struct WitnessRows {
     /// The values of A·z, B·z, C·z, one per constraint, in row order.
     pub rows: [Vec<Fr>; 3],
     regions: Regions,
-    /// [`R1cs::digest`] of the system, when it was asked for.
-    pub digest: Option<[u8; 32]>,
 }
 
 impl WitnessRows {
@@ -406,193 +391,6 @@ impl WitnessRows {
 
     pub fn public_inputs(&self) -> &[Fr] {
         &self.assignment[1..=self.num_public]
-    }
-}
-
-/// The structure of A, B and C in the order [`R1cs::digest`] hashes it,
-/// kept compactly while the rows stream by: per matrix, each row's length,
-/// each column as the varint gap from the previous one in its row (a row's
-/// columns ascend: [`Lc::compact`] sorts by [`Var`], which orders as the
-/// final layout does), each coefficient as a varint of its zigzagged value
-/// when it is a small integer (nearly all: weights, powers of two, ±1), or
-/// an escape to a full element kept aside.
-#[derive(Default)]
-struct DigestStreams {
-    lens: [Vec<u8>; 3],
-    cols: [Vec<u8>; 3],
-    vals: [Vec<u8>; 3],
-    big: [Vec<Fr>; 3],
-    rows: usize,
-    /// Recent coefficients and their codes, direct-mapped: a layer's
-    /// millions of weights take a few hundred distinct values, and a hit
-    /// spares a Montgomery reduction.
-    codes: Vec<(Fr, Option<u64>)>,
-}
-
-const CODE_CACHE: usize = 1 << 12;
-
-/// A variable as a number that orders as its column will: One, then the
-/// public ones, then the private ones (whose columns are only known once the
-/// number of public variables is).
-fn var_key(v: Var) -> u64 {
-    match v {
-        Var::One => 0,
-        Var::Public(i) => 1 + i as u64,
-        Var::Private(i) => (1 << 32) + i as u64,
-    }
-}
-
-fn put_varint(out: &mut Vec<u8>, mut x: u64) {
-    while x >= 0x80 {
-        out.push(x as u8 | 0x80);
-        x >>= 7;
-    }
-    out.push(x as u8);
-}
-
-fn get_varint(data: &[u8], at: &mut usize) -> u64 {
-    let mut x = 0u64;
-    let mut shift = 0;
-    loop {
-        let b = data[*at];
-        *at += 1;
-        x |= ((b & 0x7f) as u64) << shift;
-        if b < 0x80 {
-            return x;
-        }
-        shift += 7;
-    }
-}
-
-/// The coefficient's code: zigzag(v) * 2 for a small integer v (|v| < 2^61),
-/// else 1 (the element is kept aside).
-fn coefficient_code(c: &Fr) -> Option<u64> {
-    const LIMIT: u64 = 1 << 61;
-    let small = |x: &<Fr as PrimeField>::BigInt| (x.0[1..].iter().all(|l| *l == 0) && x.0[0] < LIMIT).then(|| x.0[0]);
-    let repr = c.into_bigint();
-    if let Some(v) = small(&repr) {
-        return Some(v << 2); // zigzag(v) = 2v, doubled
-    }
-    let mut neg = Fr::MODULUS;
-    neg.sub_with_borrow(&repr);
-    small(&neg).map(|v| ((v << 1) - 1) << 1) // zigzag(-v) = 2v - 1, doubled
-}
-
-impl DigestStreams {
-    fn push_row(&mut self, m: usize, lc: &Lc) {
-        put_varint(&mut self.lens[m], lc.0.len() as u64);
-        self.rows += (m == 0) as usize;
-        let mut prev = 0u64;
-        for (v, c) in &lc.0 {
-            let key = var_key(*v);
-            put_varint(&mut self.cols[m], key - prev);
-            prev = key;
-            if self.codes.is_empty() {
-                self.codes = vec![(Fr::zero(), Some(0)); CODE_CACHE];
-            }
-            let limbs = &c.0 .0;
-            let slot = ((limbs[0] ^ limbs[1].rotate_left(17) ^ limbs[3]) as usize) & (CODE_CACHE - 1);
-            let code = match self.codes[slot] {
-                (k, code) if k == *c => code,
-                _ => {
-                    let code = coefficient_code(c);
-                    self.codes[slot] = (*c, code);
-                    code
-                }
-            };
-            match code {
-                Some(code) => put_varint(&mut self.vals[m], code),
-                None => {
-                    put_varint(&mut self.vals[m], 1);
-                    self.big[m].push(*c);
-                }
-            }
-        }
-    }
-
-    /// [`R1cs::digest`] of the rows pushed, laid out with `num_public`
-    /// public variables among `num_variables`.
-    fn digest(&self, num_public: usize, num_variables: usize) -> [u8; 32] {
-        let rows = self.rows;
-        let mut h = BufferedHasher::new();
-        h.update(b"zkml-r1cs-v1");
-        for n in [num_public, num_variables, rows] {
-            h.update(&(n as u64).to_le_bytes());
-        }
-        let column = |key: u64| -> u32 {
-            if key < 1 << 32 {
-                key as u32
-            } else {
-                (1 + num_public as u64 + key - (1 << 32)) as u32
-            }
-        };
-        for m in 0..3 {
-            let (mut at, mut start) = (0, 0u64);
-            if rows > 0 {
-                h.update(&0u64.to_le_bytes());
-            }
-            while at < self.lens[m].len() {
-                start += get_varint(&self.lens[m], &mut at);
-                h.update(&start.to_le_bytes());
-            }
-            // Gaps restart at each row; the row lengths say where.
-            let (mut at, mut len_at, mut left, mut key) = (0, 0, 0u64, 0u64);
-            while at < self.cols[m].len() {
-                while left == 0 {
-                    left = get_varint(&self.lens[m], &mut len_at);
-                    key = 0;
-                }
-                key += get_varint(&self.cols[m], &mut at);
-                h.update(&column(key).to_le_bytes());
-                left -= 1;
-            }
-            let (mut at, mut big) = (0, self.big[m].iter());
-            while at < self.vals[m].len() {
-                let code = get_varint(&self.vals[m], &mut at);
-                let repr = if code == 1 {
-                    big.next().expect("escaped coefficient").into_bigint()
-                } else {
-                    let z = code >> 1;
-                    let v = z >> 1;
-                    if z & 1 == 0 {
-                        <Fr as PrimeField>::BigInt::from(v)
-                    } else {
-                        let mut neg = Fr::MODULUS;
-                        neg.sub_with_borrow(&<Fr as PrimeField>::BigInt::from(v + 1));
-                        neg
-                    }
-                };
-                for limb in repr.0 {
-                    h.update(&limb.to_le_bytes());
-                }
-            }
-        }
-        h.finalize()
-    }
-}
-
-/// SHA-256 fed in 64 KiB blocks (the digest hashes millions of few-byte
-/// pieces).
-struct BufferedHasher {
-    h: Sha256,
-    buf: Vec<u8>,
-}
-
-impl BufferedHasher {
-    fn new() -> Self {
-        BufferedHasher { h: Sha256::new(), buf: Vec::with_capacity(1 << 16) }
-    }
-    #[inline]
-    fn update(&mut self, bytes: &[u8]) {
-        if self.buf.len() + bytes.len() > self.buf.capacity() {
-            self.h.update(&self.buf);
-            self.buf.clear();
-        }
-        self.buf.extend_from_slice(bytes);
-    }
-    fn finalize(mut self) -> [u8; 32] {
-        self.h.update(&self.buf);
-        self.h.finalize().into()
     }
 }
 
@@ -675,8 +473,8 @@ impl R1cs {
         (0..self.num_constraints()).find(|&i| self.a.row_dot(i, z) * self.b.row_dot(i, z) != self.c.row_dot(i, z))
     }
 
-    /// A digest of the exact matrices, stored in the proving key so a key is
-    /// never used with a circuit it was not made for.
+    /// A digest of the exact matrices, stored in the proving key's header
+    /// (`export_zkey` checks it against the circuit's system).
     pub fn digest(&self) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(b"zkml-r1cs-v1");
@@ -730,16 +528,15 @@ mod tests {
     /// The same random rows (public and private variables allocated in
     /// between, repeated variables, empty combinations, coefficients small,
     /// negative, near 2^61 and random) enforced on a full and a witness-only
-    /// system: the recorded values are the matrices' products, and the
-    /// compact digest is `R1cs::digest`.
+    /// system: the recorded values are the matrices' products.
     #[test]
-    fn witness_only_records_the_row_products_and_the_same_digest() {
+    fn witness_only_records_the_row_products() {
         use ark_ff::UniformRand;
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
         for case in 0..30 {
             let mut full = ConstraintSystem::new();
-            let mut wit = ConstraintSystem::witness_only(true, 0);
+            let mut wit = ConstraintSystem::witness_only(0);
             let rows = if case == 0 { 0 } else { rng.gen_range(1..40) };
             let (mut public, mut private) = (0u32, 0u32);
             for row in 0..rows {
@@ -788,7 +585,6 @@ mod tests {
             let w = wit.finish_rows();
             assert_eq!(w.assignment, z);
             assert_eq!(w.num_public, r1cs.num_public);
-            assert_eq!(w.digest, Some(r1cs.digest()), "case {case}");
             for (m, mat) in [&r1cs.a, &r1cs.b, &r1cs.c].into_iter().enumerate() {
                 let products: Vec<Fr> = (0..r1cs.num_constraints()).map(|i| mat.row_dot(i, &z)).collect();
                 assert_eq!(w.rows[m], products, "case {case}, matrix {m}");
@@ -801,10 +597,9 @@ mod tests {
     }
 
     #[test]
-    fn a_witness_only_system_without_digest_keeps_none_and_reports_its_first_bad_row() {
-        let mut cs = ConstraintSystem::witness_only(false, 8);
+    fn a_witness_only_system_reports_its_first_bad_row() {
+        let mut cs = ConstraintSystem::witness_only(8);
         assert!(!cs.needs_structure());
-        assert!(ConstraintSystem::witness_only(true, 0).needs_structure());
         assert!(ConstraintSystem::new().needs_structure() && ConstraintSystem::structure_only().needs_structure());
         let a = cs.alloc_private(Fr::from(3u64));
         let b = cs.alloc_private(Fr::from(4u64));
@@ -814,7 +609,7 @@ mod tests {
         cs.enforce(a.into(), a.into(), Lc::constant(Fr::from(10u64)));
         assert_eq!(cs.first_unsatisfied(), Some(1));
         let w = cs.finish_rows();
-        assert_eq!((w.digest, w.first_unsatisfied(), w.label_of(1)), (None, Some(1), "bad"));
+        assert_eq!((w.first_unsatisfied(), w.label_of(1)), (Some(1), "bad"));
         assert_eq!(
             w.rows,
             [vec![Fr::from(3u64); 2], vec![Fr::from(4u64), Fr::from(3u64)], vec![Fr::from(12u64), Fr::from(10u64)]]

@@ -97,20 +97,17 @@ pub struct WitnessSynthesis {
 /// [`synthesize_salted`] for proving, without the matrices: the gadgets
 /// run as for a full synthesis, and each constraint row leaves only its
 /// values `<A_i, z>`, `<B_i, z>`, `<C_i, z>` (see
-/// [`ConstraintSystem::witness_only`]). With `digest`, the result also
-/// carries [`R1cs::digest`] of the system, computed from a compact record of
-/// the rows (the proving key's check); without it, gadgets may skip building
-/// rows whose values they know (a layer's weighted sums). `rows_hint`
-/// reserves room for the QAP domain's rows.
+/// [`ConstraintSystem::witness_only`]); gadgets skip building rows whose
+/// values they know (a layer's weighted sums). `rows_hint` reserves room
+/// for the QAP domain's rows.
 pub fn synthesize_witness(
     circuit: &Circuit,
     inputs: &[Vec<i64>],
     salts: &[Fr],
-    digest: bool,
     rows_hint: usize,
 ) -> Result<WitnessSynthesis> {
     check_witness_inputs(circuit, inputs, salts)?;
-    let (cs, outputs) = build(circuit, Some(inputs), salts, ConstraintSystem::witness_only(digest, rows_hint))?;
+    let (cs, outputs) = build(circuit, Some(inputs), salts, ConstraintSystem::witness_only(rows_hint))?;
     Ok(WitnessSynthesis { witness: cs.finish_rows(), outputs })
 }
 
@@ -610,29 +607,26 @@ pub(crate) mod tests {
         }
     }
 
-    /// A witness-only synthesis of `circuit` (with and without its digest)
-    /// against the full one: the same assignment, outputs and labels, row
-    /// values that are the matrices' products, and the full system's digest.
+    /// A witness-only synthesis of `circuit` against the full one: the same
+    /// assignment, outputs and labels, and row values that are the
+    /// matrices' products.
     fn assert_witness_only_matches(circuit: &Circuit, input: &[Vec<i64>], salts: &[Fr]) {
         let s = synthesize_salted(circuit, Some(input), salts).unwrap();
         let r = &s.r1cs;
         let products: [Vec<Fr>; 3] =
             [&r.a, &r.b, &r.c].map(|m| (0..r.num_constraints()).map(|i| m.row_dot(i, &s.assignment)).collect());
-        for digest in [true, false] {
-            let w = synthesize_witness(circuit, input, salts, digest, 0).unwrap();
-            assert_eq!(w.outputs, s.outputs);
-            let w = w.witness;
-            assert_eq!(w.assignment, s.assignment);
-            assert_eq!(w.num_public, r.num_public);
-            assert_eq!(w.rows, products, "digest kept: {digest}");
-            assert_eq!(w.digest, digest.then(|| r.digest()));
-            assert_eq!(w.first_unsatisfied(), None);
-            assert!((0..r.num_constraints()).all(|i| w.label_of(i) == r.label_of(i)));
-        }
+        let w = synthesize_witness(circuit, input, salts, 0).unwrap();
+        assert_eq!(w.outputs, s.outputs);
+        let w = w.witness;
+        assert_eq!(w.assignment, s.assignment);
+        assert_eq!(w.num_public, r.num_public);
+        assert_eq!(w.rows, products);
+        assert_eq!(w.first_unsatisfied(), None);
+        assert!((0..r.num_constraints()).all(|i| w.label_of(i) == r.label_of(i)));
     }
 
     #[test]
-    fn witness_only_synthesis_records_the_matrix_row_products_and_digest() {
+    fn witness_only_synthesis_records_the_matrix_row_products() {
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(31);
         for _ in 0..30 {
@@ -657,7 +651,7 @@ pub(crate) mod tests {
             [(vec![vec![1, 2]], vec![]), (vec![vec![1, 2, 128]], vec![]), (input.to_vec(), vec![Fr::from(1u64)])]
         {
             let full = synthesize_salted(&tiny(), Some(&inputs), &salts).err().unwrap().to_string();
-            let wit = synthesize_witness(&tiny(), &inputs, &salts, true, 0).err().unwrap().to_string();
+            let wit = synthesize_witness(&tiny(), &inputs, &salts, 0).err().unwrap().to_string();
             assert_eq!(full, wit);
         }
     }

@@ -68,8 +68,7 @@ impl DeviceR1cs {
     }
 
     /// Whether `r1cs` has the shape these matrices were uploaded from. The
-    /// structure of a circuit's system does not depend on its input (the
-    /// prover's first proof checked the key's digest against it); this
+    /// structure of a circuit's system does not depend on its input; this
     /// guards against a caller mixing systems.
     fn fits(&self, r1cs: &R1cs) -> bool {
         self.rows == r1cs.num_constraints()

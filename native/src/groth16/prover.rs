@@ -211,8 +211,9 @@ fn prove_inner<R: RngCore + CryptoRng>(
 /// starts from the recorded rows: no matrix is needed, and `w.rows` is
 /// taken (left empty).
 ///
-/// The rows must be those of the system the key was made for; the caller
-/// checks that with the digest ([`crate::r1cs::WitnessRows::digest`]).
+/// The rows must be those of the system the key was made for; if they are
+/// not, the proof does not verify (`pipeline::Prover` verifies each proof
+/// before returning it).
 pub fn create_proof_from_rows<R: RngCore + CryptoRng>(
     pk: &ProvingKey,
     w: &mut WitnessRows,

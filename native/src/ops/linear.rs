@@ -58,13 +58,19 @@ impl Op for Linear {
         // |acc| <= sum_k |w| 2^(bits_in - 1) + |b|. Keeping it below 2^120 (and
         // shift + bits_out far below 253) means the rescale identity
         // acc = 2^shift q + rem cannot wrap around the field.
-        for (row, (w, b)) in weight.data.chunks(k).zip(&bias.data).enumerate() {
-            if accumulator_bound(w.iter().map(|w| (*w, x.bits)), *b).is_none() {
-                return Err(at.err(format!(
-                    "the accumulator of output {row} could reach 2^{MAX_ACC_BITS} (weight '{}', bias '{}', input bits {})",
-                    weight.name, bias.name, x.bits
-                )));
-            }
+        // Rows in parallel (a wide layer has millions of weights); the first
+        // row that fails is the one named.
+        use rayon::prelude::*;
+        let too_wide = weight
+            .data
+            .par_chunks(k)
+            .zip(bias.data.par_iter())
+            .position_first(|(w, b)| accumulator_bound(w.iter().map(|w| (*w, x.bits)), *b).is_none());
+        if let Some(row) = too_wide {
+            return Err(at.err(format!(
+                "the accumulator of output {row} could reach 2^{MAX_ACC_BITS} (weight '{}', bias '{}', input bits {})",
+                weight.name, bias.name, x.bits
+            )));
         }
         Ok(())
     }

@@ -207,7 +207,7 @@ def shares(wall: float, timings: dict) -> dict:
 def median_run(runs: list[dict]) -> dict:
     """The run with the median wall time (the lower middle one of an even
     count), in steady state: the first proof, which also reports the key's
-    load and checks its R1CS digest, is left out when there are more than two."""
+    load, is left out when there are more than two."""
     steady = runs[1:] if len(runs) > 2 else runs
     return sorted(steady, key=lambda r: r["wall"])[(len(steady) - 1) // 2]
 

@@ -333,6 +333,24 @@ def test_the_circuit_hash_covers_the_constants(digits_build, tmp_path):
     with pytest.raises(CircuitMismatchError, match="proving key"):
         zkml.prove(build, DIGITS / "input.json", tmp_path / "out", device="cpu")
     assert not (tmp_path / "out").exists()
+    # The old key relabelled for a new circuit (header bytes 8..40, outside
+    # the checksum): what a key for another constraint system under this
+    # circuit's hash looks like, e.g. another zkml version's synthesis. The
+    # last bias of the last linear bumped too, so that the old system's row
+    # for that output fails on the new witness (a changed weight whose input
+    # is zero would not). The key reads and proves, but the proof fails the
+    # prover's own verification: refused, and nothing is written.
+    bias = doc["constants"][last["bias"]]
+    bias_at = sum(int(np.prod(c["shape"])) for c in doc["constants"][: last["bias"]]) + int(np.prod(bias["shape"])) - 1
+    settings["circuit_hash"] = _rewrite_constants(build, lambda values: values.__setitem__(bias_at, values[bias_at] + 1))
+    (build / "settings.json").write_text(json.dumps(settings))
+    key = build / artifacts.PROVING_KEY
+    data = bytearray(key.read_bytes())
+    data[8:40] = bytes.fromhex(settings["circuit_hash"])
+    key.write_bytes(bytes(data))
+    with pytest.raises(CircuitMismatchError, match=r"different constraint system .*run setup again"):
+        zkml.prove(build, DIGITS / "input.json", tmp_path / "out", device="cpu")
+    assert not (tmp_path / "out").exists()
 
 
 def _json_document(rng, depth=0):

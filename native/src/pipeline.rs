@@ -386,9 +386,11 @@ impl Prover {
     /// corrupted with its checksum recomputed) proves, but its proofs do
     /// not verify. So every proof is verified with the key's own verifying
     /// key (a few milliseconds) before it is returned; a failure is an
-    /// [`Error::Mismatch`], never a proof.
+    /// [`Error::Mismatch`], never a proof. The pairing equation only: a key without phase-2 randomness (after
+    /// `setup --ptau`, before any contribution) still proves, as before;
+    /// refusing such a key is the verifier's business.
     fn check_proof(&self, proof: &crate::groth16::Proof, public: &[Fr]) -> Result<()> {
-        if verify_proof(&self.pk.vk, proof, public)? {
+        if crate::groth16::pairing_check(&self.pk.vk, proof, public)? {
             return Ok(());
         }
         Err(Error::Mismatch(format!(

@@ -13,4 +13,4 @@ pub mod verifier;
 pub use generator::generate_parameters;
 pub use keys::{Proof, ProvingKey, VerifyingKey};
 pub use prover::{create_proof, create_proof_from_rows, create_proof_with, HostMsms, KeyMsms, ProverTimings, Query};
-pub use verifier::{check_verifying_key, prepare_inputs, verify_proof};
+pub use verifier::{check_verifying_key, pairing_check, prepare_inputs, verify_proof};

@@ -45,6 +45,13 @@ pub fn check_verifying_key(vk: &VerifyingKey) -> Result<()> {
 
 pub fn verify_proof(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> Result<bool> {
     check_verifying_key(vk)?;
+    pairing_check(vk, proof, public)
+}
+
+/// The pairing equation alone, for any key, a forgeable one included: a
+/// prover checking its own proof against its own key (the key's safety is
+/// the verifier's question, [`check_verifying_key`]).
+pub fn pairing_check(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> Result<bool> {
     let vk_x = prepare_inputs(vk, public)?.into_affine();
     let product: PairingOutput<Bn254> =
         Bn254::multi_pairing([-proof.a, vk.alpha_g1, vk_x, proof.c], [proof.b, vk.beta_g2, vk.gamma_g2, vk.delta_g2]);

@@ -18,6 +18,7 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde_json::json;
 use zkml_native::pipeline::{setup, Prover};
 use zkml_native::program::builder::ProgramBuilder;
+use zkml_native::program::Constants;
 
 const BITS: u32 = 16;
 const WIDTH: usize = 512;
@@ -64,7 +65,7 @@ fn main() {
         let setup_s = t.elapsed().as_secs_f64();
         for device in ["cpu", "cuda"] {
             let t = Instant::now();
-            let prover = match Prover::new(&program, &constants, &pk, device) {
+            let prover = match Prover::new(&program, Constants::Bytes(&constants), &pk, device) {
                 Ok(p) => p,
                 Err(e) => {
                     println!("| 2^{log2} | | {device} | error: {e} | | | | | | | |");

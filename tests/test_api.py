@@ -384,15 +384,19 @@ def test_artifacts_are_written_exactly_as_json_dumps_indent_2_writes_them():
 
 
 def test_a_prover_keeps_no_copy_of_the_constants(digits_build, tmp_path, monkeypatch):
-    # The native prover decodes, hashes and checks constants.bin itself: the
-    # Python side reads the program's layout only (nothing hashed twice) and
-    # lets go of the bytes once the native prover holds its copy.
+    # The native prover reads, decodes, hashes and checks constants.bin
+    # itself: the Python side reads the program's layout only (nothing hashed
+    # twice) and never the file's bytes.
     real = hashlib.sha256
     size = (digits_build / artifacts.CONSTANTS).stat().st_size
     hashed: list[int] = []
+    read: list[Path] = []
     monkeypatch.setattr(hashlib, "sha256", lambda data=b"", *a, **k: hashed.append(len(data)) or real(data, *a, **k))
+    real_read = zkml.api.read_bytes
+    monkeypatch.setattr(zkml.api, "read_bytes", lambda path, what: read.append(path) or real_read(path, what))
     prover = zkml.Prover(digits_build, device="cpu")
     assert size not in hashed
+    assert read and digits_build / artifacts.CONSTANTS not in read
     assert prover._build.constants == b""
     assert all(not np.any(v) for i in prover._build.program.instructions for v in vars(i).values()
                if isinstance(v, np.ndarray))

@@ -622,6 +622,10 @@ def test_a_layout_is_the_program_without_its_constant_values():
     doc = json.loads(data)
     doc["constants_sha256"] = "00" * 32  # not checked: the native side hashes the bytes it is given
     layout = P.from_document(doc, bytes(len(blob)), with_values=False)
+    # Its length is all a layout needs of constants.bin.
+    sized = P.from_document(doc, len(blob), with_values=False)
+    assert (sized.tensors, sized.inputs, sized.outputs, len(sized.instructions)) == \
+        (layout.tensors, layout.inputs, layout.outputs, len(layout.instructions))
     assert (layout.tensors, layout.inputs, layout.outputs) == (full.tensors, full.inputs, full.outputs)
     for a, b in zip(layout.instructions, full.instructions):
         for name, value in vars(b).items():
@@ -634,6 +638,8 @@ def test_a_layout_is_the_program_without_its_constant_values():
     # The files' lengths and every structural rule still hold.
     with pytest.raises(ModelError, match="constants.bin holds"):
         P.from_document(doc, blob[:-8], with_values=False)
+    with pytest.raises(ModelError, match="constants.bin holds"):
+        P.from_document(doc, len(blob) + 8, with_values=False)
     broken = json.loads(data)
     broken["instructions"][0]["output"] = 99
     with pytest.raises(ModelError):

@@ -81,12 +81,14 @@ class Prover:
     """A build and its proving key loaded once (with "cuda", the key's points
     uploaded to the GPU once) for many proofs. The key is checked against the
     circuit as `prove` checks it; a key that does not fit the GPU's free memory
-    is a DeviceError naming the sizes ("cuda") or a CPU prover saying why ("auto")."""
+    is a DeviceError naming the sizes ("cuda") or a CPU prover saying why ("auto").
+    `constants`: the bytes of constants.bin, or its path (then read in chunks,
+    hashed and decoded as they come: the file is never held whole)."""
 
     def __new__(
         cls,
         program: bytes,
-        constants: bytes,
+        constants: bytes | str | PathLike[str],
         pk_path: str | PathLike[str],
         device: str = "auto",
         weights: bytes | None = None,

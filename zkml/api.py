@@ -12,7 +12,6 @@ Every failure is a :class:`zkml.ZkmlError`; no command leaves a partial file.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -27,7 +26,7 @@ import numpy as np
 from zkml import __version__, _native, artifacts, privacy, progress
 from zkml import program as prog
 from zkml import sender as _sender
-from zkml.artifacts import Staging, check_hash, read_bytes, read_json, require_dir
+from zkml.artifacts import Staging, check_hash, file_size, read_bytes, read_json, require_dir
 from zkml.errors import (
     ArgumentError,
     CircuitMismatchError,
@@ -141,12 +140,15 @@ def load_build(build_dir: str | Path) -> Build:
 
 def _load_build(build_dir: str | Path, values: bool) -> Build:
     """`load_build`; with `values=False` the program is its layout only
-    (`prog.from_document`): for a caller that hands `data` and `constants`
-    to the native side, which hashes and checks them itself, and wraps its
-    refusals with `_native_file_error`."""
+    (`prog.from_document`) and constants.bin is not read (`Build.constants`
+    is empty): for a caller that hands `data` and constants.bin's path to
+    the native side, which reads, hashes and checks the file itself, and
+    wraps its refusals with `_native_file_error`."""
     d = require_dir(_path(build_dir, "build_dir"), "build directory", "run `zkml compile MODEL.onnx -o BUILD` first")
     data = read_bytes(d / artifacts.CIRCUIT, "circuit")
-    constants = read_bytes(d / artifacts.CONSTANTS, "circuit constants")
+    # A layout needs constants.bin's length only: the native side reads the file.
+    constants = read_bytes(d / artifacts.CONSTANTS, "circuit constants") if values else b""
+    size = len(constants) if values else file_size(d / artifacts.CONSTANTS, "circuit constants")
     settings = read_json(d / artifacts.SETTINGS, "settings")
     try:
         doc = prog.parse_document(data)
@@ -156,7 +158,8 @@ def _load_build(build_dir: str | Path, values: bool) -> Build:
     # hashed and validated once, with them.
     weights = privacy.read_weights(d, prog.commits_weights(doc))
     try:
-        program = prog.from_document(doc, constants, weights.blob if weights is not None else None, values)
+        program = prog.from_document(doc, constants if values else size, weights.blob if weights is not None else None,
+                                     values)
     except ZkmlError as e:
         culprit = next((name for name in (artifacts.CONSTANTS, privacy.WEIGHTS_BIN) if name in str(e)),
                        artifacts.CIRCUIT)
@@ -622,14 +625,16 @@ class Prover:
         weights = owned.blob if owned is not None else None
         try:
             with rec.native() as handle:
-                self._native = _native.Prover(build.data, build.constants, str(pk), device, weights, handle)
+                self._native = _native.Prover(build.data, str(build.dir / artifacts.CONSTANTS), str(pk), device,
+                                              weights, handle)
         except (ModelError, QuantizationError, InputShapeError) as e:
             raise _native_file_error(build.dir, e) from None
         # Reported with the first proof's stages, as its timings report load_key.
         self._load_stages = rec.stages[mark:]
         _check_vk_beside_pk(build, self._native.vk)
-        # The native prover holds the constants now: this process keeps no copy.
-        self._build = dataclasses.replace(build, constants=b"")
+        # The native prover holds the constants (read from constants.bin in
+        # chunks): this process never held a copy.
+        self._build = build
         self._loaded: Build | None = None
 
     @property

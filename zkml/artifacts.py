@@ -255,6 +255,18 @@ def read_bytes(path: Path, what: str) -> bytes:
         raise InputFileError(f"cannot read {what} {path}: {e.strerror}", path) from None
 
 
+def file_size(path: Path, what: str) -> int:
+    """The size of a file that is there to be read (as `read_bytes` words its absence)."""
+    try:
+        if not path.is_file():
+            path.open("rb").close()  # the OSError of a missing file, a folder, ...
+        return path.stat().st_size
+    except FileNotFoundError:
+        raise InputFileError(f"{what} not found: {path}", path) from None
+    except OSError as e:
+        raise InputFileError(f"cannot read {what} {path}: {e.strerror}", path) from None
+
+
 def require_dir(path: Path, what: str, hint: str) -> Path:
     if not path.is_dir():
         raise InputFileError(f"{what} {path} does not exist ({hint})", path)

@@ -259,7 +259,7 @@ def commits_weights(doc) -> bool:
     return isinstance(entries, list) and any(isinstance(e, dict) and e.get("committed") is True for e in entries)
 
 
-def from_document(doc, blob: bytes, weights: bytes | None = None, with_values: bool = True) -> Program:
+def from_document(doc, blob: bytes | int, weights: bytes | None = None, with_values: bool = True) -> Program:
     """The program of a parsed circuit.json. Committed constants take their
     values from ``weights`` (weights.bin) when given, else zeros (enough for
     everything but evaluating the model).
@@ -269,7 +269,8 @@ def from_document(doc, blob: bytes, weights: bytes | None = None, with_values: b
     against constants_sha256, the values' bounds): every structural check
     and the files' lengths are checked here, but the bytes are neither hashed
     nor read, and every constant is a read-only array of zeros of its shape
-    that takes no memory. Such a program is not for evaluating."""
+    that takes no memory. Such a program is not for evaluating; ``blob`` may
+    then be constants.bin's length instead of its bytes."""
     from zkml.ops import KINDS
 
     if not isinstance(doc, dict):
@@ -346,7 +347,7 @@ def from_document(doc, blob: bytes, weights: bytes | None = None, with_values: b
     return program
 
 
-def _read_constants(doc: dict, blob: bytes, weights: bytes | None,
+def _read_constants(doc: dict, blob: bytes | int, weights: bytes | None,
                     values: bool = True) -> tuple[list[np.ndarray], int | None]:
     """The constants' arrays, and the width of committed weights (None if none are committed)."""
     entries = doc["constants"]
@@ -370,13 +371,17 @@ def _read_constants(doc: dict, blob: bytes, weights: bytes | None,
             raise _invalid(f"the constants hold more than {MAX_CONSTANT_ELEMENTS} elements")
         shapes.append(tuple(entry["shape"]))
         committed.append(entry.get("bits") if "committed" in keys else None)
+    if isinstance(blob, int) and values:
+        raise TypeError("a program with its values needs constants.bin's bytes, not its length")
     digest = doc["constants_sha256"]
-    if not isinstance(digest, str) or (values and hashlib.sha256(blob).hexdigest() != digest):
+    if not isinstance(digest, str) or (values and not isinstance(blob, int)
+                                       and hashlib.sha256(blob).hexdigest() != digest):
         raise _invalid("constants.bin does not match the circuit (its SHA-256 differs from "
                        "constants_sha256)")
     fixed = sum(prod(s) for s, c in zip(shapes, committed) if c is None)
-    if len(blob) != 8 * fixed:
-        raise _invalid(f"constants.bin holds {len(blob)} bytes; the constants need {8 * fixed}")
+    size = blob if isinstance(blob, int) else len(blob)
+    if size != 8 * fixed:
+        raise _invalid(f"constants.bin holds {size} bytes; the constants need {8 * fixed}")
     held = total - fixed
     if weights is not None and len(weights) != 8 * held:
         raise _invalid(f"weights.bin holds {len(weights)} bytes; the committed constants need {8 * held}")

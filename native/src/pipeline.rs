@@ -15,7 +15,7 @@ use crate::backend::Cpu;
 use crate::error::{Error, Result};
 use crate::formats::proving_key::{read_proving_key_for, write_proving_key, KeyHeader};
 use crate::groth16::{create_proof_from_rows, generate_parameters, r1cs_to_qap::domain_for, verify_proof, HostMsms};
-use crate::program::Circuit;
+use crate::program::{Circuit, Constants};
 use crate::progress;
 use crate::r1cs::WitnessRows;
 use crate::snarkjs;
@@ -221,7 +221,7 @@ pub fn prove(
     seed: Option<u64>,
     device: &str,
 ) -> Result<ProveOutput> {
-    Prover::new(program, constants, pk_path, device)?.prove(inputs, salts, seed)
+    Prover::new(program, Constants::Bytes(constants), pk_path, device)?.prove(inputs, salts, seed)
 }
 
 /// Where a [`Prover`]'s MSMs run (one per prover, so the size of the CUDA
@@ -260,11 +260,12 @@ impl Prover {
     /// With "auto", a GPU that cannot hold the key leaves the prover on the
     /// CPU, saying why; with "cuda" it is an [`Error::Device`] naming the
     /// sizes.
-    pub fn new(program: &[u8], constants: &[u8], pk_path: &Path, device: &str) -> Result<Self> {
+    /// `constants`: `constants.bin`'s bytes or path ([`Constants`]).
+    pub fn new(program: &[u8], constants: Constants<'_>, pk_path: &Path, device: &str) -> Result<Self> {
         progress::stage("load_circuit");
         let (opened, mut description) = backend::open(device)?;
         let t = Instant::now();
-        let circuit = Circuit::from_parts(program, constants)?;
+        let circuit = Circuit::from_source(program, constants)?;
         progress::stage("load_key");
         let pk = read_proving_key_for(pk_path, &circuit.hash)?;
         let engine = match opened {
@@ -532,7 +533,7 @@ mod tests {
         let circuit = Circuit::from_parts(&prog, &consts).unwrap();
         bytes[8..40].copy_from_slice(&circuit.hash); // the header's circuit hash (not covered by the checksum)
         std::fs::write(&pk, &bytes).unwrap();
-        let prover = Prover::new(&prog, &consts, &pk, "cpu").unwrap();
+        let prover = Prover::new(&prog, Constants::Bytes(&consts), &pk, "cpu").unwrap();
         for seed in 0..2 {
             let err = prover.prove(&[vec![4, -3, 5]], &[], Some(seed)).err().expect("refused");
             assert!(matches!(&err, Error::Mismatch(m) if m.contains("different constraint system")), "{err}");
@@ -721,7 +722,7 @@ mod tests {
         let pk = tmp("prover");
         let vk = setup(&prog, &consts, &pk, Some(21)).unwrap();
         let file_bytes = std::fs::metadata(&pk).unwrap().len() as usize;
-        let prover = Prover::new(&prog, &consts, &pk, "cpu").unwrap();
+        let prover = Prover::new(&prog, Constants::Bytes(&consts), &pk, "cpu").unwrap();
         assert!(prover.device().starts_with("cpu (asked for"), "{}", prover.device());
         assert_eq!(prover.device_bytes(), 0);
         // In-memory points are a little larger than the file's (72 vs 64, 136 vs 128 bytes).
@@ -743,10 +744,10 @@ mod tests {
             assert_eq!(out.vk_json, vk);
         }
         // Without the file, a new prover (and so `prove`) fails clearly.
-        let err = Prover::new(&prog, &consts, &pk, "cpu").err().unwrap();
+        let err = Prover::new(&prog, Constants::Bytes(&consts), &pk, "cpu").err().unwrap();
         assert!(matches!(err, Error::Io { .. }), "{err}");
         assert!(prove(&prog, &consts, &pk, &[vec![4, -3, 5]], &[], None, "cpu").is_err());
-        assert!(matches!(Prover::new(&prog, &consts, &pk, "tpu").err().unwrap(), Error::Device(_)));
+        assert!(matches!(Prover::new(&prog, Constants::Bytes(&consts), &pk, "tpu").err().unwrap(), Error::Device(_)));
         std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
     }
 
@@ -755,10 +756,15 @@ mod tests {
         let (prog, consts) = tiny_program();
         let pk = tmp("prover-seed");
         setup(&prog, &consts, &pk, Some(22)).unwrap();
-        let prover = Prover::new(&prog, &consts, &pk, "cpu").unwrap();
+        let prover = Prover::new(&prog, Constants::Bytes(&consts), &pk, "cpu").unwrap();
         let a = prover.prove(&[vec![4, -3, 5]], &[], Some(5)).unwrap();
         let b = prove(&prog, &consts, &pk, &[vec![4, -3, 5]], &[], Some(5), "cpu").unwrap();
         assert_eq!(a.proof_json, b.proof_json);
+        // constants.bin read from its file (in chunks) is the same circuit.
+        let file = pk.with_file_name("constants.bin");
+        std::fs::write(&file, &consts).unwrap();
+        let c = Prover::new(&prog, Constants::File(&file), &pk, "cpu").unwrap();
+        assert_eq!(c.prove(&[vec![4, -3, 5]], &[], Some(5)).unwrap().proof_json, a.proof_json);
         // An input the circuit refuses is the same error, and the prover survives it.
         let e1 = prover.prove(&[vec![4, -3]], &[], Some(5)).err().unwrap().to_string();
         let e2 = prove(&prog, &consts, &pk, &[vec![4, -3]], &[], Some(5), "cpu").err().unwrap().to_string();

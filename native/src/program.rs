@@ -8,6 +8,8 @@
 //! document and the blob together; each op checks its own fields
 //! (`ops/<op>.rs`).
 
+use std::path::Path;
+
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -141,6 +143,12 @@ impl Circuit {
     /// Parse and validate `circuit.json` (`json`) with its `constants.bin`
     /// (`constants`).
     pub fn from_parts(json: &[u8], constants: &[u8]) -> Result<Circuit> {
+        Circuit::from_source(json, Constants::Bytes(constants))
+    }
+
+    /// [`Circuit::from_parts`] with `constants.bin` as bytes or as a file
+    /// read in chunks (never whole).
+    pub fn from_source(json: &[u8], constants: Constants<'_>) -> Result<Circuit> {
         let program: Program =
             serde_json::from_slice(json).map_err(|e| bad(format!("cannot parse program JSON: {e}")))?;
         check_header(&program)?;
@@ -230,13 +238,26 @@ fn check_header(p: &Program) -> Result<()> {
     Ok(())
 }
 
+/// Where `constants.bin` comes from: its bytes, or its path (read in
+/// chunks of [`CHUNK`] bytes, so that the file is never held whole).
+#[derive(Debug, Clone, Copy)]
+pub enum Constants<'a> {
+    Bytes(&'a [u8]),
+    File(&'a Path),
+}
+
+/// Bytes of `constants.bin` read, hashed and decoded at a time (a multiple
+/// of 8: no element straddles two chunks).
+const CHUNK: usize = 1 << 20;
+
 /// Check the constants' shapes, then the blob's length and SHA-256 against
 /// the document, and decode it. The blob (a wide model's is hundreds of MB)
-/// is hashed on one core while it is decoded and `then` checks the decoded
-/// constants on another; a wrong hash is reported first.
+/// is hashed on one thread while another decodes it and `then` checks the
+/// decoded constants; a wrong hash is reported first. A file is read in
+/// chunks, each hashed and decoded, so only the decoded values are held.
 fn decode_constants(
     p: &Program,
-    blob: &[u8],
+    source: Constants<'_>,
     then: impl FnOnce(&[Constant]) -> Result<()> + Send,
 ) -> Result<Vec<Constant>> {
     let mut total = 0usize;
@@ -274,26 +295,114 @@ fn decode_constants(
     }
     // Committed constants take no room in the blob.
     let total: usize = p.constants.iter().zip(&sizes).filter(|(c, _)| !c.committed).map(|(_, n)| n).sum();
-    if blob.len() != 8 * total {
-        return Err(bad(format!(
-            "constants.bin holds {} bytes, but the constants need exactly {} (8 bytes for each of {total} elements)",
-            blob.len(),
+    let length_error = |held: u64| {
+        bad(format!(
+            "constants.bin holds {held} bytes, but the constants need exactly {} (8 bytes for each of {total} elements)",
             8 * total
+        ))
+    };
+    let mut file = match source {
+        Constants::Bytes(blob) => {
+            if blob.len() != 8 * total {
+                return Err(length_error(blob.len() as u64));
+            }
+            None
+        }
+        Constants::File(path) => {
+            let cannot = |e: std::io::Error| Error::io(format!("cannot read {}", path.display()), e);
+            let f = std::fs::File::open(path).map_err(cannot)?;
+            let held = f.metadata().map_err(cannot)?.len();
+            if held != 8 * total as u64 {
+                return Err(length_error(held));
+            }
+            Some(f)
+        }
+    };
+    let mut decoder = Decoder::new(p, &sizes);
+    let (digest, checked) = std::thread::scope(|scope| -> Result<(String, Result<()>)> {
+        match source {
+            Constants::Bytes(blob) => {
+                let hasher = scope.spawn(move || hex(&Sha256::digest(blob)));
+                blob.chunks(CHUNK).for_each(|chunk| decoder.feed(chunk));
+                let checked = then(&decoder.constants);
+                Ok((hasher.join().expect("hashing does not panic"), checked))
+            }
+            Constants::File(path) => {
+                use std::io::Read;
+                let f = file.as_mut().expect("opened above");
+                use std::sync::mpsc;
+                // Chunks go to the hashing thread and come back to be filled
+                // again: a few chunks in flight, whatever the file's size.
+                let (to_hash, hashing) = mpsc::sync_channel::<Vec<u8>>(2);
+                let (give_back, returned) = mpsc::channel::<Vec<u8>>();
+                let hasher = scope.spawn(move || {
+                    let mut h = Sha256::new();
+                    for chunk in hashing {
+                        h.update(&chunk);
+                        let _ = give_back.send(chunk);
+                    }
+                    hex(&h.finalize())
+                });
+                let cannot = |e: std::io::Error| Error::io(format!("cannot read {}", path.display()), e);
+                let mut left = 8 * total;
+                while left > 0 {
+                    let mut chunk = returned.try_recv().unwrap_or_default();
+                    chunk.resize(left.min(CHUNK), 0);
+                    f.read_exact(&mut chunk).map_err(|e| match e.kind() {
+                        std::io::ErrorKind::UnexpectedEof => bad(format!(
+                            "constants.bin holds fewer than {} bytes (it changed while it was read)",
+                            8 * total
+                        )),
+                        _ => cannot(e),
+                    })?;
+                    decoder.feed(&chunk);
+                    left -= chunk.len();
+                    if to_hash.send(chunk).is_err() {
+                        break;
+                    }
+                }
+                if f.read(&mut [0u8; 1]).map_err(cannot)? != 0 {
+                    return Err(bad(format!(
+                        "constants.bin holds more than {} bytes (it changed while it was read)",
+                        8 * total
+                    )));
+                }
+                drop(to_hash);
+                let checked = then(&decoder.constants);
+                Ok((hasher.join().expect("hashing does not panic"), checked))
+            }
+        }
+    })?;
+    if p.constants_sha256 != digest {
+        return Err(bad(format!(
+            "constants.bin has SHA-256 {digest}, but the program records constants_sha256 '{}' \
+             (the two files do not belong together)",
+            p.constants_sha256
         )));
     }
-    let decode = || {
-        let mut at = 0;
-        let constants: Vec<Constant> = p
+    checked?;
+    Ok(decoder.constants)
+}
+
+/// The constants filled in order from the blob's chunks: each committed
+/// constant holds its placeholders from the start, each other one takes the
+/// next elements of the blob.
+struct Decoder {
+    constants: Vec<Constant>,
+    /// The constant being filled (the next one not committed).
+    at: usize,
+}
+
+impl Decoder {
+    fn new(p: &Program, sizes: &[usize]) -> Decoder {
+        let constants = p
             .constants
             .iter()
             .zip(sizes)
-            .map(|(c, n)| {
+            .map(|(c, &n)| {
                 let data = match c.bits {
                     Some(bits) if c.committed => vec![-1i64 << (bits - 1); n],
-                    _ => {
-                        at += 8 * n;
-                        words(&blob[at - 8 * n..at])
-                    }
+                    _ => Vec::with_capacity(n),
                 };
                 Constant {
                     name: c.name.clone(),
@@ -303,26 +412,34 @@ fn decode_constants(
                 }
             })
             .collect();
-        let checked = then(&constants);
-        (constants, checked)
-    };
-    let (digest, (constants, checked)) = rayon::join(|| hex(&Sha256::digest(blob)), decode);
-    if p.constants_sha256 != digest {
-        return Err(bad(format!(
-            "constants.bin has SHA-256 {digest}, but the program records constants_sha256 '{}' \
-             (the two files do not belong together)",
-            p.constants_sha256
-        )));
+        let mut decoder = Decoder { constants, at: 0 };
+        decoder.skip_full();
+        decoder
     }
-    checked?;
-    Ok(constants)
-}
 
-/// Little-endian i64 words.
-fn words(bytes: &[u8]) -> Vec<i64> {
-    let mut out = Vec::with_capacity(bytes.len() / 8);
-    out.extend(bytes.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes"))));
-    out
+    /// Move past committed and filled constants.
+    fn skip_full(&mut self) {
+        while let Some(c) = self.constants.get(self.at) {
+            if c.committed.is_none() && c.data.len() < c.shape.iter().product() {
+                break;
+            }
+            self.at += 1;
+        }
+    }
+
+    /// The next elements of the blob, as little-endian i64 (the caller has
+    /// checked the blob's length: every element has its place).
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let c = &mut self.constants[self.at];
+            let room = c.shape.iter().product::<usize>() - c.data.len();
+            let take = room.min(bytes.len() / 8);
+            let (now, rest) = bytes.split_at(8 * take);
+            c.data.extend(now.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes"))));
+            bytes = rest;
+            self.skip_full();
+        }
+    }
 }
 
 /// Validate the document against its decoded constants: tensors, inputs and
@@ -550,6 +667,65 @@ pub(crate) mod tests {
         let mut doc = b.document();
         doc["constants"][0]["shape"] = json!([(1 << 28) - 2]);
         assert!(message(parse(&doc, &blob)).contains("the constants need exactly 2147483648"));
+    }
+
+    #[test]
+    fn constants_read_from_their_file_are_the_bytes_with_the_same_checks() {
+        let dir = std::env::temp_dir().join(format!("zkml-constants-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("constants.bin");
+        let from_file = |json: &[u8], blob: &[u8]| {
+            std::fs::write(&path, blob).unwrap();
+            Circuit::from_source(json, Constants::File(&path))
+        };
+        // A committed constant between two in the blob.
+        let mut b = tiny_builder();
+        let extra = b.constant("unused", &[3], &[7, -8, 9]);
+        b.commit_constant(0, 8);
+        let (json, blob) = b.build();
+        let (bytes, file) = (Circuit::from_parts(&json, &blob).unwrap(), from_file(&json, &blob).unwrap());
+        assert_eq!(bytes.hash, file.hash);
+        let values = |c: &Circuit| c.constants.iter().map(|k| (k.data.clone(), k.committed)).collect::<Vec<_>>();
+        assert_eq!(values(&bytes), values(&file));
+        assert_eq!(file.constants[extra].data, vec![7, -8, 9]);
+        assert_eq!(file.constants[0].data, vec![-128; 6]);
+        // The same refusals, in the same words.
+        let (json, blob) = tiny_program();
+        let mut other = blob.clone();
+        other[63] ^= 1;
+        assert_eq!(message(from_file(&json, &other)), message(Circuit::from_parts(&json, &other)));
+        assert!(message(from_file(&json, &other)).contains("do not belong together"));
+        for cut in [56, 61, 0] {
+            assert_eq!(message(from_file(&json, &blob[..cut])), message(Circuit::from_parts(&json, &blob[..cut])));
+        }
+        let mut longer = blob.clone();
+        longer.extend(0i64.to_le_bytes());
+        assert!(message(from_file(&json, &longer)).contains("holds 72 bytes, but the constants need exactly 64"));
+        std::fs::remove_file(&path).unwrap();
+        match Circuit::from_source(&json, Constants::File(&path)) {
+            Err(e @ Error::Io { .. }) => assert!(e.to_string().starts_with(&format!("cannot read {}", path.display()))),
+            other => panic!("expected an I/O error, got {:?}", other.map(|_| ())),
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn chunks_of_any_length_decode_the_same_constants() {
+        let mut b = tiny_builder();
+        b.constant("c", &[5], &[i64::MIN, -1, 0, 1, i64::MAX]);
+        b.constant("d", &[1], &[42]);
+        b.commit_constant(1, 16);
+        let (json, blob) = b.build();
+        let whole = Circuit::from_parts(&json, &blob).unwrap();
+        let program: Program = serde_json::from_slice(&json).unwrap();
+        let sizes: Vec<usize> = program.constants.iter().map(|c| c.shape.iter().product()).collect();
+        for words in 1..=blob.len() / 8 {
+            let mut d = Decoder::new(&program, &sizes);
+            blob.chunks(8 * words).for_each(|chunk| d.feed(chunk));
+            let got: Vec<_> = d.constants.iter().map(|c| c.data.clone()).collect();
+            let want: Vec<_> = whole.constants.iter().map(|c| c.data.clone()).collect();
+            assert_eq!(got, want, "chunks of {words} words");
+        }
     }
 
     #[test]

@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::error::Error;
 use crate::pipeline;
+use crate::program::Constants;
 use crate::progress;
 
 fn error_class(e: &Error) -> &'static str {
@@ -225,18 +226,28 @@ struct NativeProver {
 
 #[pymethods]
 impl NativeProver {
+    /// `constants`: the bytes of `constants.bin`, or its path (then read in
+    /// chunks: the file is never held whole, here or in Python).
     #[new]
     #[pyo3(signature = (program, constants, pk_path, device="auto", weights=None, progress=None))]
     fn new(
         py: Python<'_>,
         program: &[u8],
-        constants: &[u8],
+        constants: &Bound<'_, PyAny>,
         pk_path: PathBuf,
         device: &str,
         weights: Option<&[u8]>,
         progress: Option<&NativeProgress>,
     ) -> PyResult<Self> {
         let device = device.to_string();
+        let constants_path: PathBuf;
+        let constants = match constants.downcast::<PyBytes>() {
+            Ok(bytes) => Constants::Bytes(bytes.as_bytes()),
+            Err(_) => {
+                constants_path = constants.extract()?;
+                Constants::File(&constants_path)
+            }
+        };
         let inner = run_reporting(py, progress, || {
             let prover = pipeline::Prover::new(program, constants, &pk_path, &device)?;
             match weights {

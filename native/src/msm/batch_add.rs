@@ -9,14 +9,18 @@ use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ff::{Field, Zero};
 use rayon::prelude::*;
 
+use super::field_ops::FieldOps;
+
 /// `lhs[i] <- lhs[i] + rhs[i]` in affine coordinates, with one inversion for
 /// the whole batch. Every pair must be two finite points with different x
 /// coordinates (so neither a doubling nor a cancellation): callers route other
 /// pairs to the complete Jacobian formulas.
-pub(super) fn add_distinct_x<P: SWCurveConfig>(
+/// `ops` does the multiplications.
+pub(super) fn add_distinct_x<P: SWCurveConfig, M: FieldOps>(
     lhs: &mut [Affine<P>],
     rhs: &[Affine<P>],
     scratch: &mut Vec<P::BaseField>,
+    ops: M,
 ) {
     debug_assert_eq!(lhs.len(), rhs.len());
     // scratch[i] = prod_{j < i} (x_rhs_j - x_lhs_j)
@@ -25,7 +29,7 @@ pub(super) fn add_distinct_x<P: SWCurveConfig>(
     for (l, r) in lhs.iter().zip(rhs) {
         debug_assert!(!l.infinity && !r.infinity && l.x != r.x);
         scratch.push(product);
-        product *= r.x - l.x;
+        product = ops.mul(&product, &(r.x - l.x));
     }
     let Some(mut inverse) = product.inverse() else {
         unreachable!("add_distinct_x: a pair with equal x coordinates slipped through")
@@ -33,27 +37,27 @@ pub(super) fn add_distinct_x<P: SWCurveConfig>(
     for ((l, r), prefix) in lhs.iter_mut().zip(rhs).zip(scratch.iter()).rev() {
         // inverse = 1 / prod_{j <= i}; times the prefix it is 1 / dx_i.
         let dx = r.x - l.x;
-        let dx_inv = inverse * prefix;
-        inverse *= dx;
-        let lambda = (r.y - l.y) * dx_inv;
-        let x = lambda.square() - l.x - r.x;
-        l.y = lambda * (l.x - x) - l.y;
+        let dx_inv = ops.mul(&inverse, prefix);
+        inverse = ops.mul(&inverse, &dx);
+        let lambda = ops.mul(&(r.y - l.y), &dx_inv);
+        let x = ops.square(&lambda) - l.x - r.x;
+        l.y = ops.mul(&lambda, &(l.x - x)) - l.y;
         l.x = x;
     }
 }
 
 /// Sum of affine points, as a pairwise tree whose levels are batch-affine
 /// additions; pairs sharing an x coordinate go through Jacobian formulas.
-pub(super) fn sum_points<P: SWCurveConfig>(points: &[Affine<P>]) -> Projective<P> {
+pub(super) fn sum_points<P: SWCurveConfig, M: FieldOps>(points: &[Affine<P>], ops: M) -> Projective<P> {
     const SEQUENTIAL_MAX: usize = 1 << 14;
     if points.len() > SEQUENTIAL_MAX {
         let chunk = (points.len() / (2 * rayon::current_num_threads())).max(SEQUENTIAL_MAX / 2);
-        return points.par_chunks(chunk).map(sum_points_sequential).sum();
+        return points.par_chunks(chunk).map(|c| sum_points_sequential(c, ops)).sum();
     }
-    sum_points_sequential(points)
+    sum_points_sequential(points, ops)
 }
 
-fn sum_points_sequential<P: SWCurveConfig>(points: &[Affine<P>]) -> Projective<P> {
+fn sum_points_sequential<P: SWCurveConfig, M: FieldOps>(points: &[Affine<P>], ops: M) -> Projective<P> {
     // Below this many pairs an inversion per level costs more than it saves.
     const MIN_PAIRS: usize = 16;
     let mut side = Projective::<P>::zero();
@@ -72,7 +76,7 @@ fn sum_points_sequential<P: SWCurveConfig>(points: &[Affine<P>]) -> Projective<P
                 rhs.push(*b);
             }
         }
-        add_distinct_x(&mut lhs, &rhs, &mut scratch);
+        add_distinct_x(&mut lhs, &rhs, &mut scratch, ops);
         if level.len() % 2 == 1 {
             lhs.push(level[level.len() - 1]);
         }

@@ -60,19 +60,30 @@ fn is_fq<F: Field>() -> bool {
 impl FieldOps for Adx {
     #[inline(always)]
     fn mul<F: Field>(self, a: &F, b: &F) -> F {
-        // A constant per monomorphization: the other branch is compiled out.
-        if !is_fq::<F>() {
-            return *a * b;
-        }
-        use ark_bn254::Fq;
-        // SAFETY: F is Fq (same TypeId, so the same type and layout), so the
-        // pointer casts reinterpret nothing. `self` exists only if the CPU has
-        // BMI2 and ADX (`for_field`), which `mul_unchecked_features` requires.
-        unsafe {
-            let a = &*(a as *const F).cast::<Fq>();
-            let b = &*(b as *const F).cast::<Fq>();
-            let product = super::fq_adx::mul_unchecked_features(a, b);
-            *(&product as *const Fq).cast::<F>()
+        // SAFETY: `self` exists only if the CPU has BMI2 and ADX (`for_field`),
+        // which `mul_unchecked_features` requires.
+        match as_fq(a, b) {
+            Some((a, b)) => from_fq(unsafe { super::fq_adx::mul_unchecked_features(a, b) }),
+            None => *a * b,
         }
     }
+}
+
+/// `(a, b)` as Fq references if `F` is Fq.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn as_fq<'a, F: Field>(a: &'a F, b: &'a F) -> Option<(&'a ark_bn254::Fq, &'a ark_bn254::Fq)> {
+    use ark_bn254::Fq;
+    // SAFETY: only when F is Fq (same TypeId, so the same type): the casts
+    // reinterpret nothing, and the lifetimes are the inputs'.
+    is_fq::<F>().then(|| unsafe { (&*(a as *const F).cast::<Fq>(), &*(b as *const F).cast::<Fq>()) })
+}
+
+/// `x` as an `F`, for `F` = Fq only.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn from_fq<F: Field>(x: ark_bn254::Fq) -> F {
+    assert!(is_fq::<F>());
+    // SAFETY: F is Fq (checked above, a constant after monomorphization).
+    unsafe { *(&x as *const ark_bn254::Fq).cast::<F>() }
 }

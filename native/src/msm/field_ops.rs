@@ -11,6 +11,10 @@ use ark_ff::Field;
 
 /// Multiplication in a field `F`; implementations are zero-sized tokens.
 pub(super) trait FieldOps: Copy + Send + Sync {
+    /// Whether this is arkworks' arithmetic, so that point additions may as
+    /// well be arkworks' own (`jacobian.rs`).
+    const ARKWORKS: bool = false;
+
     fn mul<F: Field>(self, a: &F, b: &F) -> F;
 
     #[inline(always)]
@@ -24,6 +28,8 @@ pub(super) trait FieldOps: Copy + Send + Sync {
 pub(super) struct Portable;
 
 impl FieldOps for Portable {
+    const ARKWORKS: bool = true;
+
     #[inline(always)]
     fn mul<F: Field>(self, a: &F, b: &F) -> F {
         *a * b

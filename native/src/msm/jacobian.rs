@@ -5,7 +5,9 @@
 //! The formulas are the "add-2007-bl" and "madd-2007-bl" additions of the
 //! Explicit-Formulas Database for short-Weierstrass curves in Jacobian
 //! coordinates (additions do not involve the curve's `a`). Equal inputs go to
-//! arkworks' doubling, opposite ones give the identity.
+//! arkworks' doubling, opposite ones give the identity. With [`FieldOps`]'s
+//! arkworks arithmetic (`Portable`) they are arkworks' `+=` itself, so the
+//! portable path (G2, CPUs without ADX) adds points exactly as before.
 //! Results equal arkworks' sums as points (Jacobian coordinates are not
 //! unique: they may differ by a scaling).
 
@@ -18,6 +20,10 @@ use super::field_ops::FieldOps;
 #[inline]
 pub(super) fn add_affine<P: SWCurveConfig, M: FieldOps>(p: &mut Projective<P>, q: &Affine<P>, ops: M) {
     if q.infinity {
+        return;
+    }
+    if M::ARKWORKS {
+        *p += q;
         return;
     }
     if p.is_zero() {
@@ -51,6 +57,10 @@ pub(super) fn add_affine<P: SWCurveConfig, M: FieldOps>(p: &mut Projective<P>, q
 #[inline]
 pub(super) fn add<P: SWCurveConfig, M: FieldOps>(p: &mut Projective<P>, q: &Projective<P>, ops: M) {
     if q.is_zero() {
+        return;
+    }
+    if M::ARKWORKS {
+        *p += q;
         return;
     }
     if p.is_zero() {

@@ -175,6 +175,21 @@ fn msm_with_each_field_multiplication_matches_arkworks() {
     }
 }
 
+/// G2's MSM on the portable path, forced (G2 never takes the ADX one).
+#[test]
+fn g2_msm_on_the_portable_path_matches_arkworks() {
+    use super::field_ops::Portable;
+    use super::pippenger::pippenger_with;
+    let mut rng = StdRng::seed_from_u64(13);
+    let n = 3000;
+    let bases = random_bases::<G2Projective>(n, &mut rng);
+    let random: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+    for scalars in [random, mixed_scalars(n, &mut rng)] {
+        let expected = G2Projective::msm(&bases, &scalars).expect("equal lengths");
+        assert_eq!(pippenger_with(&bases, &scalars, true, Portable), expected);
+    }
+}
+
 #[test]
 fn window_plans_cover_every_bit_window_and_point() {
     for bits in [2, 3, 8, 16, 17, 64, 200, 253] {

@@ -83,7 +83,9 @@ fn bench_msm<G: msm::MsmCurve<ScalarField = Fr>>(table: &Table, group: &str, log
         let n = 1usize << k;
         let scalars = if kind == "random" { random_scalars(n, rng) } else { zkml_scalars(n, rng) };
         let bases = &bases[..n];
-        let reps = if k >= 18 {
+        let reps = if k >= 20 {
+            3
+        } else if k >= 18 {
             5
         } else if k >= 16 {
             7
@@ -153,7 +155,7 @@ fn main() {
     println!("rayon threads: {}\n", rayon::current_num_threads());
     println!("| operation | ours (ms) | arkworks (ms) | ours/arkworks |");
     println!("|---|---:|---:|---:|");
-    bench_msm::<G1Projective>(&table, "G1", &[12, 14, 16, 18], &mut rng);
+    bench_msm::<G1Projective>(&table, "G1", &[12, 14, 16, 18, 20], &mut rng);
     bench_msm::<G2Projective>(&table, "G2", &[14], &mut rng);
     bench_ntt(&table, &[14, 15, 16, 17, 18, 19, 20], &mut rng);
     bench_size_split(&table, &[14, 16, 18], &mut rng);

@@ -12,6 +12,8 @@ use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ff::Zero;
 
 use super::batch_add::add_distinct_x;
+use super::field_ops::FieldOps;
+use super::jacobian;
 
 /// Longest wait list before points go to the Jacobian spill buckets.
 const QUEUE_MAX: usize = 256;
@@ -19,7 +21,7 @@ const QUEUE_MAX: usize = 256;
 /// The buckets of a group of windows, `per_window` each; bucket `j` of a window
 /// collects the points whose digit there is `±(j+1)`, and [`Buckets::finish`]
 /// returns `sum_j (j+1) B_j` per window.
-pub(super) struct Buckets<P: SWCurveConfig> {
+pub(super) struct Buckets<P: SWCurveConfig, M: FieldOps> {
     per_window: usize,
     /// Affine part of each bucket (`infinity` = empty).
     affine: Vec<Affine<P>>,
@@ -36,11 +38,13 @@ pub(super) struct Buckets<P: SWCurveConfig> {
     queue: Vec<(usize, Affine<P>)>,
     retry: Vec<(usize, Affine<P>)>,
     scratch: Vec<P::BaseField>,
+    /// The batches' field multiplication.
+    ops: M,
 }
 
-impl<P: SWCurveConfig> Buckets<P> {
+impl<P: SWCurveConfig, M: FieldOps> Buckets<P, M> {
     /// `batch == 0`: every point goes straight to the Jacobian buckets.
-    pub(super) fn new(windows: usize, per_window: usize, batch: usize) -> Self {
+    pub(super) fn new(windows: usize, per_window: usize, batch: usize, ops: M) -> Self {
         let n = windows * per_window;
         Self {
             per_window,
@@ -54,13 +58,14 @@ impl<P: SWCurveConfig> Buckets<P> {
             queue: Vec::new(),
             retry: Vec::new(),
             scratch: Vec::with_capacity(batch),
+            ops,
         }
     }
 
     #[inline]
     pub(super) fn add(&mut self, b: usize, p: Affine<P>) {
         if self.batch == 0 {
-            self.spill[b] += &p;
+            jacobian::add_affine(&mut self.spill[b], &p, self.ops);
             return;
         }
         self.stage(b, p);
@@ -78,7 +83,7 @@ impl<P: SWCurveConfig> Buckets<P> {
             if self.queue.len() < QUEUE_MAX {
                 self.queue.push((b, p));
             } else {
-                self.spill[b] += &p;
+                jacobian::add_affine(&mut self.spill[b], &p, self.ops);
             }
             return;
         }
@@ -88,7 +93,7 @@ impl<P: SWCurveConfig> Buckets<P> {
         } else if acc.x == p.x {
             // p = ±acc: a doubling or a cancellation, which the affine batch
             // formula cannot do. Rare; the complete formulas handle it.
-            self.spill[b] += &p;
+            jacobian::add_affine(&mut self.spill[b], &p, self.ops);
         } else {
             self.busy[b] = true;
             self.bucket.push(b);
@@ -101,7 +106,7 @@ impl<P: SWCurveConfig> Buckets<P> {
         if self.bucket.is_empty() {
             return;
         }
-        add_distinct_x(&mut self.lhs, &self.rhs, &mut self.scratch);
+        add_distinct_x(&mut self.lhs, &self.rhs, &mut self.scratch, self.ops);
         for (&b, sum) in self.bucket.iter().zip(&self.lhs) {
             self.affine[b] = *sum;
             self.busy[b] = false;
@@ -129,9 +134,10 @@ impl<P: SWCurveConfig> Buckets<P> {
         self.retry_queue();
         self.flush();
         for (b, p) in std::mem::take(&mut self.queue) {
-            self.spill[b] += &p;
+            jacobian::add_affine(&mut self.spill[b], &p, self.ops);
         }
         // sum_j (j+1) B_j = sum_j (B_j + B_{j+1} + ...): a running sum from the top.
+        let ops = self.ops;
         self.affine
             .chunks(self.per_window)
             .zip(self.spill.chunks(self.per_window))
@@ -139,13 +145,9 @@ impl<P: SWCurveConfig> Buckets<P> {
                 let mut running = Projective::<P>::zero();
                 let mut total = Projective::<P>::zero();
                 for (a, s) in affine.iter().zip(spill).rev() {
-                    if !a.infinity {
-                        running += a;
-                    }
-                    if !s.is_zero() {
-                        running += s;
-                    }
-                    total += &running;
+                    jacobian::add_affine(&mut running, a, ops);
+                    jacobian::add(&mut running, s, ops);
+                    jacobian::add(&mut total, &running, ops);
                 }
                 total
             })

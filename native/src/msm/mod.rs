@@ -34,7 +34,11 @@ mod bands;
 mod batch_add;
 mod buckets;
 pub(crate) mod digits;
+mod field_ops;
 mod fixed_base;
+#[cfg(target_arch = "x86_64")]
+mod fq_adx;
+mod jacobian;
 mod pippenger;
 pub(crate) mod plan;
 

@@ -15,14 +15,33 @@ use super::bands::{BigIntOf, Split, Term};
 use super::batch_add::sum_points;
 use super::buckets::Buckets;
 use super::digits::signed_digit;
+#[cfg(target_arch = "x86_64")]
+use super::field_ops::Adx;
+use super::field_ops::{FieldOps, Portable};
 use super::plan::WindowPlan;
 
 /// `sum_i scalars[i] * bases[i]` for equal-length inputs. `by_size: false`
 /// puts every non-zero scalar in one full-width band (what the split buys).
+/// Uses the BMI2/ADX multiplication where it applies (BN254 G1 on a CPU that
+/// has them), checked here once per call.
 pub(super) fn pippenger<P: SWCurveConfig>(
     bases: &[Affine<P>],
     scalars: &[P::ScalarField],
     by_size: bool,
+) -> Projective<P> {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(adx) = Adx::for_field::<P::BaseField>() {
+        return pippenger_with(bases, scalars, by_size, adx);
+    }
+    pippenger_with(bases, scalars, by_size, Portable)
+}
+
+/// [`pippenger`] with the field multiplication `ops`.
+pub(super) fn pippenger_with<P: SWCurveConfig, M: FieldOps>(
+    bases: &[Affine<P>],
+    scalars: &[P::ScalarField],
+    by_size: bool,
+    ops: M,
 ) -> Projective<P> {
     debug_assert_eq!(bases.len(), scalars.len());
     let threads = rayon::current_num_threads();
@@ -60,13 +79,13 @@ pub(super) fn pippenger<P: SWCurveConfig>(
     }
 
     let (unit_sum, group_sums) = rayon::join(
-        || sum_points(&split.unit),
+        || sum_points(&split.unit, ops),
         || {
             tasks
                 .par_iter()
                 .map(|t| {
                     let plan = &plans.iter().find(|(b, _)| *b == t.band).expect("planned band").1;
-                    group_sum(bases, &split.bands[t.band][t.points.clone()], plan, t.windows.clone())
+                    group_sum(bases, &split.bands[t.band][t.points.clone()], plan, t.windows.clone(), ops)
                 })
                 .collect::<Vec<_>>()
         },
@@ -96,14 +115,15 @@ pub(super) fn pippenger<P: SWCurveConfig>(
 }
 
 /// For each window `w` of `windows`: `sum_t d_{t,w} * (±bases[t.index])`.
-fn group_sum<P: SWCurveConfig>(
+fn group_sum<P: SWCurveConfig, M: FieldOps>(
     bases: &[Affine<P>],
     terms: &[Term<BigIntOf<P>>],
     plan: &WindowPlan,
     windows: Range<usize>,
+    ops: M,
 ) -> Vec<Projective<P>> {
     let layout: Vec<(usize, usize)> = windows.clone().map(|w| (plan.offsets[w], plan.widths[w])).collect();
-    let mut buckets = Buckets::<P>::new(layout.len(), plan.buckets, plan.batch);
+    let mut buckets = Buckets::<P, M>::new(layout.len(), plan.buckets, plan.batch, ops);
     for t in terms {
         for (slot, &(offset, width)) in layout.iter().enumerate() {
             let d = signed_digit(t.k.as_ref(), offset, width);

@@ -132,6 +132,64 @@ fn msm_result_does_not_depend_on_the_thread_count() {
     }
 }
 
+/// The MSM with the field multiplication forced, on every shape of input that
+/// `check_against_naive` and `msm_matches_arkworks_on_large_inputs` use: the
+/// portable one everywhere, the BMI2/ADX one where the CPU has it (which
+/// `msm` then picks by itself for G1).
+#[test]
+fn msm_with_each_field_multiplication_matches_arkworks() {
+    use super::field_ops::Portable;
+    use super::pippenger::pippenger_with;
+    #[cfg(target_arch = "x86_64")]
+    let adx = super::field_ops::Adx::for_field::<ark_bn254::Fq>();
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert_eq!(adx.is_some(), super::fq_adx::detected());
+        assert!(super::field_ops::Adx::for_field::<ark_bn254::Fq2>().is_none());
+        assert!(super::field_ops::Adx::for_field::<Fr>().is_none());
+        if adx.is_none() {
+            eprintln!("no BMI2/ADX on this CPU: only the portable MSM is tested here");
+        }
+    }
+    let mut rng = StdRng::seed_from_u64(11);
+    for (n, repeated) in [(3, false), (17, true), (1000, true), (5000, false), (1 << 15, false)] {
+        let mut bases = random_bases::<G1Projective>(n, &mut rng);
+        bases[0] = G1Affine::zero();
+        if repeated {
+            for i in (2..n).step_by(5) {
+                bases[i] = if i % 2 == 0 { bases[1] } else { -bases[1] };
+            }
+        }
+        let random: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+        for scalars in [random, mixed_scalars(n, &mut rng)] {
+            let expected = G1Projective::msm(&bases, &scalars).expect("equal lengths");
+            for by_size in [true, false] {
+                let case = format!("n = {n}, by_size = {by_size}");
+                assert_eq!(pippenger_with(&bases, &scalars, by_size, Portable), expected, "portable, {case}");
+                #[cfg(target_arch = "x86_64")]
+                if let Some(adx) = adx {
+                    assert_eq!(pippenger_with(&bases, &scalars, by_size, adx), expected, "adx, {case}");
+                }
+            }
+        }
+    }
+}
+
+/// G2's MSM on the portable path, forced (G2 never takes the ADX one).
+#[test]
+fn g2_msm_on_the_portable_path_matches_arkworks() {
+    use super::field_ops::Portable;
+    use super::pippenger::pippenger_with;
+    let mut rng = StdRng::seed_from_u64(13);
+    let n = 3000;
+    let bases = random_bases::<G2Projective>(n, &mut rng);
+    let random: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+    for scalars in [random, mixed_scalars(n, &mut rng)] {
+        let expected = G2Projective::msm(&bases, &scalars).expect("equal lengths");
+        assert_eq!(pippenger_with(&bases, &scalars, true, Portable), expected);
+    }
+}
+
 #[test]
 fn window_plans_cover_every_bit_window_and_point() {
     for bits in [2, 3, 8, 16, 17, 64, 200, 253] {
@@ -191,5 +249,40 @@ fn fixed_base_batch_matches_direct_multiplication() {
         let g2 = G2Projective::rand(&mut rng);
         let expected: Vec<G2Affine> = scalars.iter().map(|s| (g2 * s).into_affine()).collect();
         assert_eq!(fixed_base_batch(g2, &scalars), expected, "G2, n = {n}");
+    }
+}
+
+/// The bucket reduction's Jacobian additions against arkworks', with each
+/// field multiplication, on random points, equal and opposite ones and the
+/// identity, in G1 and G2.
+#[test]
+fn jacobian_additions_match_arkworks() {
+    use super::field_ops::{FieldOps, Portable};
+    use super::jacobian;
+    use ark_ec::short_weierstrass::{Projective, SWCurveConfig};
+    use ark_ff::AdditiveGroup;
+
+    fn check<P: SWCurveConfig, M: FieldOps>(ops: M, rng: &mut StdRng) {
+        let mut points: Vec<Projective<P>> = (0..20).map(|_| Projective::<P>::rand(rng)).collect();
+        let g = points[0];
+        points.extend([Projective::zero(), g, -g, g.double(), g + g.double()]);
+        for p in &points {
+            for q in &points {
+                let expected = *p + q;
+                let mut sum = *p;
+                jacobian::add(&mut sum, q, ops);
+                assert_eq!(sum, expected);
+                let mut sum = *p;
+                jacobian::add_affine(&mut sum, &q.into_affine(), ops);
+                assert_eq!(sum, expected);
+            }
+        }
+    }
+    let mut rng = StdRng::seed_from_u64(12);
+    check::<ark_bn254::g1::Config, _>(Portable, &mut rng);
+    check::<ark_bn254::g2::Config, _>(Portable, &mut rng);
+    #[cfg(target_arch = "x86_64")]
+    if let Some(adx) = super::field_ops::Adx::for_field::<ark_bn254::Fq>() {
+        check::<ark_bn254::g1::Config, _>(adx, &mut rng);
     }
 }

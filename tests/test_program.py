@@ -668,3 +668,51 @@ def test_the_affine_bound_is_exact_in_blocks_of_outputs(block, monkeypatch):
                                                       for j, i in enumerate(instr.index[k].tolist()) if i >= 0)
                         for k in range(o)), default=0)
         assert affine.affine_bound(instr, SimpleNamespace(tensors=tensors)) == expected
+
+
+# Values at the edges of i8, i16, i32 and i64: the native side stores each
+# constant in the narrowest of those that holds it (native/src/program/values.rs).
+WIDTH_EDGES = {
+    8: [-128, 127, 0, 1, -1],
+    16: [128, -129, -32768, 32767, 255],
+    32: [-32769, 32768, -(2**31), 2**31 - 1, 65536],
+    64: [2**31, -(2**31) - 1, -(2**63), 2**63 - 1, 2**40],
+}
+
+
+def _constants_of_every_width() -> dict:
+    """x[5] (8 bits) → for each width, a linear whose weight and bias need it
+    (64-bit outputs, shift 9); an affine whose weight rows need 16 and 32 bits
+    over an index that reads x twice; a gather with a -1 pad."""
+    tensors = [tensor("x", [5], 0, 8)]
+    instructions = []
+    for width, edges in WIDTH_EDGES.items():
+        weight = [edges, edges[::-1], [e // 3 for e in edges]]
+        bias = [edges[0], edges[2], edges[3]]
+        tensors.append(tensor(f"y{width}", [3], -9, 64))
+        instructions.append({"op": "linear", "inputs": [0], "output": len(tensors) - 1, "weight": weight,
+                             "bias": bias, "shift": 9})
+    tensors.append(tensor("a", [3], -2, 64))
+    instructions.append({"op": "affine", "inputs": [0, 0], "output": len(tensors) - 1,
+                         "index": [[0, 9, -1], [4, 5, 6], [-1, -1, 3]],
+                         "weight": [WIDTH_EDGES[16][:3], WIDTH_EDGES[32][:3]], "row": [1, 0, 1],
+                         "bias": [WIDTH_EDGES[32][3], -5, WIDTH_EDGES[16][2]], "shift": 2})
+    tensors.append(tensor("g", [4], 0, 8))
+    instructions.append({"op": "gather", "inputs": [0], "output": len(tensors) - 1, "index": [4, -1, 0, 2]})
+    return document("widths", tensors, [0], list(range(1, len(tensors))), instructions)
+
+
+@pytest.mark.parametrize("x", [[0, 0, 0, 0, 0], [-128, 127, 1, -1, 5], [127, 127, 127, 127, 127],
+                               [-128, -128, -128, -128, -128], [3, -7, 100, -100, 64]])
+def test_constants_of_every_width_evaluate_as_the_reference_does(x):
+    from zkml import _native, reference
+
+    data, blob = files(_constants_of_every_width())
+    program = P.from_files(data, blob)
+    stored = np.frombuffer(blob, dtype="<i8").tolist()
+    assert all(e in stored for edges in WIDTH_EDGES.values() for e in edges)
+    expected = reference.evaluate(program, [np.asarray(x, dtype=np.int64)])
+    outputs, _public = _native.evaluate(data, blob, [x])
+    assert outputs == [e.reshape(-1).tolist() for e in expected]
+    # The 64-bit edges reach the outputs: not all zero after the shift.
+    assert any(v != 0 for v in outputs[3]) or not any(x)

@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 use crate::ops::{Instruction, Operands};
 
 pub mod builder;
+mod values;
+
+pub use values::{Elem, Values, Width};
 
 pub const FORMAT: &str = "zkml-program";
 pub const VERSION: u32 = 2;
@@ -74,16 +77,18 @@ pub struct ConstantSpec {
     pub bits: Option<u32>,
 }
 
-/// A constant with its values (row-major), decoded from `constants.bin`.
+/// A constant with its values (row-major), decoded from `constants.bin`
+/// into the narrowest integer type that holds them ([`Values`]).
 /// A committed constant holds its bit width in `committed`, and until the
 /// weights are loaded ([`Circuit::load_weights`]) values of the largest
 /// magnitude its width allows, so that validation bounds every accumulator
-/// for any weights the prover may bring.
+/// for any weights the prover may bring; its values are stored in the
+/// narrowest type that holds every value of that width.
 #[derive(Debug, Clone)]
 pub struct Constant {
     pub name: String,
     pub shape: Vec<usize>,
-    pub data: Vec<i64>,
+    pub data: Values,
     pub committed: Option<u32>,
 }
 
@@ -175,20 +180,23 @@ impl Circuit {
                 8 * need
             )));
         }
-        let mut words = blob.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes")));
+        let word = |w: &[u8]| i64::from_le_bytes(w.try_into().expect("8 bytes"));
+        let mut at = 0;
         for c in self.constants.iter_mut() {
             let Some(bits) = c.committed else { continue };
             let (lo, hi) = (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1);
-            for (i, slot) in c.data.iter_mut().enumerate() {
-                let v = words.next().expect("length checked");
+            let words = &blob[8 * at..8 * (at + c.data.len())];
+            at += c.data.len();
+            for (i, v) in words.chunks_exact(8).map(word).enumerate() {
                 if (v as i128) < lo || (v as i128) > hi {
                     return Err(Error::OutOfRange(format!(
                         "weights.bin: constant '{}' element {i} is {v}, outside its {bits}-bit range [{lo}, {hi}]",
                         c.name
                     )));
                 }
-                *slot = v;
             }
+            // Each value checked to fit `bits`, so the width of `bits` holds it.
+            c.data = Values::from_fitting(Width::for_bits(bits), words.chunks_exact(8).map(word));
         }
         self.weights_loaded = true;
         Ok(())
@@ -386,11 +394,14 @@ fn decode_constants(
 
 /// The constants filled in order from the blob's chunks: each committed
 /// constant holds its placeholders from the start, each other one takes the
-/// next elements of the blob.
+/// next elements of the blob, stored in the narrowest width that holds them
+/// (widened when a value that does not fit comes).
 struct Decoder {
     constants: Vec<Constant>,
     /// The constant being filled (the next one not committed).
     at: usize,
+    /// One chunk's elements as i64.
+    words: Vec<i64>,
 }
 
 impl Decoder {
@@ -401,8 +412,8 @@ impl Decoder {
             .zip(sizes)
             .map(|(c, &n)| {
                 let data = match c.bits {
-                    Some(bits) if c.committed => vec![-1i64 << (bits - 1); n],
-                    _ => Vec::with_capacity(n),
+                    Some(bits) if c.committed => Values::filled(Width::for_bits(bits), -1i64 << (bits - 1), n),
+                    _ => Values::empty(Width::W8, n),
                 };
                 Constant {
                     name: c.name.clone(),
@@ -412,7 +423,7 @@ impl Decoder {
                 }
             })
             .collect();
-        let mut decoder = Decoder { constants, at: 0 };
+        let mut decoder = Decoder { constants, at: 0, words: Vec::new() };
         decoder.skip_full();
         decoder
     }
@@ -432,10 +443,12 @@ impl Decoder {
     fn feed(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
             let c = &mut self.constants[self.at];
-            let room = c.shape.iter().product::<usize>() - c.data.len();
-            let take = room.min(bytes.len() / 8);
+            let n = c.shape.iter().product::<usize>();
+            let take = (n - c.data.len()).min(bytes.len() / 8);
             let (now, rest) = bytes.split_at(8 * take);
-            c.data.extend(now.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes"))));
+            self.words.clear();
+            self.words.extend(now.chunks_exact(8).map(|w| i64::from_le_bytes(w.try_into().expect("8 bytes"))));
+            c.data.extend(&self.words, n);
             bytes = rest;
             self.skip_full();
         }
@@ -578,7 +591,7 @@ pub(crate) mod tests {
         let c = Circuit::from_parts(&json, &blob).unwrap();
         assert_eq!(c.program.instructions.len(), 2);
         assert_eq!(c.hash_hex(), hex(&Sha256::digest(&json)));
-        assert_eq!(c.constants[0].data, vec![1, -2, 3, -4, 5, -6]);
+        assert_eq!(c.constants[0].data.to_vec(), vec![1, -2, 3, -4, 5, -6]);
         assert_eq!(c.constants[1].shape, vec![2]);
     }
 
@@ -687,8 +700,8 @@ pub(crate) mod tests {
         assert_eq!(bytes.hash, file.hash);
         let values = |c: &Circuit| c.constants.iter().map(|k| (k.data.clone(), k.committed)).collect::<Vec<_>>();
         assert_eq!(values(&bytes), values(&file));
-        assert_eq!(file.constants[extra].data, vec![7, -8, 9]);
-        assert_eq!(file.constants[0].data, vec![-128; 6]);
+        assert_eq!(file.constants[extra].data.to_vec(), vec![7, -8, 9]);
+        assert_eq!(file.constants[0].data, Values::I8(vec![-128; 6]));
         // The same refusals, in the same words.
         let (json, blob) = tiny_program();
         let mut other = blob.clone();

@@ -158,7 +158,7 @@ fn build(
         .map(|c| {
             c.committed.map(|bits| {
                 cs.region(format!("committed constant '{}'", c.name));
-                c.data.iter().map(|v| signed_value(&mut cs, *v as i128, bits)).collect()
+                c.data.iter().map(|v| signed_value(&mut cs, v as i128, bits)).collect()
             })
         })
         .collect();

@@ -15,7 +15,7 @@ use ark_bn254::Fr;
 use super::range::{alloc_bits, range_check_signed, recompose};
 use super::{pow2, Value};
 use crate::error::{Error, Result};
-use crate::program::TensorSpec;
+use crate::program::{Elem, TensorSpec};
 use crate::r1cs::{ConstraintSystem, Lc, Var};
 
 /// One term of the sum: the value, its weight, and the weight as a field
@@ -28,8 +28,8 @@ pub type Term<'a> = (&'a Value, i64, Fr);
 /// converted once when there are at most
 /// 2^22 of them (128 MiB), else at each use, so a huge weight constant never
 /// needs four times its size again.
-pub struct FieldWeights<'a> {
-    w: &'a [i64],
+pub struct FieldWeights<'a, T: Elem> {
+    w: &'a [T],
     fr: Converted,
 }
 
@@ -43,15 +43,15 @@ enum Converted {
     None,
 }
 
-impl<'a> FieldWeights<'a> {
-    pub fn new(w: &'a [i64]) -> Self {
-        let (min, max) = w.iter().fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+impl<'a, T: Elem> FieldWeights<'a, T> {
+    pub fn new(w: &'a [T]) -> Self {
+        let (min, max) = w.iter().fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min((*v).into()), hi.max((*v).into())));
         let fr = if w.is_empty() {
             Converted::None
         } else if (max as i128 - min as i128) < (1 << 16).min(w.len() as i128) {
             Converted::Table { min, fr: (min..=max).map(Fr::from).collect() }
         } else if w.len() <= 1 << 22 {
-            Converted::All(w.iter().map(|v| Fr::from(*v)).collect())
+            Converted::All(w.iter().map(|v| Fr::from(Into::<i64>::into(*v))).collect())
         } else {
             Converted::None
         };
@@ -60,7 +60,7 @@ impl<'a> FieldWeights<'a> {
 
     /// (weight, weight as a field element) at position `i`.
     pub fn get(&self, i: usize) -> (i64, Fr) {
-        let w = self.w[i];
+        let w: i64 = self.w[i].into();
         let f = match &self.fr {
             Converted::Table { min, fr } => fr[(w - min) as usize],
             Converted::All(fr) => fr[i],

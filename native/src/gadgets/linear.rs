@@ -6,7 +6,7 @@
 use super::affine::{affine, FieldWeights};
 use super::Value;
 use crate::error::Result;
-use crate::program::TensorSpec;
+use crate::program::{Elem, TensorSpec};
 use crate::r1cs::ConstraintSystem;
 use ark_bn254::Fr;
 
@@ -14,10 +14,10 @@ use ark_bn254::Fr;
 /// every row r of `x` (rows of `k` values). `weight` is row-major [N, K]
 /// with N = `bias.len()`. `context` names the instruction in a range error.
 #[allow(clippy::too_many_arguments)]
-pub fn linear(
+pub fn linear<T: Elem>(
     cs: &mut ConstraintSystem,
     x: &[Value],
-    weight: &[i64],
+    weight: &[T],
     k: usize,
     bias: &[i64],
     shift: u32,
@@ -34,7 +34,7 @@ pub fn linear(
             let terms = row.iter().enumerate().map(|(j, x)| {
                 let i = n * k + j;
                 let wf = w.as_ref().map_or_else(Fr::default, |w| w.get(i).1);
-                (x, weight[i], wf)
+                (x, weight[i].into(), wf)
             });
             y.push(affine(cs, terms, *b, shift, out, context)?);
         }

@@ -57,10 +57,13 @@ impl Op for Affine {
         let row = at.constant("row", self.row, &[("O", Some(o))])?;
         let bias = at.constant("bias", self.bias, &[("O", Some(o))])?;
         at.check_index("index", self.index, index)?;
-        if let Some(k) = row.data.iter().position(|e| *e < 0 || *e as u64 >= r as u64) {
+        if let Some(k) = row.data.iter().position(|e| e < 0 || e as u64 >= r as u64) {
             return Err(at.err(format!(
                 "row (constant {}, '{}') entry {k} is {}, outside [0, {r}) (weight '{}' has {r} rows)",
-                self.row, row.name, row.data[k], weight.name
+                self.row,
+                row.name,
+                row.data.get(k),
+                weight.name
             )));
         }
         if self.shift > MAX_SHIFT {
@@ -69,16 +72,21 @@ impl Op for Affine {
         // |acc[o]| <= sum over valid t of |w| 2^(b(t) - 1) + |bias|, b(t) the
         // bits of the input tensor that X[index[o, t]] lies in.
         let bits_at = at.bits_at();
-        for (k, (idx, (rw, b))) in index.data.chunks(t).zip(row.data.iter().zip(&bias.data)).enumerate() {
-            let w = &weight.data[*rw as usize * t..(*rw as usize + 1) * t];
-            let terms = idx.iter().zip(w).filter(|(i, _)| **i >= 0).map(|(i, w)| (*w, bits_at(*i as usize)));
-            if accumulator_bound(terms, *b).is_none() {
-                return Err(at.err(format!(
-                    "the accumulator of output {k} could reach 2^{MAX_ACC_BITS} (weight '{}' row {rw}, bias '{}')",
-                    weight.name, bias.name
-                )));
+        let (index_values, bias_values) = (index.data.to_i64(), bias.data.to_i64());
+        let rows = index_values.chunks(t).zip(row.data.iter().zip(bias_values.iter()));
+        crate::with_values!(&weight.data, |weights| {
+            for (k, (idx, (rw, b))) in rows.enumerate() {
+                let w = &weights[rw as usize * t..(rw as usize + 1) * t];
+                let terms =
+                    idx.iter().zip(w).filter(|(i, _)| **i >= 0).map(|(i, w)| ((*w).into(), bits_at(*i as usize)));
+                if accumulator_bound(terms, *b).is_none() {
+                    return Err(at.err(format!(
+                        "the accumulator of output {k} could reach 2^{MAX_ACC_BITS} (weight '{}' row {rw}, bias '{}')",
+                        weight.name, bias.name
+                    )));
+                }
             }
-        }
+        });
         Ok(())
     }
 
@@ -87,29 +95,32 @@ impl Op for Affine {
         let c = at.constants;
         let (index, weight, row, bias) = (&c[self.index], &c[self.weight], &c[self.row], &c[self.bias]);
         let t = index.shape[1];
+        let index = index.data.to_i64();
         if at.committed(self.weight).is_some() || at.committed(self.bias).is_some() {
             let w = super::linear::committed_or_fixed(cs, at.committed(self.weight), &weight.data);
             let b = super::linear::committed_or_fixed(cs, at.committed(self.bias), &bias.data);
             let mut y = Vec::with_capacity(b.len());
-            for (idx, (rw, bo)) in index.data.chunks(t).zip(row.data.iter().zip(&b)) {
-                let base = *rw as usize * t;
+            for (idx, (rw, bo)) in index.chunks(t).zip(row.data.iter().zip(&b)) {
+                let base = rw as usize * t;
                 let terms =
                     idx.iter().enumerate().filter(|(_, i)| **i >= 0).map(|(j, i)| (x[*i as usize], &w[base + j]));
                 y.push(affine_committed(cs, terms, bo, self.shift, at.output, &at.what)?);
             }
             return Ok(y);
         }
-        let w = FieldWeights::new(&weight.data);
-        let mut y = Vec::with_capacity(bias.data.len());
-        for (idx, (rw, b)) in index.data.chunks(t).zip(row.data.iter().zip(&bias.data)) {
-            let base = *rw as usize * t;
-            let terms = idx.iter().enumerate().filter(|(_, i)| **i >= 0).map(|(j, i)| {
-                let (w, wf) = w.get(base + j);
-                (x[*i as usize], w, wf)
-            });
-            y.push(affine(cs, terms, *b, self.shift, at.output, &at.what)?);
-        }
-        Ok(y)
+        crate::with_values!(&weight.data, |weights| {
+            let w = FieldWeights::new(weights);
+            let mut y = Vec::with_capacity(bias.data.len());
+            for (idx, (rw, b)) in index.chunks(t).zip(row.data.iter().zip(bias.data.iter())) {
+                let base = rw as usize * t;
+                let terms = idx.iter().enumerate().filter(|(_, i)| **i >= 0).map(|(j, i)| {
+                    let (w, wf) = w.get(base + j);
+                    (x[*i as usize], w, wf)
+                });
+                y.push(affine(cs, terms, b, self.shift, at.output, &at.what)?);
+            }
+            Ok(y)
+        })
     }
 }
 

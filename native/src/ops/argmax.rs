@@ -54,7 +54,7 @@ impl Op for Argmax {
         let index = at.constant("index", self.index, &[("O", Some(at.output.len())), ("T", None)])?;
         at.check_index("index", self.index, index)?;
         let t = index.shape[1];
-        if let Some(o) = index.data.chunks(t).position(|row| row.iter().all(|i| *i < 0)) {
+        if let Some(o) = index.data.to_i64().chunks(t).position(|row| row.iter().all(|i| *i < 0)) {
             return Err(at.err(format!(
                 "index (constant {}, '{}') row {o} has no entry (every one is -1); an argmax needs at least one",
                 self.index, index.name
@@ -79,7 +79,7 @@ impl Op for Argmax {
         let bits = at.inputs[0].bits;
         let mut entries = Vec::with_capacity(index.shape[1]);
         let mut y = Vec::with_capacity(at.output.len());
-        for row in index.data.chunks(index.shape[1]) {
+        for row in index.data.to_i64().chunks(index.shape[1]) {
             entries.clear();
             entries.extend(row.iter().enumerate().filter(|(_, i)| **i >= 0).map(|(t, i)| (t as u64, x[*i as usize])));
             y.push(argmax(cs, &entries, bits, at.output.bits));

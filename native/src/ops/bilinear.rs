@@ -50,10 +50,11 @@ impl Op for Bilinear {
         let bias = at.constant("bias", self.bias, &[("O", Some(o))])?;
         at.check_index("left", self.left, left)?;
         at.check_index("right", self.right, right)?;
-        if let Some(k) = left.data.iter().zip(&right.data).position(|(l, r)| (*l < 0) != (*r < 0)) {
+        let (left, right, bias_values) = (left.data.to_i64(), right.data.to_i64(), bias.data.to_i64());
+        if let Some(k) = left.iter().zip(right.iter()).position(|(l, r)| (*l < 0) != (*r < 0)) {
             return Err(at.err(format!(
                 "left (constant {}) and right (constant {}) entry {k} are {} and {}: they must be -1 at the same places",
-                self.left, self.right, left.data[k], right.data[k]
+                self.left, self.right, left[k], right[k]
             )));
         }
         if self.shift > MAX_SHIFT {
@@ -61,7 +62,7 @@ impl Op for Bilinear {
         }
         // |acc[o]| <= sum_t 2^(bl(t) - 1) 2^(br(t) - 1) + |bias[o]|.
         let bits_at = at.bits_at();
-        for (k, ((l, r), b)) in left.data.chunks(t).zip(right.data.chunks(t)).zip(&bias.data).enumerate() {
+        for (k, ((l, r), b)) in left.chunks(t).zip(right.chunks(t)).zip(bias_values.iter()).enumerate() {
             let terms = l
                 .iter()
                 .zip(r)
@@ -82,9 +83,10 @@ impl Op for Bilinear {
         let c = at.constants;
         let (left, right, bias) = (&c[self.left], &c[self.right], &c[self.bias]);
         let t = left.shape[1];
+        let (left, right, bias) = (left.data.to_i64(), right.data.to_i64(), bias.data.to_i64());
         let mut pairs = Vec::with_capacity(t);
-        let mut y = Vec::with_capacity(bias.data.len());
-        for ((l, r), b) in left.data.chunks(t).zip(right.data.chunks(t)).zip(&bias.data) {
+        let mut y = Vec::with_capacity(bias.len());
+        for ((l, r), b) in left.chunks(t).zip(right.chunks(t)).zip(bias.iter()) {
             pairs.clear();
             pairs.extend(l.iter().zip(r).filter(|(l, _)| **l >= 0).map(|(l, r)| (x[*l as usize], x[*r as usize])));
             y.push(bilinear(cs, &pairs, *b, self.shift, at.output, &at.what)?);

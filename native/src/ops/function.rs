@@ -74,7 +74,7 @@ impl Op for Function {
             return Err(at.err(format!("shift {} exceeds {MAX_SHIFT}", self.shift)));
         }
         let table = at.constant("table", self.table, &[("2^k", Some(1 << self.k)), ("3", Some(3))])?;
-        if function_bound(&table.data, x.bits, self.k).is_none() {
+        if function_bound(&table.data.to_i64(), x.bits, self.k).is_none() {
             return Err(at.err(format!(
                 "the accumulator could reach 2^{MAX_ACC_BITS} (table '{}' over {}-bit offsets)",
                 table.name,
@@ -85,7 +85,8 @@ impl Op for Function {
     }
 
     fn synthesize(&self, cs: &mut ConstraintSystem, at: &Operands, x: &[&[Value]]) -> Result<Vec<Value>> {
-        let table = Table::new(&at.constants[self.table].data, self.k);
+        let values = at.constants[self.table].data.to_i64();
+        let table = Table::new(&values, self.k);
         let b = at.inputs[0].bits;
         x[0].iter().map(|v| function(cs, v, b, &table, self.shift, at.output, &at.what)).collect()
     }

@@ -40,7 +40,7 @@ impl Op for Gather {
     }
 
     fn synthesize(&self, cs: &mut ConstraintSystem, at: &Operands, x: &[&[Value]]) -> Result<Vec<Value>> {
-        Ok(gather(cs, &concat(x), &at.constants[self.index].data))
+        Ok(gather(cs, &concat(x), &at.constants[self.index].data.to_i64()))
     }
 }
 

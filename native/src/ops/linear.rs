@@ -61,11 +61,11 @@ impl Op for Linear {
         // Rows in parallel (a wide layer has millions of weights); the first
         // row that fails is the one named.
         use rayon::prelude::*;
-        let too_wide = weight
-            .data
+        let bias_values = bias.data.to_i64();
+        let too_wide = crate::with_values!(&weight.data, |w| w
             .par_chunks(k)
-            .zip(bias.data.par_iter())
-            .position_first(|(w, b)| accumulator_bound(w.iter().map(|w| (*w, x.bits)), *b).is_none());
+            .zip(bias_values.par_iter())
+            .position_first(|(w, b)| accumulator_bound(w.iter().map(|w| ((*w).into(), x.bits)), *b).is_none()));
         if let Some(row) = too_wide {
             return Err(at.err(format!(
                 "the accumulator of output {row} could reach 2^{MAX_ACC_BITS} (weight '{}', bias '{}', input bits {})",
@@ -80,7 +80,17 @@ impl Op for Linear {
         if at.committed(self.weight).is_some() || at.committed(self.bias).is_some() {
             return linear_committed(cs, at, x[0], weight, bias, self);
         }
-        linear(cs, x[0], &weight.data, weight.shape[1], &bias.data, self.shift, at.output, &at.what)
+        let bias = bias.data.to_i64();
+        crate::with_values!(&weight.data, |w| linear(
+            cs,
+            x[0],
+            w,
+            weight.shape[1],
+            &bias,
+            self.shift,
+            at.output,
+            &at.what
+        ))
     }
 }
 
@@ -109,7 +119,11 @@ fn linear_committed(
 
 /// The values of a committed constant, or a fixed one's as constants
 /// bound by one constraint each (x = c), so the gadgets can treat both alike.
-pub(crate) fn committed_or_fixed(cs: &mut ConstraintSystem, committed: Option<&[Value]>, data: &[i64]) -> Vec<Value> {
+pub(crate) fn committed_or_fixed(
+    cs: &mut ConstraintSystem,
+    committed: Option<&[Value]>,
+    data: &crate::program::Values,
+) -> Vec<Value> {
     use crate::gadgets::fr;
     use crate::r1cs::Lc;
     match committed {
@@ -117,9 +131,9 @@ pub(crate) fn committed_or_fixed(cs: &mut ConstraintSystem, committed: Option<&[
         None => data
             .iter()
             .map(|c| {
-                let var = cs.alloc_private(fr(*c as i128));
-                cs.enforce_zero(Lc::var(var) - Lc::constant(fr(*c as i128)));
-                Value { var, val: *c as i128, sign: Lc::constant(fr(i128::from(*c >= 0))) }
+                let var = cs.alloc_private(fr(c as i128));
+                cs.enforce_zero(Lc::var(var) - Lc::constant(fr(c as i128)));
+                Value { var, val: c as i128, sign: Lc::constant(fr(i128::from(c >= 0))) }
             })
             .collect(),
     }

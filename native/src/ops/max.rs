@@ -39,7 +39,7 @@ impl Op for Max {
         let index = at.constant("index", self.index, &[("O", Some(at.output.len())), ("T", None)])?;
         at.check_index("index", self.index, index)?;
         let t = index.shape[1];
-        if let Some(o) = index.data.chunks(t).position(|row| row.iter().all(|i| *i < 0)) {
+        if let Some(o) = index.data.to_i64().chunks(t).position(|row| row.iter().all(|i| *i < 0)) {
             return Err(at.err(format!(
                 "index (constant {}, '{}') row {o} has no entry (every one is -1); a max needs at least one",
                 self.index, index.name
@@ -54,7 +54,7 @@ impl Op for Max {
         let bits = at.output.bits;
         let mut entries = Vec::with_capacity(index.shape[1]);
         let mut y = Vec::with_capacity(at.output.len());
-        for row in index.data.chunks(index.shape[1]) {
+        for row in index.data.to_i64().chunks(index.shape[1]) {
             entries.clear();
             entries.extend(row.iter().filter(|i| **i >= 0).map(|i| x[*i as usize]));
             y.push(max(cs, &entries, bits));

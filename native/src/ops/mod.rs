@@ -143,10 +143,11 @@ impl<'a> Operands<'a> {
     /// `index`) is -1 or a position in X.
     pub fn check_index(&self, field: &str, index: usize, c: &Constant) -> Result<()> {
         let n = self.x_len() as i64;
-        match c.data.iter().position(|e| *e < -1 || *e >= n) {
+        match c.data.iter().position(|e| e < -1 || e >= n) {
             Some(at) => Err(self.err(format!(
                 "{field} (constant {index}, '{}') entry {at} is {}, outside [-1, {n}) (the inputs hold {n} elements)",
-                c.name, c.data[at]
+                c.name,
+                c.data.get(at)
             ))),
             None => Ok(()),
         }

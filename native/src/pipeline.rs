@@ -362,7 +362,7 @@ impl Prover {
                 }
             }
         };
-        self.check_proof(&proof, w.public_inputs())?;
+        self.check_proof(&proof, w.public_inputs(), backend_name)?;
         let t_load = self.load_seconds.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or(0.0);
         Ok(ProveOutput {
             proof_json: snarkjs::proof_to_json(&proof).to_string(),
@@ -390,13 +390,15 @@ impl Prover {
     /// [`Error::Mismatch`], never a proof. The pairing equation only: a key without phase-2 randomness (after
     /// `setup --ptau`, before any contribution) still proves, as before;
     /// refusing such a key is the verifier's business.
-    fn check_proof(&self, proof: &crate::groth16::Proof, public: &[Fr]) -> Result<()> {
+    fn check_proof(&self, proof: &crate::groth16::Proof, public: &[Fr], backend: &str) -> Result<()> {
         if crate::groth16::pairing_check(&self.pk.vk, proof, public)? {
             return Ok(());
         }
+        // On a GPU the device's arithmetic is one more suspect.
+        let device = if backend == "cpu" { "" } else { " (or the GPU computed the proof wrong: try --device cpu)" };
         Err(Error::Mismatch(format!(
             "the proof does not verify with the verifying key inside proving key {}: the key was made for a \
-             different constraint system (another zkml version?) or is corrupt; run setup again",
+             different constraint system (another zkml version?) or is corrupt; run setup again{device}",
             self.pk_path.display()
         )))
     }

@@ -428,7 +428,6 @@ impl BodyReader {
 mod tests {
     use super::*;
     use ark_ec::CurveGroup;
-    use ark_ff::UniformRand;
     use rand::SeedableRng;
 
     fn tmp(name: &str) -> std::path::PathBuf {
@@ -443,36 +442,25 @@ mod tests {
     #[test]
     fn a_key_round_trips_through_the_file_across_chunks() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
-        let g1 = |rng: &mut rand_chacha::ChaCha20Rng, n: usize| -> Vec<G1Affine> {
-            let p = ark_bn254::G1Projective::rand(rng);
+        // n successive multiples of a random point, one of them (when n > 2)
+        // replaced by the point at infinity: index 1 in G1, the last in G2.
+        fn multiples<P: CurveGroup>(rng: &mut rand_chacha::ChaCha20Rng, n: usize, hole: usize) -> Vec<P::Affine> {
+            let p = P::rand(rng);
             let mut acc = p;
-            let multiples: Vec<_> = (0..n)
+            let multiples: Vec<P> = (0..n)
                 .map(|_| {
                     let next = acc + p;
                     std::mem::replace(&mut acc, next)
                 })
                 .collect();
-            let mut v = ark_bn254::G1Projective::normalize_batch(&multiples);
+            let mut v = P::normalize_batch(&multiples);
             if n > 2 {
-                v[1] = G1Affine::identity();
+                v[hole.min(n - 1)] = P::Affine::zero();
             }
             v
-        };
-        let g2 = |rng: &mut rand_chacha::ChaCha20Rng, n: usize| -> Vec<G2Affine> {
-            let p = ark_bn254::G2Projective::rand(rng);
-            let mut acc = p;
-            let multiples: Vec<_> = (0..n)
-                .map(|_| {
-                    let next = acc + p;
-                    std::mem::replace(&mut acc, next)
-                })
-                .collect();
-            let mut v = ark_bn254::G2Projective::normalize_batch(&multiples);
-            if n > 2 {
-                v[n - 1] = G2Affine::identity();
-            }
-            v
-        };
+        }
+        let g1 = |rng: &mut rand_chacha::ChaCha20Rng, n: usize| multiples::<ark_bn254::G1Projective>(rng, n, 1);
+        let g2 = |rng: &mut rand_chacha::ChaCha20Rng, n: usize| multiples::<ark_bn254::G2Projective>(rng, n, n - 1);
         let big = CHUNK / G1_BYTES + 5;
         let pk = ProvingKey {
             vk: crate::groth16::VerifyingKey {

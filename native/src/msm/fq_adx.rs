@@ -41,13 +41,63 @@ pub(crate) fn detected() -> bool {
     }
 }
 
+/// `t += src * rdx` as assembly text, for the four limbs at `{$src}` and the
+/// five-limb `$t0..$t4` (`$t4` already holding its part of `t`, CF = OF = 0):
+/// the products' low halves go on the CF chain (`adcx`), the high halves on
+/// the OF chain (`adox`), and the last carry into `$t4`.
+macro_rules! mul_add_limbs {
+    ($src:literal, $t0:literal, $t1:literal, $t2:literal, $t3:literal, $t4:literal) => {
+        concat!(
+            "mulx {hi}, {lo}, qword ptr [{",
+            $src,
+            "}]\n",
+            "adcx {",
+            $t0,
+            "}, {lo}\n",
+            "adox {",
+            $t1,
+            "}, {hi}\n",
+            "mulx {hi}, {lo}, qword ptr [{",
+            $src,
+            "} + 8]\n",
+            "adcx {",
+            $t1,
+            "}, {lo}\n",
+            "adox {",
+            $t2,
+            "}, {hi}\n",
+            "mulx {hi}, {lo}, qword ptr [{",
+            $src,
+            "} + 16]\n",
+            "adcx {",
+            $t2,
+            "}, {lo}\n",
+            "adox {",
+            $t3,
+            "}, {hi}\n",
+            "mulx {hi}, {lo}, qword ptr [{",
+            $src,
+            "} + 24]\n",
+            "adcx {",
+            $t3,
+            "}, {lo}\n",
+            "adox {",
+            $t4,
+            "}, {hi}\n",
+            "adc {",
+            $t4,
+            "}, 0\n",
+        )
+    };
+}
+
 /// One round `t <- (t + a b_i + m q) / 2^64` for `i >= 1`, as assembly text.
 /// `$t0..$t3` hold `t` (below `2q`) and `$t4` is free; afterwards
 /// `$t1..$t4` hold the new `t` and `$t0` is free. `$off` is `8 i`.
 macro_rules! round {
     ($off:literal, $t0:literal, $t1:literal, $t2:literal, $t3:literal, $t4:literal) => {
         concat!(
-            // t += a * b_i: low halves on CF, high halves on OF.
+            // t += a * b_i.
             "mov rdx, qword ptr [{b} + ",
             $off,
             "]\n",
@@ -56,44 +106,15 @@ macro_rules! round {
             ":e}, {",
             $t4,
             ":e}\n", // t4 = 0, CF = OF = 0
-            "mulx {hi}, {lo}, qword ptr [{a}]\n",
-            "adcx {",
-            $t0,
-            "}, {lo}\n",
-            "adox {",
-            $t1,
-            "}, {hi}\n",
-            "mulx {hi}, {lo}, qword ptr [{a} + 8]\n",
-            "adcx {",
-            $t1,
-            "}, {lo}\n",
-            "adox {",
-            $t2,
-            "}, {hi}\n",
-            "mulx {hi}, {lo}, qword ptr [{a} + 16]\n",
-            "adcx {",
-            $t2,
-            "}, {lo}\n",
-            "adox {",
-            $t3,
-            "}, {hi}\n",
-            "mulx {hi}, {lo}, qword ptr [{a} + 24]\n",
-            "adcx {",
-            $t3,
-            "}, {lo}\n",
-            "adox {",
-            $t4,
-            "}, {hi}\n",
-            "adc {",
-            $t4,
-            "}, 0\n",
+            mul_add_limbs!("a", $t0, $t1, $t2, $t3, $t4),
             reduce!($t0, $t1, $t2, $t3, $t4),
         )
     };
 }
 
 /// `t <- (t + m q) / 2^64` with `m = t0 q' mod 2^64`, as assembly text: the
-/// five limbs `$t0..$t4` (a value below `2^320`) become `$t1..$t4`.
+/// five limbs `$t0..$t4` (a value below `2^320`) become `$t1..$t4` (`$t0`
+/// becomes 0; only its carry matters).
 macro_rules! reduce {
     ($t0:literal, $t1:literal, $t2:literal, $t3:literal, $t4:literal) => {
         concat!(
@@ -102,37 +123,7 @@ macro_rules! reduce {
             "}\n",
             "imul rdx, qword ptr [{q} + 32]\n",
             "xor {lo:e}, {lo:e}\n", // CF = OF = 0
-            "mulx {hi}, {lo}, qword ptr [{q}]\n",
-            "adcx {",
-            $t0,
-            "}, {lo}\n", // becomes 0; only the carry matters
-            "adox {",
-            $t1,
-            "}, {hi}\n",
-            "mulx {hi}, {lo}, qword ptr [{q} + 8]\n",
-            "adcx {",
-            $t1,
-            "}, {lo}\n",
-            "adox {",
-            $t2,
-            "}, {hi}\n",
-            "mulx {hi}, {lo}, qword ptr [{q} + 16]\n",
-            "adcx {",
-            $t2,
-            "}, {lo}\n",
-            "adox {",
-            $t3,
-            "}, {hi}\n",
-            "mulx {hi}, {lo}, qword ptr [{q} + 24]\n",
-            "adcx {",
-            $t3,
-            "}, {lo}\n",
-            "adox {",
-            $t4,
-            "}, {hi}\n",
-            "adc {",
-            $t4,
-            "}, 0\n",
+            mul_add_limbs!("q", $t0, $t1, $t2, $t3, $t4),
         )
     };
 }

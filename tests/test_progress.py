@@ -158,8 +158,8 @@ def test_api_results_carry_the_stages_of_each_command(tmp_path, digits_build):
     prover = zkml.Prover(digits_build, device="cpu")
     first = prover.prove(DIGITS / "input.json", tmp_path / "o1")
     second = prover.prove(DIGITS / "input.json", tmp_path / "o2")
-    assert [s.name for s in first.stages] == list(progress.PLANS["prove"])
-    assert [s.name for s in second.stages] == list(progress.PLANS["prove"])[3:]
+    assert [s.name for s in first.stages] == list(progress.PLANS["Prover"])
+    assert [s.name for s in second.stages] == list(progress.PLANS["Prover"])[3:]
 
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess:

@@ -78,9 +78,24 @@ def test_the_key_is_read_once_and_a_new_prover_on_a_corrupted_key_fails(own_buil
     assert zkml.verify(own_build, tmp_path / "b")
     with pytest.raises(zkml.ProofFormatError, match="checksum mismatch"):
         zkml.Prover(own_build, device="cpu")
+    # zkml.prove reads the key without its checksum: the proof verifies itself
+    # with the key's verifying key, and when it fails the checksum names the
+    # corruption. A corrupted point that this proof does not use (its scalar
+    # is zero) leaves the proof valid; one that every proof uses does not.
+    made = None
+    try:
+        made = zkml.prove(own_build, DIGITS / "input.json", tmp_path / "c", device="cpu")
+    except zkml.ProofFormatError as e:
+        assert "checksum mismatch" in str(e)
+        assert not (tmp_path / "c").exists()
+    if made is not None:
+        assert zkml.verify(own_build, tmp_path / "c")
+    data[len(data) // 2] ^= 0xFF
+    data[104] ^= 0x40  # alpha_1's x, the body's first point: in every proof
+    pk.write_bytes(bytes(data))
     with pytest.raises(zkml.ProofFormatError, match="checksum mismatch"):
-        zkml.prove(own_build, DIGITS / "input.json", tmp_path / "c", device="cpu")
-    assert not (tmp_path / "c").exists()
+        zkml.prove(own_build, DIGITS / "input.json", tmp_path / "e", device="cpu")
+    assert not (tmp_path / "e").exists()
     pk.unlink()
     prover.prove(DIGITS / "input.json", tmp_path / "d")
     assert zkml.verify(own_build, tmp_path / "d")

@@ -83,7 +83,12 @@ class Prover:
     circuit as `prove` checks it; a key that does not fit the GPU's free memory
     is a DeviceError naming the sizes ("cuda") or a CPU prover saying why ("auto").
     `constants`: the bytes of constants.bin, or its path (then read in chunks,
-    hashed and decoded as they come: the file is never held whole)."""
+    hashed and decoded as they come: the file is never held whole).
+    With `one_proof=True` the circuit and the key are read on native threads
+    while the caller goes on, on the CPU without hashing constants.bin and the
+    key unless the proof fails its self-check; a failure to load them is then
+    the error of `prove` and of the getters, which wait for them; on the CPU
+    it proves once (its proof drops the constants after synthesis)."""
 
     def __new__(
         cls,
@@ -93,6 +98,7 @@ class Prover:
         device: str = "auto",
         weights: bytes | None = None,
         progress: Progress | None = None,
+        one_proof: bool = False,
     ) -> Self: ...
     def prove(
         self,

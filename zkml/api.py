@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,12 +138,17 @@ def load_build(build_dir: str | Path) -> Build:
     return _load_build(build_dir, values=True)
 
 
-def _load_build(build_dir: str | Path, values: bool) -> Build:
+def _load_build(build_dir: str | Path, values: bool, check_settings: bool = True,
+                on_files: Callable[[Path, bytes, privacy.CommittedWeights | None], None] | None = None) -> Build:
     """`load_build`; with `values=False` the program is its layout only
     (`prog.from_document`) and constants.bin is not read (`Build.constants`
     is empty): for a caller that hands `data` and constants.bin's path to
     the native side, which reads, hashes and checks the file itself, and
-    wraps its refusals with `_native_file_error`."""
+    wraps its refusals with `_native_file_error`. With `check_settings=False`
+    settings.json is checked against the circuit's hash and format version
+    only; the caller runs `_check_settings` (its schema) later. `on_files`
+    is called with the folder, circuit.json's bytes and the committed weights
+    as soon as they are read, before the program is built and checked."""
     d = require_dir(_path(build_dir, "build_dir"), "build directory", "run `zkml compile MODEL.onnx -o BUILD` first")
     data = read_bytes(d / artifacts.CIRCUIT, "circuit")
     # A layout needs constants.bin's length only: the native side reads the file.
@@ -157,6 +162,8 @@ def _load_build(build_dir: str | Path, values: bool) -> Build:
     # The committed weights are read first, so that the program is parsed,
     # hashed and validated once, with them.
     weights = privacy.read_weights(d, prog.commits_weights(doc))
+    if on_files is not None:
+        on_files(d, data, weights)
     try:
         program = prog.from_document(doc, constants if values else size, weights.blob if weights is not None else None,
                                      values)
@@ -174,13 +181,22 @@ def _load_build(build_dir: str | Path, values: bool) -> Build:
         raise CircuitMismatchError(
             f"{d} was written by another zkml format version ({settings.get('format_version')}); recompile"
         )
+    build = Build(d, data, constants, program, settings, weights)
+    if check_settings:
+        _check_settings(build)
+    return build
+
+
+def _check_settings(build: Build) -> None:
+    """settings.json against its schema, and its weights commitment against
+    weights.json's (the rest of `load_build`'s checks of it)."""
     from zkml import schemas
 
-    schemas.validate(schemas.Settings, settings, str(d / artifacts.SETTINGS))
-    if weights is not None and str(weights.commitment) != settings.get("weights", {}).get("commitment"):
+    d = build.dir
+    schemas.validate(schemas.Settings, build.settings, str(d / artifacts.SETTINGS))
+    if build.weights is not None and str(build.weights.commitment) != build.settings.get("weights", {}).get("commitment"):
         raise CircuitMismatchError(f"{d / privacy.WEIGHTS_JSON} and {d / artifacts.SETTINGS} name different "
                                    "weights commitments: compile the model again")
-    return Build(d, data, constants, program, settings, weights)
 
 
 # --- compile -----------------------------------------------------------------------
@@ -606,32 +622,64 @@ class Prover:
     CPU; a proof's MSM and NTT working buffers are not counted)."""
 
     def __init__(self, build_dir: str | Path, device: str = "auto"):
+        self._open(build_dir, device, one_proof=False)
+
+    @classmethod
+    def _for_one_proof(cls, build_dir: str | Path, device: str) -> Prover:
+        """A Prover for `zkml.prove`'s single proof. The native side reads
+        the circuit and the key on threads of its own as soon as circuit.json
+        is read, while this thread builds and checks the layout and
+        settings.json and reads the input; the proof waits for them (its
+        synthesis runs while the key is still being read, and constants.bin
+        is hashed meanwhile), and a bad constants.bin or key is that proof's
+        error. On the CPU the key's checksum is checked only if the proof
+        fails (to name a corrupt key): a proof that verifies itself with the
+        key's verifying key needs no more."""
+        self = cls.__new__(cls)
+        self._open(build_dir, device, one_proof=True)
+        return self
+
+    def _open(self, build_dir: str | Path, device: str, one_proof: bool) -> None:
         _check_device(device)
         t = time.perf_counter()
         rec = progress.recorder()
         mark = len(rec.stages)
         rec.begin("load_build")
+
+        def start(d: Path, data: bytes, weights: privacy.CommittedWeights | None) -> None:
+            pk = d / artifacts.PROVING_KEY
+            if not pk.exists():
+                raise InputFileError(f"no proving key in {d}: run `zkml setup {d} --dev` first", pk)
+            try:
+                with rec.native() as handle:
+                    self._native = _native.Prover(data, str(d / artifacts.CONSTANTS), str(pk), device,
+                                                  weights.blob if weights is not None else None, handle, one_proof)
+            except (ModelError, QuantizationError, InputShapeError) as e:
+                raise _native_file_error(d, e) from None
+            if one_proof:
+                rec.begin("check_build")  # the layout and settings.json, while the native side reads
+
         # The program's layout only: proving needs no constant values in
         # Python, and the native prover hashes and checks constants.bin (and
         # weights.bin) as it decodes its own copy; hashing and validating them
-        # here as well would do it twice.
-        build = _load_build(build_dir, values=False)
+        # here as well would do it twice. For one proof the native side
+        # starts reading as soon as circuit.json is read (`start`), and this
+        # thread builds and checks the layout meanwhile.
+        build = _load_build(build_dir, values=False, check_settings=not one_proof,
+                            on_files=start if one_proof else None)
+        _owner_weights(build)  # a build without its weights.bin is refused here
+        if one_proof:
+            # While the native side reads the circuit and the key; the proof
+            # checks the verifying key beside the proving key.
+            _check_settings(build)
+            rec.end()
+        else:
+            start(build.dir, build.data, build.weights)
+            _check_vk_beside_pk(build, self._native.vk)
         # Reported in the first proof's quantize_input, as zkml.prove always did.
         self._load_build = time.perf_counter() - t
-        pk = build.dir / artifacts.PROVING_KEY
-        if not pk.exists():
-            raise InputFileError(f"no proving key in {build.dir}: run `zkml setup {build.dir} --dev` first", pk)
-        owned = _owner_weights(build)
-        weights = owned.blob if owned is not None else None
-        try:
-            with rec.native() as handle:
-                self._native = _native.Prover(build.data, str(build.dir / artifacts.CONSTANTS), str(pk), device,
-                                              weights, handle)
-        except (ModelError, QuantizationError, InputShapeError) as e:
-            raise _native_file_error(build.dir, e) from None
         # Reported with the first proof's stages, as its timings report load_key.
         self._load_stages = rec.stages[mark:]
-        _check_vk_beside_pk(build, self._native.vk)
         # The native prover holds the constants (read from constants.bin in
         # chunks): this process never held a copy.
         self._build = build
@@ -680,9 +728,13 @@ class Prover:
 
         # The prover's randomness (r, s) always comes from the OS: fixed r, s
         # would let anyone who knows them recover the private parts of the witness.
-        with rec.native() as handle:
-            out = self._native.prove([q.reshape(-1).tolist() for q in quantized], None, [str(v) for v in salt_values],
-                                     handle)
+        try:
+            with rec.native() as handle:
+                out = self._native.prove([q.reshape(-1).tolist() for q in quantized], None,
+                                         [str(v) for v in salt_values], handle)
+        except (ModelError, QuantizationError, InputShapeError) as error:
+            # A Prover for one proof reads constants.bin and weights.bin during it.
+            raise _native_file_error(build.dir, error) from None
         rec.begin("write")
         timings.update(dict(out["timings"]))
         _check_vk_beside_pk(build, out["vk"])
@@ -771,7 +823,7 @@ def prove(
     "input:NAME"/"output:NAME", or a private.json / `zkml request` salts file).
     The salts, and the outputs that are not public, go to private.json, which
     is the prover's alone; the result's `outputs` hold every output."""
-    return Prover(build_dir, device).prove(inputs, out_dir, sender, salts)
+    return Prover._for_one_proof(build_dir, device).prove(inputs, out_dir, sender, salts)
 
 
 @dataclass

@@ -39,8 +39,14 @@ PLANS: dict[str, tuple[str, ...]] = {
     "compile": ("load_model", "quantize", "measure_error", "lower", "load_circuit", "synthesize", "write"),
     "setup": ("load_build", "load_circuit", "synthesize", "generate_keys", "write_key", "write"),
     "setup --ptau": ("check_ptau", "export_r1cs", "zkey_new", "import_zkey"),
-    "prove": ("load_build", "load_circuit", "load_key", "quantize_input", "synthesize", "evaluate", "quotient",
-              "msm", "write"),
+    # zkml.prove: the native side reads the circuit and the key while Python
+    # checks the build; load_circuit and load_key are the waits for them.
+    "prove": ("load_build", "check_build", "quantize_input", "load_circuit", "synthesize", "load_key", "evaluate",
+              "quotient", "msm", "write"),
+    # zkml.Prover's first proof (it loads everything when it is made; later
+    # proofs from quantize_input on).
+    "Prover": ("load_build", "load_circuit", "load_key", "quantize_input", "synthesize", "evaluate", "quotient",
+               "msm", "write"),
 }
 
 

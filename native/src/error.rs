@@ -44,6 +44,24 @@ impl Error {
         Error::Io { context: context.into(), source }
     }
 
+    /// The same error again (same variant and text; an I/O error keeps its
+    /// kind and message), for a failure that more than one caller is told of.
+    pub fn replay(&self) -> Self {
+        match self {
+            Error::Program(s) => Error::Program(s.clone()),
+            Error::OutOfRange(s) => Error::OutOfRange(s.clone()),
+            Error::InputShape(s) => Error::InputShape(s.clone()),
+            Error::Format(s) => Error::Format(s.clone()),
+            Error::Mismatch(s) => Error::Mismatch(s.clone()),
+            Error::Unsatisfied { row, label } => Error::Unsatisfied { row: *row, label: label.clone() },
+            Error::Io { context, source } => {
+                Error::Io { context: context.clone(), source: std::io::Error::new(source.kind(), source.to_string()) }
+            }
+            Error::Device(s) => Error::Device(s.clone()),
+            Error::Internal(s) => Error::Internal(s.clone()),
+        }
+    }
+
     /// The structured facts of the error, for `ZkmlError.details`. A failing
     /// constraint gives its `row` and `region`, and the region split into
     /// what emitted it: the `instruction` index, its `op` and the `tensor`
@@ -113,5 +131,28 @@ mod tests {
         let e = Error::io("cannot read k.bin", std::io::Error::from(std::io::ErrorKind::NotFound));
         assert_eq!(e.fields()[0], ("context", Field::Text("cannot read k.bin".into())));
         assert!(e.fields().contains(&("path", Field::Text("k.bin".into()))));
+    }
+
+    #[test]
+    fn a_replayed_error_has_the_same_variant_text_and_fields() {
+        let errors = [
+            Error::Program("p".into()),
+            Error::OutOfRange("o".into()),
+            Error::InputShape("i".into()),
+            Error::Format("f".into()),
+            Error::Mismatch("m".into()),
+            Error::Unsatisfied { row: 7, label: "#1 relu -> 'x'".into() },
+            Error::io("cannot read k.bin", std::io::Error::from(std::io::ErrorKind::NotFound)),
+            Error::Device("d".into()),
+            Error::Internal("n".into()),
+        ];
+        for e in &errors {
+            let again = e.replay();
+            assert_eq!(std::mem::discriminant(e), std::mem::discriminant(&again));
+            assert_eq!(e.to_string(), again.to_string());
+            assert_eq!(e.fields(), again.fields());
+        }
+        let Error::Io { source, .. } = errors[6].replay() else { unreachable!() };
+        assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
     }
 }

@@ -8,12 +8,15 @@ use std::time::Instant;
 use ark_bn254::Fr;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use sha2::{Digest, Sha256};
 
 use crate::backend;
 #[cfg(test)]
 use crate::backend::Cpu;
 use crate::error::{Error, Result};
-use crate::formats::proving_key::{read_proving_key_for, write_proving_key, KeyHeader};
+use crate::formats::proving_key::{
+    domain_size_hint, read_proving_key_for, read_proving_key_unhashed, write_proving_key, KeyHeader,
+};
 use crate::groth16::{create_proof_from_rows, generate_parameters, r1cs_to_qap::domain_for, verify_proof, HostMsms};
 use crate::program::{Circuit, Constants};
 use crate::progress;
@@ -238,18 +241,119 @@ enum Engine {
     },
 }
 
+/// A value that a loading thread is computing, or has computed: every
+/// caller of [`Pending::get`] waits for it, and each is told of its error.
+struct Pending<T> {
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<Result<T>>>>,
+    done: std::sync::OnceLock<Result<T>>,
+}
+
+impl<T: Send + 'static> Pending<T> {
+    fn ready(value: Result<T>) -> Self {
+        let done = std::sync::OnceLock::new();
+        let _ = done.set(value);
+        Pending { thread: std::sync::Mutex::new(None), done }
+    }
+
+    /// `work` on a thread of its own (inline if no thread can be made).
+    fn spawn(name: &str, work: impl FnOnce() -> Result<T> + Send + 'static) -> Self {
+        let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
+        let theirs = work.clone();
+        let spawned = std::thread::Builder::new().name(name.to_string()).spawn(move || {
+            let work = theirs.lock().unwrap_or_else(|e| e.into_inner()).take().expect("taken once");
+            work()
+        });
+        match spawned {
+            Ok(thread) => Pending { thread: std::sync::Mutex::new(Some(thread)), done: std::sync::OnceLock::new() },
+            Err(_) => {
+                let work = work.lock().unwrap_or_else(|e| e.into_inner()).take().expect("not taken");
+                Pending::ready(work())
+            }
+        }
+    }
+
+    fn is_ready(&self) -> bool {
+        self.done.get().is_some()
+    }
+
+    fn get(&self) -> Result<&T> {
+        let done = self.done.get_or_init(|| {
+            let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+            match thread.map(|t| t.join()) {
+                Some(Ok(result)) => result,
+                Some(Err(panic)) => {
+                    let msg = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "unknown panic".into());
+                    Err(Error::Internal(format!("native code panicked while loading: {msg}")))
+                }
+                None => Err(Error::Internal("the loading thread was lost".into())),
+            }
+        });
+        done.as_ref().map_err(Error::replay)
+    }
+}
+
+/// The circuit as a prover holds it, with `constants.bin`'s SHA-256 perhaps
+/// still being computed (a proof checks it before it is returned).
+struct LoadedCircuit {
+    /// Shared by every proof; `None` for a prover of one proof on the CPU,
+    /// whose proof takes the circuit from `once` and drops it (the
+    /// constants, hundreds of MB for a wide model) after its synthesis.
+    shared: Option<Circuit>,
+    once: std::sync::Mutex<Option<Circuit>>,
+    digest: std::sync::Mutex<Option<crate::program::PendingDigest>>,
+    checked: std::sync::OnceLock<Result<()>>,
+}
+
+impl LoadedCircuit {
+    /// Waits for `constants.bin`'s hash (once); a mismatch is every caller's error.
+    fn constants_checked(&self) -> Result<()> {
+        let checked = self.checked.get_or_init(|| {
+            let digest = self.digest.lock().unwrap_or_else(|e| e.into_inner()).take();
+            digest.map_or(Ok(()), |d| d.check())
+        });
+        checked.as_ref().map(|_| ()).map_err(Error::replay)
+    }
+}
+
+/// The proving key as a prover holds it, and where its MSMs run.
+struct LoadedKey {
+    pk: crate::groth16::ProvingKey,
+    engine: Engine,
+    description: String,
+}
+
 /// A build and its proving key loaded once (and, on a GPU, the key's points
 /// uploaded once) for any number of proofs.
+///
+/// On the CPU the circuit (parsing, `constants.bin`'s hash and decoding)
+/// and the proving key (its checksum and points) are read on two threads of
+/// their own, side by side, from [`Prover::start`] on; a proof waits for the
+/// circuit before its synthesis and for the key after it, so a single proof
+/// synthesises while the key is still being read. Everything is checked as
+/// before, and a failure to load is the error of each proof (and of each
+/// accessor). [`Prover::new`] waits for both.
 pub struct Prover {
-    circuit: Circuit,
-    pk: crate::groth16::ProvingKey,
+    circuit: Pending<LoadedCircuit>,
+    key: Pending<LoadedKey>,
+    /// The QAP domain size the key file records (unchecked), the capacity
+    /// the witness reserves for the rows while the key is still loading.
+    rows_hint: usize,
     pk_path: std::path::PathBuf,
-    engine: Engine,
+    circuit_hash: [u8; 32],
+    /// The key was read without its checksum ([`Prover::start`] for one
+    /// proof): it is checked when a proof fails, to name a corrupt file.
+    key_unhashed: bool,
+    /// Made by [`Prover::start`] for one proof.
+    one_proof: bool,
     /// What was asked for: "auto" lets a GPU failing mid-proof hand that
     /// proof to the CPU.
     requested: String,
-    description: String,
-    /// Seconds spent loading (circuit, key, upload), reported by the first proof.
+    /// Seconds spent waiting for the circuit and the key, reported by the
+    /// first proof as its `load_key`.
     load_seconds: std::sync::Mutex<Option<f64>>,
 }
 
@@ -262,92 +366,205 @@ impl Prover {
     /// sizes.
     /// `constants`: `constants.bin`'s bytes or path ([`Constants`]).
     pub fn new(program: &[u8], constants: Constants<'_>, pk_path: &Path, device: &str) -> Result<Self> {
-        progress::stage("load_circuit");
-        let (opened, mut description) = backend::open(device)?;
+        Prover::with_weights(program, constants, pk_path, device, None)
+    }
+
+    /// [`Prover::new`] with the committed weights (`weights.bin`) loaded
+    /// for the proofs to come.
+    pub fn with_weights(
+        program: &[u8],
+        constants: Constants<'_>,
+        pk_path: &Path,
+        device: &str,
+        weights: Option<&[u8]>,
+    ) -> Result<Self> {
+        let prover = Prover::start(program, constants, pk_path, device, weights, false)?;
         let t = Instant::now();
-        let circuit = Circuit::from_source(program, constants)?;
+        progress::stage("load_circuit");
+        prover.circuit.get()?;
         progress::stage("load_key");
-        let pk = read_proving_key_for(pk_path, &circuit.hash)?;
-        let engine = match opened {
-            backend::Opened::Cpu => Engine::Cpu,
-            backend::Opened::Cuda(gpu) => match gpu.upload_key(&pk) {
-                Ok(key) => Engine::Cuda { gpu, key },
-                Err(Error::Device(why)) if device == "auto" => {
-                    description = backend::cpu_description(&why);
-                    Engine::Cpu
+        prover.key.get()?;
+        *prover.load_seconds.lock().unwrap_or_else(|e| e.into_inner()) = Some(t.elapsed().as_secs_f64());
+        Ok(prover)
+    }
+
+    /// Opens the device and starts reading the circuit and the key, on the
+    /// CPU without waiting for either (see [`Prover`]); on a GPU the key is
+    /// read and uploaded here, on this thread (the device's context is
+    /// this thread's). Only the device can fail here.
+    ///
+    /// `one_proof`: `constants.bin`'s SHA-256 (against the program's
+    /// `constants_sha256`) is computed while the proof synthesises its
+    /// witness, and checked before the proof is returned; on the CPU the
+    /// key is read without its checksum (its layout and coordinates are
+    /// still checked). The checksum only names a corrupt key: a proof from
+    /// one fails the self-check every proof passes before it is returned,
+    /// and when a proof fails, the key's checksum is checked so that a
+    /// corrupt key is the error (as a prover that checked it on loading
+    /// reports it). On the CPU such a prover proves once: its proof drops
+    /// the constants after synthesis (the memory of a wide model's weights).
+    pub fn start(
+        program: &[u8],
+        constants: Constants<'_>,
+        pk_path: &Path,
+        device: &str,
+        weights: Option<&[u8]>,
+        one_proof: bool,
+    ) -> Result<Self> {
+        let (opened, description) = backend::open(device)?;
+        let circuit_hash: [u8; 32] = Sha256::digest(program).into();
+        let source = match constants {
+            Constants::Bytes(b) => OwnedConstants::Bytes(b.to_vec()),
+            Constants::File(p) => OwnedConstants::File(p.to_path_buf()),
+        };
+        let key_unhashed = one_proof && matches!(opened, backend::Opened::Cpu);
+        let release = key_unhashed;
+        let (program, weights) = (program.to_vec(), weights.map(<[u8]>::to_vec));
+        let circuit = Pending::spawn("zkml-circuit", move || {
+            let (mut circuit, digest) = match one_proof {
+                true => Circuit::from_source_hashing_behind(&program, source.borrow())?,
+                false => (Circuit::from_source(&program, source.borrow())?, None),
+            };
+            if let Some(w) = weights {
+                if !circuit.has_committed() {
+                    return Err(Error::InputShape("weights were given, but this circuit commits to none".to_string()));
                 }
-                Err(e) => return Err(e),
-            },
+                circuit.load_weights(&w)?;
+            }
+            let (shared, once) = if release { (None, Some(circuit)) } else { (Some(circuit), None) };
+            Ok(LoadedCircuit {
+                shared,
+                once: std::sync::Mutex::new(once),
+                digest: std::sync::Mutex::new(digest),
+                checked: std::sync::OnceLock::new(),
+            })
+        });
+        let path = pk_path.to_path_buf();
+        let key = match opened {
+            backend::Opened::Cpu => Pending::spawn("zkml-key", move || {
+                let pk = match key_unhashed {
+                    false => read_proving_key_for(&path, &circuit_hash)?,
+                    true => read_proving_key_unhashed(&path, &circuit_hash)?,
+                };
+                Ok(LoadedKey { pk, engine: Engine::Cpu, description })
+            }),
+            backend::Opened::Cuda(gpu) => Pending::ready(circuit.get().map(|_| ()).and_then(|()| {
+                let pk = read_proving_key_for(&path, &circuit_hash)?;
+                match gpu.upload_key(&pk) {
+                    Ok(key) => Ok(LoadedKey { pk, engine: Engine::Cuda { gpu, key }, description }),
+                    Err(Error::Device(why)) if device == "auto" => {
+                        Ok(LoadedKey { pk, engine: Engine::Cpu, description: backend::cpu_description(&why) })
+                    }
+                    Err(e) => Err(e),
+                }
+            })),
         };
         Ok(Prover {
             circuit,
-            pk,
+            key,
+            rows_hint: domain_size_hint(pk_path),
             pk_path: pk_path.to_path_buf(),
-            engine,
+            circuit_hash,
+            key_unhashed,
+            one_proof,
             requested: device.to_string(),
-            description,
-            load_seconds: std::sync::Mutex::new(Some(t.elapsed().as_secs_f64())),
+            load_seconds: std::sync::Mutex::new(None),
         })
     }
 
     /// The device as proofs report it (see [`backend::select`]).
-    pub fn device(&self) -> &str {
-        &self.description
+    pub fn device(&self) -> Result<&str> {
+        Ok(&self.key.get()?.description)
     }
 
     /// Host bytes of the proving key held: its points as stored in memory
     /// (`size_of` each affine point, times the vector lengths) and its
     /// fixed part.
-    pub fn key_bytes(&self) -> usize {
-        let pk = &self.pk;
-        std::mem::size_of_val(pk)
+    pub fn key_bytes(&self) -> Result<usize> {
+        let pk = &self.key.get()?.pk;
+        Ok(std::mem::size_of_val(pk)
             + std::mem::size_of_val(pk.vk.gamma_abc_g1.as_slice())
             + std::mem::size_of_val(pk.a_query.as_slice())
             + std::mem::size_of_val(pk.b_g1_query.as_slice())
             + std::mem::size_of_val(pk.b_g2_query.as_slice())
             + std::mem::size_of_val(pk.h_query.as_slice())
-            + std::mem::size_of_val(pk.l_query.as_slice())
+            + std::mem::size_of_val(pk.l_query.as_slice()))
     }
 
     /// Device bytes of the resident key's points (0 on the CPU); the MSM
     /// and NTT working buffers a proof allocates are not counted.
-    pub fn device_bytes(&self) -> usize {
-        match &self.engine {
+    pub fn device_bytes(&self) -> Result<usize> {
+        Ok(match &self.key.get()?.engine {
             Engine::Cpu => 0,
             Engine::Cuda { key, .. } => key.bytes(),
-        }
+        })
     }
 
-    pub fn backend_name(&self) -> &'static str {
-        match self.engine {
-            Engine::Cpu => "cpu",
-            Engine::Cuda { .. } => "cuda",
-        }
+    pub fn backend_name(&self) -> Result<&'static str> {
+        Ok(engine_name(&self.key.get()?.engine))
     }
 
     /// Proves one inference; `salts` as for [`evaluate`]. `seed` fixes the
-    /// prover's randomness (tests only).
+    /// prover's randomness (tests only). Waits for the circuit before the
+    /// synthesis (stage `load_circuit`) and for the key after it (stage
+    /// `load_key`) when they are still loading.
+    ///
+    /// When a proof fails in any way, a `constants.bin` whose hash was
+    /// still being computed, or a key read without its checksum, is
+    /// checked first: a file that is not the one compiled or set up (which
+    /// could fail synthesis, or give a proof that does not verify itself)
+    /// is then the error.
     pub fn prove(&self, inputs: &[Vec<i64>], salts: &[Fr], seed: Option<u64>) -> Result<ProveOutput> {
+        let out = self.prove_loaded(inputs, salts, seed);
+        if out.is_err() {
+            if let Ok(loaded) = self.circuit.get() {
+                loaded.constants_checked()?;
+            }
+            if self.key_unhashed {
+                read_proving_key_for(&self.pk_path, &self.circuit_hash)?;
+            }
+        }
+        out
+    }
+
+    fn prove_loaded(&self, inputs: &[Vec<i64>], salts: &[Fr], seed: Option<u64>) -> Result<ProveOutput> {
+        let mut waited = 0.0;
+        let loaded = self.wait(&self.circuit, "load_circuit", &mut waited)?;
+        let taken = match &loaded.shared {
+            Some(_) => None,
+            None => {
+                let mut once = loaded.once.lock().unwrap_or_else(|e| e.into_inner());
+                Some(once.take().ok_or_else(|| Error::Internal("this prover was made for one proof".into()))?)
+            }
+        };
+        let circuit = loaded.shared.as_ref().or(taken.as_ref()).expect("one of the two");
         progress::stage("synthesize");
         let t = Instant::now();
         // Witness only: the assignment and each row's values A·z, B·z, C·z,
         // never the matrices (gadgets skip even building the rows whose
         // values they know).
-        let rows_hint = self.pk.domain_size as usize;
-        let witness = || synthesize_witness(&self.circuit, inputs, salts, rows_hint);
-        let WitnessSynthesis { witness: mut w, outputs } = witness()?;
+        let rows_hint = match self.key.done.get() {
+            Some(Ok(key)) => key.pk.domain_size as usize,
+            _ => self.rows_hint,
+        };
+        let WitnessSynthesis { witness: mut w, outputs } = synthesize_witness(circuit, inputs, salts, rows_hint)?;
+        // A prover of one proof holds its constants no longer.
+        let circuit = loaded.shared.as_ref();
+        drop(taken);
         let t_synth = t.elapsed().as_secs_f64();
 
+        let LoadedKey { pk, engine, description } = self.wait(&self.key, "load_key", &mut waited)?;
+
         let mut rng = rng(seed);
-        let mut backend_name = self.backend_name();
-        let mut description = self.description.clone();
+        let mut backend_name = engine_name(engine);
+        let mut description = description.clone();
         let cpu = crate::backend::Cpu;
-        let (proof, timings) = match &self.engine {
-            Engine::Cpu => create_proof_from_rows(&self.pk, &mut w, &cpu, &HostMsms(&cpu), &mut rng)?,
+        let (proof, timings) = match engine {
+            Engine::Cpu => create_proof_from_rows(pk, &mut w, &cpu, &HostMsms(&cpu), &mut rng)?,
             Engine::Cuda { gpu, key } => {
                 // The recorded rows go to the GPU for the quotient and the H MSM.
                 let msms = crate::cuda::ResidentMsms { gpu, key, r1cs: None };
-                match create_proof_from_rows(&self.pk, &mut w, gpu, &msms, &mut rng) {
+                match create_proof_from_rows(pk, &mut w, gpu, &msms, &mut rng) {
                     // With "auto", a GPU that fails mid-proof (out of memory, a
                     // lost context) hands this proof to the CPU, with the host
                     // copy of the key, and says so; "cuda" reports it. The rows
@@ -355,15 +572,18 @@ impl Prover {
                     Err(Error::Device(why)) if self.requested == "auto" => {
                         backend_name = "cpu";
                         description = backend::cpu_description(&format!("the GPU failed during the proof: {why}"));
-                        let mut w = witness()?.witness;
-                        create_proof_from_rows(&self.pk, &mut w, &cpu, &HostMsms(&cpu), &mut rng)?
+                        let circuit =
+                            circuit.ok_or_else(|| Error::Internal("no circuit to prove again with".into()))?;
+                        let mut w = synthesize_witness(circuit, inputs, salts, rows_hint)?.witness;
+                        create_proof_from_rows(pk, &mut w, &cpu, &HostMsms(&cpu), &mut rng)?
                     }
                     other => other?,
                 }
             }
         };
-        self.check_proof(&proof, w.public_inputs(), backend_name)?;
-        let t_load = self.load_seconds.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or(0.0);
+        loaded.constants_checked()?;
+        self.check_proof(pk, &proof, w.public_inputs(), backend_name)?;
+        let t_load = self.load_seconds.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or(0.0) + waited;
         Ok(ProveOutput {
             proof_json: snarkjs::proof_to_json(&proof).to_string(),
             public: w.public_inputs().iter().map(snarkjs::dec).collect(),
@@ -377,8 +597,29 @@ impl Prover {
             ],
             backend: backend_name,
             device: description,
-            vk_json: self.vk_json(),
+            vk_json: snarkjs::vk_to_json(&pk.vk).to_string(),
         })
+    }
+
+    /// `pending`'s value; while it is still loading (or always, for a
+    /// prover of one proof), as `stage`, adding the seconds
+    /// waited to `waited`.
+    fn wait<'a, T: Send + 'static>(
+        &self,
+        pending: &'a Pending<T>,
+        stage: &'static str,
+        waited: &mut f64,
+    ) -> Result<&'a T> {
+        // A prover of one proof always reports both waits (the same stages
+        // for every proof); any other, only the waits that happen.
+        if pending.is_ready() && !self.one_proof {
+            return pending.get();
+        }
+        progress::stage(stage);
+        let t = Instant::now();
+        let value = pending.get();
+        *waited += t.elapsed().as_secs_f64();
+        value
     }
 
     /// The key is bound to the circuit by the circuit hash (checked when it
@@ -390,8 +631,14 @@ impl Prover {
     /// [`Error::Mismatch`], never a proof. The pairing equation only: a key without phase-2 randomness (after
     /// `setup --ptau`, before any contribution) still proves, as before;
     /// refusing such a key is the verifier's business.
-    fn check_proof(&self, proof: &crate::groth16::Proof, public: &[Fr], backend: &str) -> Result<()> {
-        if crate::groth16::pairing_check(&self.pk.vk, proof, public)? {
+    fn check_proof(
+        &self,
+        pk: &crate::groth16::ProvingKey,
+        proof: &crate::groth16::Proof,
+        public: &[Fr],
+        backend: &str,
+    ) -> Result<()> {
+        if crate::groth16::pairing_check(&pk.vk, proof, public)? {
             return Ok(());
         }
         // On a GPU the device's arithmetic is one more suspect.
@@ -403,18 +650,31 @@ impl Prover {
         )))
     }
 
-    /// Load the committed weights (`weights.bin`) for the proofs to come.
-    pub fn with_weights(mut self, weights: &[u8]) -> Result<Self> {
-        if !self.circuit.has_committed() {
-            return Err(Error::InputShape("weights were given, but this circuit commits to none".to_string()));
-        }
-        self.circuit.load_weights(weights)?;
-        Ok(self)
-    }
-
     /// The verifying key inside the proving key, as snarkjs JSON.
-    pub fn vk_json(&self) -> String {
-        snarkjs::vk_to_json(&self.pk.vk).to_string()
+    pub fn vk_json(&self) -> Result<String> {
+        Ok(snarkjs::vk_to_json(&self.key.get()?.pk.vk).to_string())
+    }
+}
+
+fn engine_name(engine: &Engine) -> &'static str {
+    match engine {
+        Engine::Cpu => "cpu",
+        Engine::Cuda { .. } => "cuda",
+    }
+}
+
+/// `constants.bin` as [`Constants`] names it, owned by a loading thread.
+enum OwnedConstants {
+    Bytes(Vec<u8>),
+    File(std::path::PathBuf),
+}
+
+impl OwnedConstants {
+    fn borrow(&self) -> Constants<'_> {
+        match self {
+            OwnedConstants::Bytes(b) => Constants::Bytes(b),
+            OwnedConstants::File(p) => Constants::File(p),
+        }
     }
 }
 
@@ -725,14 +985,11 @@ mod tests {
         let vk = setup(&prog, &consts, &pk, Some(21)).unwrap();
         let file_bytes = std::fs::metadata(&pk).unwrap().len() as usize;
         let prover = Prover::new(&prog, Constants::Bytes(&consts), &pk, "cpu").unwrap();
-        assert!(prover.device().starts_with("cpu (asked for"), "{}", prover.device());
-        assert_eq!(prover.device_bytes(), 0);
+        assert!(prover.device().unwrap().starts_with("cpu (asked for"), "{}", prover.device().unwrap());
+        assert_eq!(prover.device_bytes().unwrap(), 0);
         // In-memory points are a little larger than the file's (72 vs 64, 136 vs 128 bytes).
-        assert!(
-            prover.key_bytes() >= file_bytes - 104 && prover.key_bytes() < 2 * file_bytes,
-            "{} {file_bytes}",
-            prover.key_bytes()
-        );
+        let key_bytes = prover.key_bytes().unwrap();
+        assert!(key_bytes >= file_bytes - 104 && key_bytes < 2 * file_bytes, "{key_bytes} {file_bytes}");
         std::fs::remove_file(&pk).unwrap();
         for (i, input) in [vec![4, -3, 5], vec![4, -3, 6], vec![0, 0, 0]].iter().enumerate() {
             let out = prover.prove(std::slice::from_ref(input), &[], Some(30 + i as u64)).unwrap();
@@ -772,6 +1029,82 @@ mod tests {
         let e2 = prove(&prog, &consts, &pk, &[vec![4, -3]], &[], Some(5), "cpu").err().unwrap().to_string();
         assert_eq!(e1, e2);
         assert!(prover.prove(&[vec![4, -3, 5]], &[], Some(6)).is_ok());
+        std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_started_prover_loads_while_the_caller_goes_on_and_proves_as_a_waiting_one() {
+        let (prog, consts) = tiny_program();
+        let pk = tmp("prover-start");
+        let vk = setup(&prog, &consts, &pk, Some(23)).unwrap();
+        let file = pk.with_file_name("constants.bin");
+        std::fs::write(&file, &consts).unwrap();
+        let domain = read_proving_key_for(&pk, &Sha256::digest(&prog).into()).unwrap().domain_size;
+        assert_eq!(domain_size_hint(&pk) as u64, domain, "the key's QAP domain");
+        assert_eq!(domain_size_hint(&pk.with_file_name("none.key")), 0);
+        let waiting = Prover::new(&prog, Constants::File(&file), &pk, "cpu").unwrap();
+        let want = waiting.prove(&[vec![4, -3, 5]], &[], Some(7)).unwrap();
+        let mut key = std::fs::read(&pk).unwrap();
+        // alpha_1, the body's first point: every proof uses it.
+        key[crate::formats::proving_key::HEADER_BYTES] ^= 0x40;
+        let bad_key = pk.with_file_name("corrupt.key");
+        std::fs::write(&bad_key, &key).unwrap();
+        let mut wrong = consts.clone();
+        wrong[0] ^= 1;
+        let wrong_file = pk.with_file_name("wrong-constants.bin");
+        std::fs::write(&wrong_file, &wrong).unwrap();
+        for one_proof in [false, true] {
+            let started = Prover::start(&prog, Constants::File(&file), &pk, "cpu", None, one_proof).unwrap();
+            let log = std::sync::Arc::new(progress::Log::default());
+            let got = progress::reporting(log.clone(), || started.prove(&[vec![4, -3, 5]], &[], Some(7))).unwrap();
+            assert_eq!((&got.proof_json, &got.vk_json), (&want.proof_json, &vk));
+            let names: Vec<_> = log.stages().iter().map(|s| s.name).collect();
+            assert_eq!(names[names.len() - 3..], ["evaluate", "quotient", "msm"]);
+            assert!(names.contains(&"synthesize"), "{names:?}");
+            assert_eq!(started.device().unwrap(), waiting.device().unwrap());
+
+            // A load that fails is the error of every proof and accessor.
+            // Read without hashes (one_proof), a constants.bin or a key that
+            // is not the one setup made still gives no proof: the proof fails
+            // its self-check, and the files' hashes then name the culprit.
+            let p = Prover::start(&prog, Constants::File(&wrong_file), &pk, "cpu", None, one_proof).unwrap();
+            for _ in 0..2 {
+                let err = p.prove(&[vec![4, -3, 5]], &[], Some(7)).err().unwrap();
+                assert!(matches!(&err, Error::Program(m) if m.contains("constants_sha256")), "{one_proof} {err}");
+            }
+            let p = Prover::start(&prog, Constants::File(&file), &bad_key, "cpu", None, one_proof).unwrap();
+            for _ in 0..2 {
+                let err = p.prove(&[vec![4, -3, 5]], &[], Some(7)).err().unwrap();
+                assert!(matches!(&err, Error::Format(m) if m.contains("checksum mismatch")), "{one_proof} {err}");
+            }
+            if !one_proof {
+                assert!(matches!(p.vk_json().err().unwrap(), Error::Format(_)));
+                assert!(matches!(p.key_bytes().err().unwrap(), Error::Format(_)));
+            }
+            // A prover of one proof (on the CPU) dropped its constants after
+            // that proof's synthesis: it proves no more.
+            let again = started.prove(&[vec![4, -3, 5]], &[], Some(7));
+            assert_eq!(again.is_err(), one_proof);
+            // An input the circuit refuses is reported as such; with a
+            // corrupt key read unhashed, the key is what is reported.
+            let started = Prover::start(&prog, Constants::File(&file), &pk, "cpu", None, one_proof).unwrap();
+            let err = started.prove(&[vec![4, -3]], &[], Some(7)).err().unwrap();
+            assert!(matches!(err, Error::InputShape(_)), "{err}");
+            let err = p.prove(&[vec![4, -3]], &[], Some(7)).err().unwrap();
+            match one_proof {
+                true => assert!(matches!(&err, Error::Format(m) if m.contains("checksum")), "{err}"),
+                false => assert!(matches!(err, Error::InputShape(_)), "{err}"),
+            }
+            // A missing key is an I/O error naming it; an unknown device fails at once.
+            let none = pk.with_file_name("none.key");
+            let p = Prover::start(&prog, Constants::File(&file), &none, "cpu", None, one_proof).unwrap();
+            assert!(matches!(p.prove(&[vec![4, -3, 5]], &[], None).err().unwrap(), Error::Io { .. }));
+            let tpu = Prover::start(&prog, Constants::File(&file), &pk, "tpu", None, one_proof);
+            assert!(matches!(tpu.err().unwrap(), Error::Device(_)));
+            // Weights for a circuit that commits to none: the circuit's load fails.
+            let p = Prover::start(&prog, Constants::File(&file), &pk, "cpu", Some(&[0u8; 8]), one_proof).unwrap();
+            assert!(matches!(p.prove(&[vec![4, -3, 5]], &[], None).err().unwrap(), Error::InputShape(_)));
+        }
         std::fs::remove_dir_all(pk.parent().unwrap()).unwrap();
     }
 

@@ -154,12 +154,31 @@ impl Circuit {
     /// [`Circuit::from_parts`] with `constants.bin` as bytes or as a file
     /// read in chunks (never whole).
     pub fn from_source(json: &[u8], constants: Constants<'_>) -> Result<Circuit> {
+        let (circuit, digest) = Circuit::read(json, constants, false)?;
+        debug_assert!(digest.is_none());
+        Ok(circuit)
+    }
+
+    /// [`Circuit::from_source`] that returns once `constants.bin` is read
+    /// and decoded (each value checked), with a file's SHA-256 against the
+    /// program's `constants_sha256` still being computed: the caller must
+    /// [`PendingDigest::check`] it before it trusts, or hands out, anything
+    /// made from the circuit (a proof waits for it; `pipeline::Prover`).
+    /// Constants given as bytes are hashed before this returns (`None`).
+    pub fn from_source_hashing_behind(
+        json: &[u8],
+        constants: Constants<'_>,
+    ) -> Result<(Circuit, Option<PendingDigest>)> {
+        Circuit::read(json, constants, true)
+    }
+
+    fn read(json: &[u8], constants: Constants<'_>, defer: bool) -> Result<(Circuit, Option<PendingDigest>)> {
         let program: Program =
             serde_json::from_slice(json).map_err(|e| bad(format!("cannot parse program JSON: {e}")))?;
         check_header(&program)?;
-        let constants = decode_constants(&program, constants, |c| validate(&program, c))?;
+        let (constants, digest) = decode_constants(&program, constants, defer, |c| validate(&program, c))?;
         let hash = Sha256::digest(json).into();
-        Ok(Circuit { program, constants, hash, weights_loaded: false })
+        Ok((Circuit { program, constants, hash, weights_loaded: false }, digest))
     }
 
     /// Whether some constants are committed (the circuit then has one more
@@ -266,8 +285,9 @@ const CHUNK: usize = 1 << 20;
 fn decode_constants(
     p: &Program,
     source: Constants<'_>,
+    defer: bool,
     then: impl FnOnce(&[Constant]) -> Result<()> + Send,
-) -> Result<Vec<Constant>> {
+) -> Result<(Vec<Constant>, Option<PendingDigest>)> {
     let mut total = 0usize;
     let mut sizes = Vec::with_capacity(p.constants.len());
     for (i, c) in p.constants.iter().enumerate() {
@@ -327,13 +347,14 @@ fn decode_constants(
         }
     };
     let mut decoder = Decoder::new(p, &sizes);
-    let (digest, checked) = std::thread::scope(|scope| -> Result<(String, Result<()>)> {
+    let (digest, checked) = std::thread::scope(|scope| -> Result<(PendingDigest, Result<()>)> {
         match source {
             Constants::Bytes(blob) => {
                 let hasher = scope.spawn(move || hex(&Sha256::digest(blob)));
                 blob.chunks(CHUNK).for_each(|chunk| decoder.feed(chunk));
                 let checked = then(&decoder.constants);
-                Ok((hasher.join().expect("hashing does not panic"), checked))
+                let digest = hasher.join().expect("hashing does not panic");
+                Ok((PendingDigest::Done(digest, p.constants_sha256.clone()), checked))
             }
             Constants::File(path) => {
                 use std::io::Read;
@@ -343,14 +364,19 @@ fn decode_constants(
                 // again: a few chunks in flight, whatever the file's size.
                 let (to_hash, hashing) = mpsc::sync_channel::<Vec<u8>>(2);
                 let (give_back, returned) = mpsc::channel::<Vec<u8>>();
-                let hasher = scope.spawn(move || {
-                    let mut h = Sha256::new();
-                    for chunk in hashing {
-                        h.update(&chunk);
-                        let _ = give_back.send(chunk);
-                    }
-                    hex(&h.finalize())
-                });
+                // A thread of its own (not the scope's), so that its digest
+                // may still be coming when this returns (`defer`).
+                let hasher = std::thread::Builder::new()
+                    .name("zkml-constants-hash".into())
+                    .spawn(move || {
+                        let mut h = Sha256::new();
+                        for chunk in hashing {
+                            h.update(&chunk);
+                            let _ = give_back.send(chunk);
+                        }
+                        hex(&h.finalize())
+                    })
+                    .map_err(|e| Error::io("cannot start a thread to hash constants.bin", e))?;
                 let cannot = |e: std::io::Error| Error::io(format!("cannot read {}", path.display()), e);
                 let mut left = 8 * total;
                 while left > 0 {
@@ -377,19 +403,41 @@ fn decode_constants(
                 }
                 drop(to_hash);
                 let checked = then(&decoder.constants);
-                Ok((hasher.join().expect("hashing does not panic"), checked))
+                Ok((PendingDigest::Running(hasher, p.constants_sha256.clone()), checked))
             }
         }
     })?;
-    if p.constants_sha256 != digest {
-        return Err(bad(format!(
-            "constants.bin has SHA-256 {digest}, but the program records constants_sha256 '{}' \
-             (the two files do not belong together)",
-            p.constants_sha256
-        )));
+    // A wrong hash is reported before what the values' checks found.
+    if checked.is_err() || !defer || matches!(digest, PendingDigest::Done(..)) {
+        digest.check()?;
+        checked?;
+        return Ok((decoder.constants, None));
     }
-    checked?;
-    Ok(decoder.constants)
+    Ok((decoder.constants, Some(digest)))
+}
+
+/// The SHA-256 of `constants.bin` and the `constants_sha256` the program
+/// records, the first perhaps still being computed on its own thread.
+pub enum PendingDigest {
+    Done(String, String),
+    Running(std::thread::JoinHandle<String>, String),
+}
+
+impl PendingDigest {
+    /// Waits for the digest; a mismatch is an [`Error::Program`] naming both.
+    pub fn check(self) -> Result<()> {
+        let (digest, expected) = match self {
+            PendingDigest::Done(d, e) => (d, e),
+            PendingDigest::Running(thread, e) => (thread.join().expect("hashing does not panic"), e),
+        };
+        if expected != digest {
+            return Err(bad(format!(
+                "constants.bin has SHA-256 {digest}, but the program records constants_sha256 '{expected}' \
+                 (the two files do not belong together)"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The constants filled in order from the blob's chunks: each committed
@@ -714,6 +762,22 @@ pub(crate) mod tests {
         let mut longer = blob.clone();
         longer.extend(0i64.to_le_bytes());
         assert!(message(from_file(&json, &longer)).contains("holds 72 bytes, but the constants need exactly 64"));
+        // Hashed behind: the same circuit, and the same refusal once the digest is checked.
+        std::fs::write(&path, &blob).unwrap();
+        let (behind, digest) = Circuit::from_source_hashing_behind(&json, Constants::File(&path)).unwrap();
+        assert_eq!(values(&behind), values(&Circuit::from_parts(&json, &blob).unwrap()));
+        digest.expect("a file's digest comes behind").check().unwrap();
+        std::fs::write(&path, &other).unwrap();
+        let (_, digest) = Circuit::from_source_hashing_behind(&json, Constants::File(&path)).unwrap();
+        let err = digest.unwrap().check().err().unwrap();
+        assert_eq!(message(Err(err)), message(Circuit::from_parts(&json, &other)));
+        // Bytes are hashed before it returns; a length is checked at once.
+        assert!(message(Circuit::from_source_hashing_behind(&json, Constants::Bytes(&other)).map(|(c, _)| c))
+            .contains("do not belong together"));
+        assert!(Circuit::from_source_hashing_behind(&json, Constants::Bytes(&blob)).unwrap().1.is_none());
+        std::fs::write(&path, &longer).unwrap();
+        assert!(message(Circuit::from_source_hashing_behind(&json, Constants::File(&path)).map(|(c, _)| c))
+            .contains("holds 72 bytes"));
         std::fs::remove_file(&path).unwrap();
         match Circuit::from_source(&json, Constants::File(&path)) {
             Err(e @ Error::Io { .. }) => assert!(e.to_string().starts_with(&format!("cannot read {}", path.display()))),

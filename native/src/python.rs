@@ -228,8 +228,15 @@ struct NativeProver {
 impl NativeProver {
     /// `constants`: the bytes of `constants.bin`, or its path (then read in
     /// chunks: the file is never held whole, here or in Python).
+    /// With `one_proof=True` the circuit and the key are read on threads of
+    /// their own while the caller goes on, and on the CPU without hashing
+    /// them unless the proof fails its self-check (see
+    /// `pipeline::Prover::start`): a failure to load them is then the error
+    /// of `prove` (and of the getters), which waits for them. On the CPU
+    /// such a prover proves once (it drops the constants after synthesis).
     #[new]
-    #[pyo3(signature = (program, constants, pk_path, device="auto", weights=None, progress=None))]
+    #[pyo3(signature = (program, constants, pk_path, device="auto", weights=None, progress=None, one_proof=false))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         program: &[u8],
@@ -238,6 +245,7 @@ impl NativeProver {
         device: &str,
         weights: Option<&[u8]>,
         progress: Option<&NativeProgress>,
+        one_proof: bool,
     ) -> PyResult<Self> {
         let device = device.to_string();
         let constants_path: PathBuf;
@@ -248,12 +256,9 @@ impl NativeProver {
                 Constants::File(&constants_path)
             }
         };
-        let inner = run_reporting(py, progress, || {
-            let prover = pipeline::Prover::new(program, constants, &pk_path, &device)?;
-            match weights {
-                Some(w) => prover.with_weights(w),
-                None => Ok(prover),
-            }
+        let inner = run_reporting(py, progress, || match one_proof {
+            false => pipeline::Prover::with_weights(program, constants, &pk_path, &device, weights),
+            true => pipeline::Prover::start(program, constants, &pk_path, &device, weights, true),
         })?;
         Ok(NativeProver { inner })
     }
@@ -272,28 +277,28 @@ impl NativeProver {
     }
 
     #[getter]
-    fn device(&self) -> String {
-        self.inner.device().to_string()
+    fn device(&self, py: Python<'_>) -> PyResult<String> {
+        run(py, || self.inner.device().map(str::to_string))
     }
 
     #[getter]
-    fn backend(&self) -> &'static str {
-        self.inner.backend_name()
+    fn backend(&self, py: Python<'_>) -> PyResult<&'static str> {
+        run(py, || self.inner.backend_name())
     }
 
     #[getter]
-    fn key_bytes(&self) -> usize {
-        self.inner.key_bytes()
+    fn key_bytes(&self, py: Python<'_>) -> PyResult<usize> {
+        run(py, || self.inner.key_bytes())
     }
 
     #[getter]
-    fn device_bytes(&self) -> usize {
-        self.inner.device_bytes()
+    fn device_bytes(&self, py: Python<'_>) -> PyResult<usize> {
+        run(py, || self.inner.device_bytes())
     }
 
     #[getter]
-    fn vk(&self) -> String {
-        self.inner.vk_json()
+    fn vk(&self, py: Python<'_>) -> PyResult<String> {
+        run(py, || self.inner.vk_json())
     }
 }
 

@@ -221,8 +221,46 @@ pub fn read_proving_key_for(path: &Path, circuit: &[u8; 32]) -> crate::error::Re
     read_key(path, circuit).map(|(pk, _)| pk)
 }
 
+/// The QAP domain size a format-3 key at `path` records (its last eight
+/// bytes), unchecked: a capacity hint for synthesis while the key is still
+/// being read. 0 when the file cannot be read or the size is implausible
+/// (an H query of that many points would not fit in the file).
+pub fn domain_size_hint(path: &Path) -> usize {
+    let read = || -> std::io::Result<u64> {
+        let mut f = File::open(path)?;
+        let len = f.metadata()?.len();
+        if len < (HEADER_BYTES + 8) as u64 {
+            return Ok(0);
+        }
+        f.seek(SeekFrom::End(-8))?;
+        let mut b = [0u8; 8];
+        f.read_exact(&mut b)?;
+        let n = u64::from_le_bytes(b);
+        Ok(if n.checked_mul(G1_BYTES as u64).is_some_and(|bytes| bytes <= len) { n } else { 0 })
+    };
+    read().ok().and_then(|n| usize::try_from(n).ok()).unwrap_or(0)
+}
+
+/// [`read_proving_key_for`] without hashing the body against the header's
+/// checksum, for a single proof that verifies itself (and calls
+/// [`read_proving_key_for`] only when that fails, to name a corrupted
+/// file). The layout is still checked as it is read (every count against
+/// the bytes left, coordinates below q, nothing left over); a file that
+/// fails those checks is read again with its checksum, so that a corrupted
+/// file is reported as corrupted.
+pub fn read_proving_key_unhashed(path: &Path, circuit: &[u8; 32]) -> crate::error::Result<ProvingKey> {
+    match read_key_hashing(path, circuit, false) {
+        Err(Error::Format(_)) => read_proving_key_for(path, circuit),
+        other => other.map(|(pk, _)| pk),
+    }
+}
+
 /// The key and the constraint-system digest its header records.
 fn read_key(path: &Path, circuit: &[u8; 32]) -> crate::error::Result<(ProvingKey, [u8; 32])> {
+    read_key_hashing(path, circuit, true)
+}
+
+fn read_key_hashing(path: &Path, circuit: &[u8; 32], hash: bool) -> crate::error::Result<(ProvingKey, [u8; 32])> {
     let cannot = |e| Error::io(format!("cannot read proving key {}", path.display()), e);
     let bad = |what: &str| Error::Format(format!("{} is not a valid zkml proving key: {what}", path.display()));
     let mut file = File::open(path).map_err(cannot)?;
@@ -254,7 +292,7 @@ fn read_key(path: &Path, circuit: &[u8; 32]) -> crate::error::Result<(ProvingKey
     let mut body = BodyReader {
         file,
         left: size.saturating_sub(HEADER_BYTES as u64),
-        hasher: PieceHasher::default(),
+        hasher: hash.then(PieceHasher::default),
         buf: Vec::new(),
         bad_coordinate: AtomicBool::new(false),
     };
@@ -267,7 +305,7 @@ fn read_key(path: &Path, circuit: &[u8; 32]) -> crate::error::Result<(ProvingKey
         Ok(pk) => Ok(pk),
     };
     let left_over = body.drain().map_err(cannot)?;
-    if body.hasher.finalize() != checksum {
+    if body.hasher.take().is_some_and(|h| h.finalize() != checksum) {
         return Err(bad("checksum mismatch (the file is corrupted)"));
     }
     let pk = parsed.map_err(|what| bad(&what))?;
@@ -319,7 +357,8 @@ struct BodyReader {
     file: File,
     /// Bytes of the body not read yet (from the file's size).
     left: u64,
-    hasher: PieceHasher,
+    /// None: the body is not hashed (see [`read_proving_key_unhashed`]).
+    hasher: Option<PieceHasher>,
     buf: Vec<u8>,
     /// A coordinate was not below q (reported once the checksum is known
     /// to be right: a corrupted file is reported as corrupted).
@@ -341,13 +380,17 @@ impl BodyReader {
     /// The next `N` bytes, hashed.
     fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], Stop> {
         self.fill(N, what)?;
-        self.hasher.update(&self.buf);
+        if let Some(h) = &mut self.hasher {
+            h.update(&self.buf);
+        }
         Ok(self.buf[..].try_into().expect("N bytes"))
     }
 
     fn point<T: AffineRepr>(&mut self, size: usize, what: &str, decode: fn(&[u8]) -> Option<T>) -> Result<T, Stop> {
         self.fill(size, what)?;
-        self.hasher.update(&self.buf);
+        if let Some(h) = &mut self.hasher {
+            h.update(&self.buf);
+        }
         Ok(decode(&self.buf).unwrap_or_else(|| {
             self.bad_coordinate.store(true, Ordering::Relaxed);
             T::zero()
@@ -372,7 +415,11 @@ impl BodyReader {
             self.fill(k * size, what)?;
             let (buf, hasher, bad) = (&self.buf, &mut self.hasher, &self.bad_coordinate);
             rayon::join(
-                || hasher.update(buf),
+                || {
+                    if let Some(h) = hasher {
+                        h.update(buf)
+                    }
+                },
                 || {
                     out.par_extend(buf.par_chunks_exact(size).map(|b| {
                         decode(b).unwrap_or_else(|| {
@@ -418,7 +465,9 @@ impl BodyReader {
             if n == 0 {
                 return Ok(total);
             }
-            self.hasher.update(&buf[..n]);
+            if let Some(h) = &mut self.hasher {
+                h.update(&buf[..n]);
+            }
             total += n as u64;
         }
     }
@@ -494,15 +543,33 @@ mod tests {
         let err = read_proving_key_for(&path, &[8; 32]).err().unwrap();
         assert!(matches!(err, Error::Mismatch(_)), "{err}");
 
+        // Read without its checksum, the same key.
+        assert_eq!(read_proving_key_unhashed(&path, &[7; 32]).unwrap(), pk);
+        assert!(matches!(read_proving_key_unhashed(&path, &[8; 32]).err().unwrap(), Error::Mismatch(_)));
+        assert_eq!(domain_size_hint(&path), 1 << 5);
+
         // Every single flipped bit of the body, sampled, is a checksum mismatch;
-        // with the checksum recomputed a coordinate above q is refused.
+        // with the checksum recomputed a coordinate above q is refused. Read
+        // unhashed, a flipped bit in a point is a different key (its proofs
+        // fail their self-check), and one that breaks the layout (a count,
+        // the domain size's top byte) is still reported as a checksum mismatch.
         for at in [HEADER_BYTES, HEADER_BYTES + 200, data.len() / 2, data.len() - 1] {
             let mut bad = data.clone();
             bad[at] ^= 0x80;
             std::fs::write(&path, &bad).unwrap();
             let err = read_proving_key_for(&path, &[7; 32]).err().unwrap();
             assert!(err.to_string().contains("checksum mismatch"), "{at}: {err}");
+            match read_proving_key_unhashed(&path, &[7; 32]) {
+                Ok(read) => assert_ne!(read, pk, "{at}"),
+                Err(err) => assert!(err.to_string().contains("checksum mismatch"), "{at}: {err}"),
+            }
         }
+        let count_at = HEADER_BYTES + 64 + 3 * 128 + 7; // IC's count, top byte
+        let mut bad = data.clone();
+        bad[count_at] ^= 0x10;
+        std::fs::write(&path, &bad).unwrap();
+        let err = read_proving_key_unhashed(&path, &[7; 32]).err().unwrap();
+        assert!(err.to_string().contains("checksum mismatch"), "{err}");
         let mut bad = data.clone();
         bad[HEADER_BYTES + 24..HEADER_BYTES + 32].copy_from_slice(&[0xff; 8]); // alpha.x's top limb
         let checksum = body_checksum(&bad[HEADER_BYTES..]);

@@ -362,25 +362,55 @@ fn decode_constants(
                 use std::sync::mpsc;
                 // Chunks go to the hashing thread and come back to be filled
                 // again: a few chunks in flight, whatever the file's size.
-                let (to_hash, hashing) = mpsc::sync_channel::<Vec<u8>>(2);
+                // Deferred (`defer`), the hashing thread reads the file on its
+                // own instead, so that decoding never waits for it; its digest
+                // may still be coming when this returns. (Should the file
+                // change between the two reads, the caller's proof, made from
+                // the decoded values, fails its self-check.)
                 let (give_back, returned) = mpsc::channel::<Vec<u8>>();
-                // A thread of its own (not the scope's), so that its digest
-                // may still be coming when this returns (`defer`).
+                let (to_hash, hashing) = match defer {
+                    false => {
+                        let (to_hash, hashing) = mpsc::sync_channel::<Vec<u8>>(2);
+                        (Some(to_hash), Some(hashing))
+                    }
+                    true => (None, None),
+                };
+                let own_path = path.to_path_buf();
                 let hasher = std::thread::Builder::new()
                     .name("zkml-constants-hash".into())
                     .spawn(move || {
                         let mut h = Sha256::new();
-                        for chunk in hashing {
-                            h.update(&chunk);
-                            let _ = give_back.send(chunk);
+                        match hashing {
+                            Some(hashing) => {
+                                for chunk in hashing {
+                                    h.update(&chunk);
+                                    let _ = give_back.send(chunk);
+                                }
+                            }
+                            None => {
+                                let mut read = || -> std::io::Result<()> {
+                                    let mut f = std::fs::File::open(&own_path)?;
+                                    let mut buf = vec![0u8; CHUNK];
+                                    loop {
+                                        match f.read(&mut buf)? {
+                                            0 => return Ok(()),
+                                            n => h.update(&buf[..n]),
+                                        }
+                                    }
+                                };
+                                if let Err(e) = read() {
+                                    return format!("(not known: the file could not be read again: {e})");
+                                }
+                            }
                         }
                         hex(&h.finalize())
                     })
                     .map_err(|e| Error::io("cannot start a thread to hash constants.bin", e))?;
                 let cannot = |e: std::io::Error| Error::io(format!("cannot read {}", path.display()), e);
                 let mut left = 8 * total;
+                let mut spare: Option<Vec<u8>> = None;
                 while left > 0 {
-                    let mut chunk = returned.try_recv().unwrap_or_default();
+                    let mut chunk = spare.take().or_else(|| returned.try_recv().ok()).unwrap_or_default();
                     chunk.resize(left.min(CHUNK), 0);
                     f.read_exact(&mut chunk).map_err(|e| match e.kind() {
                         std::io::ErrorKind::UnexpectedEof => bad(format!(
@@ -391,8 +421,12 @@ fn decode_constants(
                     })?;
                     decoder.feed(&chunk);
                     left -= chunk.len();
-                    if to_hash.send(chunk).is_err() {
-                        break;
+                    if let Some(to_hash) = &to_hash {
+                        if to_hash.send(chunk).is_err() {
+                            break;
+                        }
+                    } else {
+                        spare = Some(chunk);
                     }
                 }
                 if f.read(&mut [0u8; 1]).map_err(cannot)? != 0 {
@@ -402,6 +436,7 @@ fn decode_constants(
                     )));
                 }
                 drop(to_hash);
+                drop(returned);
                 let checked = then(&decoder.constants);
                 Ok((PendingDigest::Running(hasher, p.constants_sha256.clone()), checked))
             }

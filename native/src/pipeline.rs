@@ -17,12 +17,13 @@ use crate::error::{Error, Result};
 use crate::formats::proving_key::{
     domain_size_hint, read_proving_key_for, read_proving_key_unhashed, write_proving_key, KeyHeader,
 };
-use crate::groth16::{create_proof_from_rows, generate_parameters, r1cs_to_qap::domain_for, verify_proof, HostMsms};
+use crate::groth16::r1cs_to_qap::{domain_for, domain_for_rows};
+use crate::groth16::{create_proof_from_rows, generate_parameters, verify_proof, HostMsms};
 use crate::program::{Circuit, Constants};
 use crate::progress;
 use crate::r1cs::WitnessRows;
 use crate::snarkjs;
-use crate::synth::{synthesize, synthesize_witness, WitnessSynthesis};
+use crate::synth::{count_constraints, synthesize, synthesize_witness, WitnessSynthesis};
 
 #[derive(Debug, Clone)]
 pub struct CircuitInfo {
@@ -42,16 +43,17 @@ pub fn circuit_info(program: &[u8], constants: &[u8]) -> Result<CircuitInfo> {
     progress::stage("load_circuit");
     let circuit = Circuit::from_parts(program, constants)?;
     progress::stage("synthesize");
-    let s = synthesize(&circuit, None)?;
-    let r = &s.r1cs;
+    // Counted as the rows are built, never held: a layer's rows carry its
+    // weights, hundreds of MB of matrix entries for a wide model.
+    let c = count_constraints(&circuit)?;
     Ok(CircuitInfo {
         circuit_hash: circuit.hash_hex(),
-        constraints: r.num_constraints(),
-        variables: r.num_variables,
-        public_inputs: r.num_public,
-        domain_size: domain_for(r)?.size,
-        nonzeros: r.a.num_nonzeros() + r.b.num_nonzeros() + r.c.num_nonzeros(),
-        by_region: r.constraints_by_label(),
+        constraints: c.num_constraints,
+        variables: c.num_variables,
+        public_inputs: c.num_public,
+        domain_size: domain_for_rows(c.num_constraints + c.num_public + 1)?.size,
+        nonzeros: c.nonzeros,
+        by_region: c.by_label,
     })
 }
 

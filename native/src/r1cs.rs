@@ -131,6 +131,30 @@ pub struct ConstraintSystem {
     /// `<a, z>`, `<b, z>`, `<c, z>` are recorded instead (see
     /// [`Self::witness_only`]).
     witness: Option<Box<WitnessMode>>,
+    /// Counting only (circuit statistics): rows are counted, with their
+    /// matrix entries, and dropped (see [`Self::counting`]).
+    counting: Option<Counted>,
+}
+
+/// What a counting system keeps instead of its rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counted {
+    rows: usize,
+    nonzeros: usize,
+}
+
+/// The statistics of a constraint system, without its matrices
+/// ([`ConstraintSystem::finish_counts`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counts {
+    pub num_public: usize,
+    /// All variables, the constant one included (as [`R1cs::num_variables`]).
+    pub num_variables: usize,
+    pub num_constraints: usize,
+    /// Matrix entries of A, B and C together.
+    pub nonzeros: usize,
+    /// Constraints per region label (as [`R1cs::constraints_by_label`]).
+    pub by_label: Vec<(String, usize)>,
 }
 
 /// What a witness-only system keeps instead of its rows.
@@ -151,6 +175,15 @@ impl ConstraintSystem {
     /// gets its keys; the structure is the same as an honest synthesis's.
     pub fn structure_only() -> Self {
         ConstraintSystem { structure_only: true, ..Self::default() }
+    }
+
+    /// [`Self::structure_only`] that keeps no rows: each is counted, with
+    /// its matrix entries (its compacted terms), and dropped. What the
+    /// circuit's statistics need (`zkml compile`, `zkml estimate`), in
+    /// memory for the variables only: a layer's rows, whose terms are its
+    /// weights, are never held.
+    pub fn counting() -> Self {
+        ConstraintSystem { structure_only: true, counting: Some(Counted::default()), ..Self::default() }
     }
 
     /// Whether this system records structure only (see [`Self::structure_only`]).
@@ -202,6 +235,11 @@ impl ConstraintSystem {
     pub fn enforce(&mut self, a: Lc, b: Lc, c: Lc) {
         if self.witness.is_some() {
             return self.record(a, b, c);
+        }
+        if let Some(counted) = &mut self.counting {
+            counted.rows += 1;
+            counted.nonzeros += a.compact().0.len() + b.compact().0.len() + c.compact().0.len();
+            return;
         }
         self.rows.push([a.compact(), b.compact(), c.compact()]);
     }
@@ -264,6 +302,9 @@ impl ConstraintSystem {
     }
 
     pub fn num_constraints(&self) -> usize {
+        if let Some(counted) = &self.counting {
+            return counted.rows;
+        }
         match &self.witness {
             Some(w) => w.values[0].len(),
             None => self.rows.len(),
@@ -309,8 +350,26 @@ impl ConstraintSystem {
     /// system into sparse matrices plus the full assignment.
     ///
     /// Panics on a witness-only system (see [`Self::finish_rows`]).
+    /// The statistics of a [`Self::counting`] system.
+    pub fn finish_counts(self) -> Counts {
+        let counted = self.counting.expect("a counting system: see ConstraintSystem::counting");
+        let num_public = self.public_values.len();
+        Counts {
+            num_public,
+            num_variables: 1 + num_public + self.private_values.len(),
+            num_constraints: counted.rows,
+            nonzeros: counted.nonzeros,
+            by_label: self.regions_by_label(counted.rows),
+        }
+    }
+
+    fn regions_by_label(&self, rows: usize) -> Vec<(String, usize)> {
+        Regions(self.regions.clone()).by_label(rows)
+    }
+
     pub fn finish(self) -> (R1cs, Vec<Fr>) {
         assert!(self.witness.is_none(), "a witness-only system has no matrices: use finish_rows");
+        assert!(self.counting.is_none(), "a counting system has no matrices: use finish_counts");
         let num_public = self.public_values.len();
         let index = |v: Var| -> u32 {
             match v {
@@ -347,6 +406,19 @@ fn first_unsatisfied_values([a, b, c]: &[Vec<Fr>; 3]) -> Option<usize> {
 struct Regions(Vec<(usize, String)>);
 
 impl Regions {
+    /// Rows per label over `rows` rows, labels in order of first use.
+    fn by_label(&self, rows: usize) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for (k, (start, label)) in self.0.iter().enumerate() {
+            let end = self.0.get(k + 1).map_or(rows, |r| r.0);
+            match out.iter_mut().find(|(l, _)| l == label) {
+                Some((_, n)) => *n += end - start,
+                None => out.push((label.clone(), end - start)),
+            }
+        }
+        out
+    }
+
     fn label_of(&self, row: usize) -> &str {
         let i = self.0.partition_point(|(start, _)| *start <= row);
         if i == 0 {
@@ -457,16 +529,7 @@ impl R1cs {
 
     /// Constraint count per region label, in order of first appearance.
     pub fn constraints_by_label(&self) -> Vec<(String, usize)> {
-        let mut out: Vec<(String, usize)> = Vec::new();
-        let regions = &self.regions.0;
-        for (k, (start, label)) in regions.iter().enumerate() {
-            let end = regions.get(k + 1).map_or(self.num_constraints(), |r| r.0);
-            match out.iter_mut().find(|(l, _)| l == label) {
-                Some((_, n)) => *n += end - start,
-                None => out.push((label.clone(), end - start)),
-            }
-        }
-        out
+        self.regions.by_label(self.num_constraints())
     }
 
     pub fn first_unsatisfied(&self, z: &[Fr]) -> Option<usize> {

@@ -86,6 +86,14 @@ pub fn synthesize_salted(circuit: &Circuit, inputs: Option<&[Vec<i64>]>, salts: 
     Ok(Synthesis { r1cs, assignment, outputs })
 }
 
+/// The statistics of `circuit`'s constraint system (structure only, as
+/// setup builds it), counted as it is built: its rows are never held
+/// (see [`ConstraintSystem::counting`]).
+pub fn count_constraints(circuit: &Circuit) -> Result<crate::r1cs::Counts> {
+    let (cs, _) = build(circuit, None, &[], ConstraintSystem::counting())?;
+    Ok(cs.finish_counts())
+}
+
 /// A witness-only synthesis ([`synthesize_witness`]): the assignment and
 /// the row values A·z, B·z, C·z, no matrices.
 pub struct WitnessSynthesis {
@@ -605,6 +613,30 @@ pub(crate) mod tests {
                 assert_eq!(structure, synthesize(&circuit, Some(&other)).unwrap().r1cs.digest());
             }
         }
+    }
+
+    /// The counts of a counting synthesis against the full structure's.
+    fn assert_counts_match(circuit: &Circuit) {
+        let r = synthesize(circuit, None).unwrap().r1cs;
+        let c = count_constraints(circuit).unwrap();
+        assert_eq!(c.num_constraints, r.num_constraints());
+        assert_eq!((c.num_variables, c.num_public), (r.num_variables, r.num_public));
+        assert_eq!(c.nonzeros, r.a.num_nonzeros() + r.b.num_nonzeros() + r.c.num_nonzeros());
+        assert_eq!(c.by_label, r.constraints_by_label());
+    }
+
+    #[test]
+    fn counting_the_rows_gives_the_full_structure_s_statistics() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(77);
+        for _ in 0..30 {
+            assert_counts_match(&random_program(&mut rng).0);
+        }
+        for (i, o) in [("hashed", "public"), ("private", "hashed"), ("hashed", "hashed")] {
+            assert_counts_match(&tiny_with(i, o));
+        }
+        assert_counts_match(&load(&committed_linear(&[1, -2, 3, -4, 5, -6], &[2, -2], 8).0));
+        assert_counts_match(&out_of_range_at_zero());
     }
 
     /// A witness-only synthesis of `circuit` against the full one: the same

@@ -237,3 +237,37 @@ def test_compiling_without_calibration_warns_on_stderr(tmp_path):
                              "-o", str(tmp_path / "b")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "warning: no calibration data: every input is assumed to lie in [-1, 1]" in result.stderr
+
+
+def test_work_that_cannot_fit_this_machine_is_refused_before_it_starts(own_build, tmp_path, monkeypatch):
+    """setup and prove each need at least their memory floor at once (the
+    matrices and the key; the key, the QAP rows and the witness): on a machine
+    with less memory than that, a MemoryLimitError that says so, and nothing
+    written, instead of a process killed halfway."""
+    from zkml import estimate
+
+    settings = read(own_build / "settings.json")
+    setup_floor = estimate.memory_floor_bytes("setup", settings)
+    prove_floor = estimate.memory_floor_bytes("prove", settings)
+    # The floors sit below what the work really takes (measured on the zoo in
+    # bench/RESULTS.md), and above what the key alone takes.
+    key = (own_build / "proving_key.bin").stat().st_size
+    assert key < prove_floor and key < setup_floor
+    assert estimate.machine_memory_bytes() > max(setup_floor, prove_floor)
+    before = (own_build / "proving_key.bin").read_bytes()
+
+    monkeypatch.setattr(estimate, "machine_memory_bytes", lambda: min(setup_floor, prove_floor) - 1)
+    with pytest.raises(zkml.MemoryLimitError, match="needs at least") as info:
+        zkml.setup(own_build, dev=True)
+    assert info.value.kind == "memory" and info.value.details["work"] == "setup"
+    assert (own_build / "proving_key.bin").read_bytes() == before
+    for make in (lambda: zkml.prove(own_build, DIGITS / "input.json", tmp_path / "out", device="cpu"),
+                 lambda: zkml.Prover(own_build, device="cpu")):
+        with pytest.raises(zkml.MemoryLimitError, match="prove of .* needs at least"):
+            make()
+    assert not (tmp_path / "out").exists()
+
+    # The escape hatch, for a machine whose memory the check misjudges.
+    monkeypatch.setenv(estimate.SKIP_MEMORY_CHECK, "1")
+    assert zkml.prove(own_build, DIGITS / "input.json", tmp_path / "out", device="cpu").outputs
+    assert zkml.verify(own_build, tmp_path / "out")

@@ -466,6 +466,9 @@ def _setup(build_dir: str | Path, dev: bool, seed: int | None) -> SetupResult:
     mark = len(rec.stages)
     rec.begin("load_build")
     build = load_build(build_dir)
+    from zkml.estimate import check_memory
+
+    check_memory("setup", build.settings, build.dir)
     started = time.perf_counter()
     with Staging(build.dir) as stage:
         with rec.native() as handle:
@@ -665,8 +668,16 @@ class Prover:
         # here as well would do it twice. For one proof the native side
         # starts reading as soon as circuit.json is read (`start`), and this
         # thread builds and checks the layout meanwhile.
+        def check_then_start(d: Path, data: bytes, weights: privacy.CommittedWeights | None) -> None:
+            settings = read_json(d / artifacts.SETTINGS, "settings")
+            if isinstance(settings, dict) and settings.get("circuit_hash") == prog.circuit_hash(data):
+                from zkml.estimate import check_memory
+
+                check_memory("prove", settings, d)
+            start(d, data, weights)
+
         build = _load_build(build_dir, values=False, check_settings=not one_proof,
-                            on_files=start if one_proof else None)
+                            on_files=check_then_start if one_proof else None)
         _owner_weights(build)  # a build without its weights.bin is refused here
         if one_proof:
             # While the native side reads the circuit and the key; the proof
@@ -674,6 +685,9 @@ class Prover:
             _check_settings(build)
             rec.end()
         else:
+            from zkml.estimate import check_memory
+
+            check_memory("prove", build.settings, build.dir)
             start(build.dir, build.data, build.weights)
             _check_vk_beside_pk(build, self._native.vk)
         # Reported in the first proof's quantize_input, as zkml.prove always did.

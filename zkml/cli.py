@@ -330,6 +330,10 @@ def setup_cmd(build: Path, dev: bool, ptau: Path | None, as_json: bool, quiet: b
     --dev        development: randomness made on this machine and discarded;
                  not for production.
 
+    A --dev setup whose constraint matrices and key cannot fit this machine's
+    memory (RAM and swap) is refused before it starts (exit 2);
+    ZKML_SKIP_MEMORY_CHECK=1 tries anyway.
+
     \b
     Examples:
       zkml setup build --ptau powersOfTau28_hez_final_16.ptau
@@ -559,7 +563,9 @@ def prove_cmd(build: Path, input_json: Path, out: Path | None, check: bool, devi
     device that proved (and why it was chosen) and the time of each stage.
     For a build with hashed or private inputs/outputs it also writes
     OUT/private.json (owner-only): the salts and the outputs a verifier does
-    not see. Never hand it to a verifier.
+    not see. Never hand it to a verifier. A proof whose key and QAP vectors
+    cannot fit this machine's memory is refused before it starts (exit 2;
+    ZKML_SKIP_MEMORY_CHECK=1 tries anyway).
 
     \b
     Example:

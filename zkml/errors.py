@@ -125,6 +125,14 @@ class DeviceError(ZkmlError):
     kind = "device"
 
 
+class MemoryLimitError(ZkmlError):
+    """The work would need more memory than this machine has (its floor, what
+    it must hold at once, is over the machine's RAM and swap): refused before
+    it starts, rather than killed by the system halfway."""
+
+    kind = "memory"
+
+
 class ArgumentError(ZkmlError):
     """A Python API argument of the wrong type or value (a model that is neither
     a path, an ``onnx.ModelProto`` nor a ``torch.nn.Module``; inputs that are
@@ -158,6 +166,7 @@ __all__ = [
     "EvmError",
     "ToolMissingError",
     "DeviceError",
+    "MemoryLimitError",
     "ArgumentError",
     "InternalError",
 ]

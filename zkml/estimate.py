@@ -123,6 +123,72 @@ def peak_memory_bytes(pk_bytes: int, variables: int, domain: int, nonzeros: int)
     return int(_python_baseline() + 1.5 * pk_bytes + 80 * nonzeros + 32 * (variables + 4 * domain))
 
 
+FR_BYTES = 32
+MATRIX_ENTRY_BYTES = 4 + FR_BYTES  # a column index and a coefficient
+SKIP_MEMORY_CHECK = "ZKML_SKIP_MEMORY_CHECK"
+
+
+def memory_floor_bytes(work: str, settings: dict) -> int:
+    """Bytes that `work` ("setup" or "prove") must hold at once for the build
+    whose settings.json is `settings`, counting only what it cannot do
+    without, so that it is below the real peak: setup, the constraint matrices
+    (a column index and a coefficient per entry) and the proving key it makes
+    (at least its file's bytes); prove, the proving key and the QAP's three
+    row vectors (32 bytes a domain point each) with the witness."""
+    variables, public = int(settings["variables"]), int(settings["public_inputs"])
+    domain, nonzeros = int(settings["qap_domain_size"]), int(settings["matrix_nonzeros"])
+    key = proving_key_bytes(variables, public, domain)
+    if work == "setup":
+        return key + MATRIX_ENTRY_BYTES * nonzeros
+    return key + FR_BYTES * (3 * domain + variables)
+
+
+def machine_memory_bytes() -> int | None:
+    """RAM plus swap (Linux's /proc/meminfo; RAM alone from sysconf
+    elsewhere); None where neither says."""
+    try:
+        with open("/proc/meminfo") as f:
+            fields = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f if line.split()[1:2]}
+        return fields["MemTotal"] + fields.get("SwapTotal", 0)
+    except (OSError, KeyError, ValueError):
+        pass
+    try:
+        import os
+
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_memory(work: str, settings: dict, build_dir: object) -> None:
+    """A MemoryLimitError when `work` on this build could not fit this
+    machine's memory (`memory_floor_bytes` over RAM plus swap), instead of the
+    system killing the process partway; the environment variable
+    ZKML_SKIP_MEMORY_CHECK=1 skips the check."""
+    import os
+
+    from zkml.errors import MemoryLimitError
+
+    if os.environ.get(SKIP_MEMORY_CHECK):
+        return
+    try:
+        floor = memory_floor_bytes(work, settings)
+    except (KeyError, TypeError, ValueError):
+        return  # settings.json is checked elsewhere; this check has nothing to go on
+    have = machine_memory_bytes()
+    if have is None or floor <= have:
+        return
+    gib = 1 << 30
+    raise MemoryLimitError(
+        f"{work} of {build_dir} needs at least {floor / gib:,.1f} GiB of memory at once "
+        f"({int(settings['constraints']):,} constraints, QAP domain {int(settings['qap_domain_size']):,}; "
+        f"`zkml estimate` predicts the whole peak), and this machine has {have / gib:,.1f} GiB (RAM and swap): "
+        f"compile a smaller model or with fewer --bits, or use a machine with more memory "
+        f"({SKIP_MEMORY_CHECK}=1 tries anyway)",
+        details={"work": work, "needs_bytes": floor, "machine_bytes": have},
+    )
+
+
 def estimate(model, calibration=None, bits: int = 16, input_shapes=None, weights: str = "constant",
              visibility: dict[str, str] | None = None) -> Estimate:
     """Predict the cost of proving ``model`` (see the module docstring), with

@@ -18,10 +18,12 @@ QAP domain, matrix entries), and from those predicts:
   (Pippenger's cost per point falls as ``1/log n``; an NTT grows as
   ``n log n``);
 * peak memory of ``zkml prove``: a fresh Python process with zkml imported
-  (measured once, in a child process), the proving key read and held (its
-  file's bytes and the points decoded from them overlap: 1.5 times its size),
-  the constraint system while it is built and its matrices (about 80 bytes a
-  matrix entry in all), and the witness and QAP vectors (32 bytes an element).
+  (measured once, in a child process), the proving key's points as held in
+  memory (72 and 136 bytes where the file has 64 and 128: 9/8 of its size),
+  the constants as the native side holds them (each in the narrowest of 1, 2,
+  4 or 8 bytes that holds its values), the QAP's three row vectors and the
+  witness (32 bytes an element), and the MSMs' working memory (about one more
+  vector of the domain's size). A proof builds no matrices.
 """
 
 from __future__ import annotations
@@ -92,10 +94,12 @@ def prove_seconds(variables: int, public_inputs: int, domain: int, nonzeros: int
            + _per_point(timings["g2_witness"], log2, variables))
     n0 = 1 << log2
     ntt = 6 * timings["ntt"] * (domain * math.log2(domain)) / (n0 * log2)
-    # Evaluating the constraints and the pointwise work: a field operation or
-    # two per matrix entry and per domain point, at the NTT's per-butterfly cost.
+    # The pointwise work on the QAP's vectors: a few field operations per
+    # domain point, at the NTT's per-butterfly cost. (A proof evaluates no
+    # matrix: the witness-only synthesis records each row's values, at a cost
+    # that grows with the model's multiply-accumulates, not counted here.)
     field_op = timings["ntt"] / (n0 * log2 / 2)
-    return msm + ntt + field_op * (2 * nonzeros + 6 * domain)
+    return msm + ntt + field_op * 6 * domain
 
 
 _BASELINE: list[int] = []
@@ -108,7 +112,7 @@ def _python_baseline() -> int:
         import subprocess
         import sys
 
-        code = ("import zkml, zkml.api, zkml.ops, zkml.program, zkml.inputs\n"
+        code = ("import zkml, zkml.api, zkml.ops, zkml.program, zkml.inputs, zkml.schemas\n"
                 "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])")
         try:
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -119,8 +123,33 @@ def _python_baseline() -> int:
     return _BASELINE[0]
 
 
-def peak_memory_bytes(pk_bytes: int, variables: int, domain: int, nonzeros: int) -> int:
-    return int(_python_baseline() + 1.5 * pk_bytes + 80 * nonzeros + 32 * (variables + 4 * domain))
+def peak_memory_bytes(pk_bytes: int, variables: int, domain: int, constants: int = 0) -> int:
+    """See the module docstring; `constants`: `constant_bytes` of the program."""
+    return int(_python_baseline() + 9 / 8 * pk_bytes + constants + 32 * (variables + 4 * domain))
+
+
+def constant_bytes(program) -> int:
+    """Bytes the native prover holds for `program`'s constants: each array
+    in the narrowest of 1, 2, 4 or 8 bytes that holds all its values
+    (``native/src/program/values.rs``); committed ones at their bit width."""
+    import numpy as np
+
+    from zkml.ops import KINDS
+    from zkml.program import BIAS_BITS, COMMITTABLE
+
+    total = 0
+    for instr in program.instructions:
+        for name in KINDS[instr.op].CONSTANTS:
+            array = np.asarray(getattr(instr, name))
+            if array.size == 0:
+                continue
+            if program.weight_bits is not None and name in COMMITTABLE.get(instr.op, ()):
+                bits = program.weight_bits if name == "weight" else BIAS_BITS
+            else:
+                lo, hi = int(array.min()), int(array.max())
+                bits = max(lo.bit_length(), hi.bit_length()) + 1
+            total += array.size * next(w for w in (1, 2, 4, 8) if bits <= 8 * w)
+    return total
 
 
 FR_BYTES = 32
@@ -231,6 +260,6 @@ def estimate(model, calibration=None, bits: int = 16, input_shapes=None, weights
         proving_key_bytes=pk,
         verify_gas=verify_gas(public),
         prove_seconds=prove_seconds(variables, public, domain, nonzeros, timings, log2),
-        peak_memory_bytes=peak_memory_bytes(pk, variables, domain, nonzeros),
+        peak_memory_bytes=peak_memory_bytes(pk, variables, domain, constant_bytes(program)),
         seconds=time.perf_counter() - started,
     )

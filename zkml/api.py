@@ -139,7 +139,8 @@ def load_build(build_dir: str | Path) -> Build:
 
 
 def _load_build(build_dir: str | Path, values: bool, check_settings: bool = True,
-                on_files: Callable[[Path, bytes, privacy.CommittedWeights | None], None] | None = None) -> Build:
+                on_files: Callable[[Path, bytes, privacy.CommittedWeights | None, dict | None], None] | None = None
+                ) -> Build:
     """`load_build`; with `values=False` the program is its layout only
     (`prog.from_document`) and constants.bin is not read (`Build.constants`
     is empty): for a caller that hands `data` and constants.bin's path to
@@ -147,8 +148,10 @@ def _load_build(build_dir: str | Path, values: bool, check_settings: bool = True
     wraps its refusals with `_native_file_error`. With `check_settings=False`
     settings.json is checked against the circuit's hash and format version
     only; the caller runs `_check_settings` (its schema) later. `on_files`
-    is called with the folder, circuit.json's bytes and the committed weights
-    as soon as they are read, before the program is built and checked."""
+    is called with the folder, circuit.json's bytes, the committed weights and
+    settings.json (None unless it names this circuit's hash; not yet checked
+    against its schema) as soon as they are read, before the program is built
+    and checked."""
     d = require_dir(_path(build_dir, "build_dir"), "build directory", "run `zkml compile MODEL.onnx -o BUILD` first")
     data = read_bytes(d / artifacts.CIRCUIT, "circuit")
     # A layout needs constants.bin's length only: the native side reads the file.
@@ -162,8 +165,10 @@ def _load_build(build_dir: str | Path, values: bool, check_settings: bool = True
     # The committed weights are read first, so that the program is parsed,
     # hashed and validated once, with them.
     weights = privacy.read_weights(d, prog.commits_weights(doc))
+    actual = prog.circuit_hash(data)
     if on_files is not None:
-        on_files(d, data, weights)
+        described = isinstance(settings, dict) and settings.get("circuit_hash") == actual
+        on_files(d, data, weights, settings if described else None)
     try:
         program = prog.from_document(doc, constants if values else size, weights.blob if weights is not None else None,
                                      values)
@@ -171,7 +176,6 @@ def _load_build(build_dir: str | Path, values: bool, check_settings: bool = True
         culprit = next((name for name in (artifacts.CONSTANTS, privacy.WEIGHTS_BIN) if name in str(e)),
                        artifacts.CIRCUIT)
         raise InputFileError(f"{d / culprit}: {e}", d / culprit) from None
-    actual = prog.circuit_hash(data)
     if not isinstance(settings, dict) or settings.get("circuit_hash") != actual:
         raise CircuitMismatchError(
             f"{d / artifacts.SETTINGS} does not describe {d / artifacts.CIRCUIT} (circuit hash differs); "
@@ -668,9 +672,9 @@ class Prover:
         # here as well would do it twice. For one proof the native side
         # starts reading as soon as circuit.json is read (`start`), and this
         # thread builds and checks the layout meanwhile.
-        def check_then_start(d: Path, data: bytes, weights: privacy.CommittedWeights | None) -> None:
-            settings = read_json(d / artifacts.SETTINGS, "settings")
-            if isinstance(settings, dict) and settings.get("circuit_hash") == prog.circuit_hash(data):
+        def check_then_start(d: Path, data: bytes, weights: privacy.CommittedWeights | None,
+                             settings: dict | None) -> None:
+            if settings is not None:
                 from zkml.estimate import check_memory
 
                 check_memory("prove", settings, d)

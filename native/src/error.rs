@@ -39,6 +39,11 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The text a panic was raised with (its `String` or `&str` payload).
+pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> Option<String> {
+    panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+}
+
 impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io { context: context.into(), source }

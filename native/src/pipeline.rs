@@ -284,11 +284,7 @@ impl<T: Send + 'static> Pending<T> {
             match thread.map(|t| t.join()) {
                 Some(Ok(result)) => result,
                 Some(Err(panic)) => {
-                    let msg = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "unknown panic".into());
+                    let msg = crate::error::panic_text(&*panic).unwrap_or_else(|| "unknown panic".into());
                     Err(Error::Internal(format!("native code panicked while loading: {msg}")))
                 }
                 None => Err(Error::Internal("the loading thread was lost".into())),
@@ -419,8 +415,8 @@ impl Prover {
             Constants::Bytes(b) => OwnedConstants::Bytes(b.to_vec()),
             Constants::File(p) => OwnedConstants::File(p.to_path_buf()),
         };
+        // On the CPU a prover of one proof also drops its constants after synthesis.
         let key_unhashed = one_proof && matches!(opened, backend::Opened::Cpu);
-        let release = key_unhashed;
         let (program, weights) = (program.to_vec(), weights.map(<[u8]>::to_vec));
         let circuit = Pending::spawn("zkml-circuit", move || {
             let (mut circuit, digest) = match one_proof {
@@ -433,7 +429,7 @@ impl Prover {
                 }
                 circuit.load_weights(&w)?;
             }
-            let (shared, once) = if release { (None, Some(circuit)) } else { (Some(circuit), None) };
+            let (shared, once) = if key_unhashed { (None, Some(circuit)) } else { (Some(circuit), None) };
             Ok(LoadedCircuit {
                 shared,
                 once: std::sync::Mutex::new(once),

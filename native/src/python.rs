@@ -85,8 +85,7 @@ fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> crate::error::Result<T> + Se
         Err(panic) => {
             let msg = LAST_PANIC
                 .with(|p| p.borrow_mut().take())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .or_else(|| crate::error::panic_text(&*panic))
                 .unwrap_or_else(|| "unknown panic".into());
             Err(raise(py, "InternalError", format!("native code {msg}"), None))
         }

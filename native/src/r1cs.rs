@@ -359,12 +359,8 @@ impl ConstraintSystem {
             num_variables: 1 + num_public + self.private_values.len(),
             num_constraints: counted.rows,
             nonzeros: counted.nonzeros,
-            by_label: self.regions_by_label(counted.rows),
+            by_label: Regions(self.regions).by_label(counted.rows),
         }
-    }
-
-    fn regions_by_label(&self, rows: usize) -> Vec<(String, usize)> {
-        Regions(self.regions.clone()).by_label(rows)
     }
 
     pub fn finish(self) -> (R1cs, Vec<Fr>) {
